@@ -1,0 +1,163 @@
+//! The inference API: a classifier built from a weights file (or the embedded default) that turns
+//! windows of log-Mel frames into per-class probabilities.
+//!
+//! On the CPU it runs [`crate::cpu::CpuNet`] (BatchNorm folded, im2col + gemm), allocating nothing
+//! per window; on a CUDA or Metal device it runs the candle network.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use crate::cpu::{CpuNet, CpuScratch};
+use crate::error::{InputError, WeightsError};
+use crate::net::{InstruNet, windows_to_tensor};
+use crate::spec::ModelSpec;
+use crate::weights::Weights;
+
+/// The default weights compiled into every build (`model/weights/instrunet-default.safetensors`).
+/// Replacing that file changes the default with no code change.
+pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../weights/instrunet-default.safetensors");
+
+/// Why a prediction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("inference failed on the device: {0}")]
+    Device(#[from] candle_core::Error),
+}
+
+enum Backend {
+    Cpu { net: CpuNet, scratch: Vec<CpuScratch> },
+    Candle { net: InstruNet, device: Device },
+}
+
+/// Turns log-Mel windows into per-class probabilities.
+pub struct Classifier {
+    spec: ModelSpec,
+    backend: Backend,
+    threads: usize,
+}
+
+impl Classifier {
+    /// A classifier for validated weights on `device` (the CPU takes the fast path).
+    pub fn new(weights: &Weights, device: &Device) -> Result<Self, WeightsError> {
+        let backend = if device.is_cpu() {
+            let net = CpuNet::new(weights);
+            let scratch = vec![net.scratch()];
+            Backend::Cpu { net, scratch }
+        } else {
+            let vb = weights.tensors.var_builder(device)?;
+            Backend::Candle { net: InstruNet::new(&weights.spec, 0.0, vb)?, device: device.clone() }
+        };
+        Ok(Self { spec: weights.spec.clone(), backend, threads: 1 })
+    }
+
+    /// A CPU classifier from the bytes of a weights file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        Self::new(&Weights::from_bytes(bytes)?, &Device::Cpu)
+    }
+
+    /// A CPU classifier from a weights file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
+        Self::new(&Weights::from_file(path)?, &Device::Cpu)
+    }
+
+    /// The embedded default model on the CPU.
+    pub fn embedded_default() -> Self {
+        Self::from_bytes(DEFAULT_WEIGHTS).expect("the embedded default weights are checked by tests")
+    }
+
+    /// Loads `path`, or falls back to the embedded default and returns why.
+    pub fn from_file_or_default(path: impl AsRef<Path>) -> (Self, Option<WeightsError>) {
+        match Self::from_file(path) {
+            Ok(c) => (c, None),
+            Err(e) => (Self::embedded_default(), Some(e)),
+        }
+    }
+
+    /// What the weights file says about the model.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Number of classes (outputs per window).
+    pub fn n_classes(&self) -> usize {
+        self.spec.n_classes()
+    }
+
+    /// Values in one window (`n_mels × window_frames`, mel-major).
+    pub fn window_len(&self) -> usize {
+        self.spec.mel.window_len()
+    }
+
+    /// A short description of where inference runs.
+    pub fn device_name(&self) -> String {
+        match &self.backend {
+            Backend::Cpu { .. } => format!("CPU ({} thread{})", self.threads, if self.threads == 1 { "" } else { "s" }),
+            Backend::Candle { device, .. } => format!("{device:?}"),
+        }
+    }
+
+    /// Threads a batch may be spread over on the CPU (a single window always uses one).
+    /// Allocates scratch space for each; call it outside any real-time path.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+        if let Backend::Cpu { net, scratch } = &mut self.backend {
+            while scratch.len() < self.threads {
+                scratch.push(net.scratch());
+            }
+        }
+    }
+
+    /// Probabilities for one mel-major window of log-Mel dB values. On the CPU this allocates
+    /// nothing.
+    pub fn predict(&mut self, window: &[f32], probs: &mut [f32]) -> Result<(), PredictError> {
+        match &mut self.backend {
+            Backend::Cpu { net, scratch } => {
+                net.logits(window, &mut scratch[0], probs)?;
+                probs.iter_mut().for_each(|p| *p = sigmoid(*p));
+                Ok(())
+            }
+            Backend::Candle { .. } => {
+                let out = self.predict_batch(window, 1)?;
+                if probs.len() != out.len() {
+                    return Err(InputError::WrongLength { what: "probabilities", expected: out.len(), got: probs.len() }.into());
+                }
+                probs.copy_from_slice(&out);
+                Ok(())
+            }
+        }
+    }
+
+    /// Probabilities for `batch` windows back to back; returns `batch × n_classes` values.
+    pub fn predict_batch(&mut self, windows: &[f32], batch: usize) -> Result<Vec<f32>, PredictError> {
+        let n = self.spec.n_classes();
+        match &mut self.backend {
+            Backend::Cpu { net, scratch } => {
+                let mut out = vec![0.0; batch * n];
+                net.logits_batch(windows, batch, self.threads, scratch, &mut out)?;
+                out.iter_mut().for_each(|p| *p = sigmoid(*p));
+                Ok(out)
+            }
+            Backend::Candle { net, device } => {
+                if batch == 0 {
+                    return Err(InputError::EmptyBatch.into());
+                }
+                let wl = self.spec.mel.window_len();
+                if windows.len() != batch * wl {
+                    return Err(InputError::WrongLength { what: "batch of windows", expected: batch * wl, got: windows.len() }.into());
+                }
+                let clean: Vec<f32> =
+                    windows.iter().map(|&x| if x.is_finite() { x } else { crate::mel::SILENCE_DB }).collect();
+                let xs = windows_to_tensor(&clean, batch, &self.spec, device)?;
+                Ok(net.probabilities(&xs)?.flatten_all()?.to_vec1()?)
+            }
+        }
+    }
+}
+
+/// Logistic sigmoid that stays finite for any finite input.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+}

@@ -1,0 +1,277 @@
+//! The network's CPU inference path. BatchNorm is folded into the convolutions at load time; the
+//! first layer is a direct convolution and the two wide ones Winograd F(4×4, 3×3) over `gemm`,
+//! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output.
+//!
+//! candle's CPU `conv2d` builds its im2col element by element and spends most of its time there
+//! (candle issue #3119). This path is many times faster and, with its scratch space made once
+//! ([`CpuScratch`]), allocates nothing per window, so the plugin's worker can call it freely.
+//! [`crate::InstruNet`] on candle stays the reference: tests compare the two.
+
+pub mod direct;
+pub mod im2col;
+pub mod lanes;
+pub mod winograd;
+
+use crate::error::InputError;
+use crate::net::{BN_EPS, CONV_CHANNELS, FC_HIDDEN};
+use crate::spec::Normalization;
+use crate::weights::Weights;
+use winograd::WinogradConv;
+
+/// A 3×3 convolution (padding 1, stride 1) with BatchNorm folded in.
+#[derive(Debug, Clone)]
+pub struct FoldedConv {
+    pub c_in: usize,
+    pub c_out: usize,
+    /// `c_out × c_in × 3 × 3` row-major (PyTorch's layout; also the im2col row order).
+    pub weight: Vec<f32>,
+    /// Per output channel.
+    pub bias: Vec<f32>,
+}
+
+impl FoldedConv {
+    /// Folds `bn(conv(x))` in inference mode into one convolution:
+    /// `w' = w·γ/√(σ²+ε)`, `b' = (b − μ)·γ/√(σ²+ε) + β`.
+    pub fn fold(weights: &Weights, index: usize) -> Self {
+        let get = |n: String| weights.tensors.values(&n).expect("validated weights hold every tensor");
+        let w = get(format!("conv{index}.weight"));
+        let b = get(format!("conv{index}.bias"));
+        let gamma = get(format!("bn{index}.weight"));
+        let beta = get(format!("bn{index}.bias"));
+        let mean = get(format!("bn{index}.running_mean"));
+        let var = get(format!("bn{index}.running_var"));
+        let c_out = b.len();
+        let k = w.len() / c_out;
+        let mut weight = vec![0.0; w.len()];
+        let mut bias = vec![0.0; c_out];
+        for c in 0..c_out {
+            let scale = gamma[c] as f64 / (var[c] as f64 + BN_EPS).sqrt();
+            for j in 0..k {
+                weight[c * k + j] = (w[c * k + j] as f64 * scale) as f32;
+            }
+            bias[c] = ((b[c] as f64 - mean[c] as f64) * scale + beta[c] as f64) as f32;
+        }
+        Self { c_in: k / 9, c_out, weight, bias }
+    }
+}
+
+/// Copies a `c × h × w` image into `c × ph × pw` planes with a zero border: one row and column
+/// before the image, the rest after it.
+pub(crate) fn pad_input(input: &[f32], c: usize, h: usize, w: usize, ph: usize, pw: usize, pad: &mut [f32]) {
+    debug_assert!(ph >= h + 2 && pw >= w + 2);
+    for ch in 0..c {
+        let dst = &mut pad[ch * ph * pw..(ch + 1) * ph * pw];
+        dst[..pw].fill(0.0);
+        for y in 0..h {
+            let row = &mut dst[(y + 1) * pw..(y + 2) * pw];
+            row[0] = 0.0;
+            row[1..=w].copy_from_slice(&input[(ch * h + y) * w..][..w]);
+            row[w + 1..].fill(0.0);
+        }
+        dst[(h + 1) * pw..].fill(0.0);
+    }
+}
+
+/// Defines `$name(args)`, which runs `$imp::<Avx2>(args)` compiled for AVX2 + FMA where the
+/// CPU has them (the check is a cached load) and `$imp::<Portable>(args)` elsewhere. `$imp` is
+/// generic over [`lanes::Lanes`] and `#[inline(always)]`, so each version is compiled whole.
+macro_rules! avx2_dispatch {
+    ($vis:vis fn $name:ident => $imp:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2($($arg: $ty),*) {
+                    $imp::<$crate::cpu::lanes::Avx2>($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has the features `avx2` is compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $imp::<$crate::cpu::lanes::Portable>($($arg),*)
+        }
+    };
+}
+pub(crate) use avx2_dispatch;
+
+/// The network, ready for fast CPU inference.
+#[derive(Debug, Clone)]
+pub struct CpuNet {
+    n_mels: usize,
+    frames: usize,
+    n_classes: usize,
+    normalization: Normalization,
+    first: FoldedConv,
+    wide: [WinogradConv; 2],
+    fc1_weight: Vec<f32>,
+    fc1_bias: Vec<f32>,
+    fc2_weight: Vec<f32>,
+    fc2_bias: Vec<f32>,
+}
+
+/// Scratch space for one window at a time; make one per thread with [`CpuNet::scratch`].
+#[derive(Debug, Clone)]
+pub struct CpuScratch {
+    input: Vec<f32>,
+    pad: Vec<f32>,
+    v: Vec<f32>,
+    m: Vec<f32>,
+    /// Pooled outputs of the layers, alternating.
+    ping: Vec<f32>,
+    pong: Vec<f32>,
+    features: Vec<f32>,
+    hidden: Vec<f32>,
+}
+
+impl CpuNet {
+    /// Prepares validated weights for CPU inference (folds BatchNorm, transforms the filters).
+    pub fn new(weights: &Weights) -> Self {
+        let spec = &weights.spec;
+        let v = |n: &str| weights.tensors.values(n).expect("validated weights hold every tensor").to_vec();
+        let wide = [2, 3].map(|i| {
+            let f = FoldedConv::fold(weights, i);
+            WinogradConv::new(&f.weight, &f.bias, f.c_in)
+        });
+        Self {
+            n_mels: spec.mel.n_mels,
+            frames: spec.mel.window_frames,
+            n_classes: spec.n_classes(),
+            normalization: spec.normalization,
+            first: FoldedConv::fold(weights, 1),
+            wide,
+            fc1_weight: v("fc1.weight"),
+            fc1_bias: v("fc1.bias"),
+            fc2_weight: v("fc2.weight"),
+            fc2_bias: v("fc2.bias"),
+        }
+    }
+
+    /// Values in one input window (`n_mels × frames`).
+    pub fn window_len(&self) -> usize {
+        self.n_mels * self.frames
+    }
+
+    /// Number of outputs per window.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Allocates the scratch space one window needs.
+    pub fn scratch(&self) -> CpuScratch {
+        let (h, w) = (self.n_mels, self.frames);
+        let mut pad = direct::pad_len(self.first.c_in, h, w);
+        let (mut v, mut m) = (0, 0);
+        let (mut hh, mut ww) = (h / 2, w / 2);
+        let mut pooled = self.first.c_out * hh * ww;
+        for c in &self.wide {
+            let (p, vv, mm) = winograd::scratch_sizes(c.c_in, c.c_out, hh, ww);
+            pad = pad.max(p);
+            v = v.max(vv);
+            m = m.max(mm);
+            hh /= 2;
+            ww /= 2;
+            pooled = pooled.max(c.c_out * hh * ww);
+        }
+        CpuScratch {
+            input: vec![0.0; h * w],
+            pad: vec![0.0; pad],
+            v: vec![0.0; v],
+            m: vec![0.0; m],
+            ping: vec![0.0; pooled],
+            pong: vec![0.0; pooled],
+            features: vec![0.0; CONV_CHANNELS[2]],
+            hidden: vec![0.0; FC_HIDDEN],
+        }
+    }
+
+    /// Logits of one mel-major window of raw log-Mel dB values. Allocates nothing.
+    pub fn logits(&self, window: &[f32], scratch: &mut CpuScratch, out: &mut [f32]) -> Result<(), InputError> {
+        if window.len() != self.window_len() {
+            return Err(InputError::WrongLength { what: "window", expected: self.window_len(), got: window.len() });
+        }
+        if out.len() != self.n_classes {
+            return Err(InputError::WrongLength { what: "logits", expected: self.n_classes, got: out.len() });
+        }
+        let s = scratch;
+        let (mean, inv_std) = (self.normalization.mean, 1.0 / self.normalization.std);
+        for (d, &x) in s.input.iter_mut().zip(window) {
+            // Non-finite input counts as silence rather than poisoning every output.
+            let x = if x.is_finite() { x } else { crate::mel::SILENCE_DB };
+            *d = (x - mean) * inv_std;
+        }
+        let (mut h, mut w) = (self.n_mels, self.frames);
+        let f = &self.first;
+        direct::conv3x3_pool(&s.input, f.c_in, h, w, &f.weight, &f.bias, &mut s.pad, &mut s.ping);
+        h /= 2;
+        w /= 2;
+        for (i, conv) in self.wide.iter().enumerate() {
+            let (src, dst) = if i % 2 == 0 { (&s.ping, &mut s.pong) } else { (&s.pong, &mut s.ping) };
+            conv.forward_pool(&src[..conv.c_in * h * w], h, w, &mut s.pad, &mut s.v, &mut s.m, dst);
+            h /= 2;
+            w /= 2;
+        }
+        let last = if self.wide.len() % 2 == 1 { &s.pong } else { &s.ping };
+        let hw = h * w;
+        for (ch, f) in s.features.iter_mut().enumerate() {
+            *f = last[ch * hw..(ch + 1) * hw].iter().sum::<f32>() / hw as f32;
+        }
+        dense(&self.fc1_weight, &self.fc1_bias, &s.features, &mut s.hidden, true);
+        dense(&self.fc2_weight, &self.fc2_bias, &s.hidden, out, false);
+        Ok(())
+    }
+
+    /// Logits of `batch` windows back to back, spread over up to `threads` threads (each needs
+    /// its own scratch).
+    pub fn logits_batch(
+        &self,
+        windows: &[f32],
+        batch: usize,
+        threads: usize,
+        scratch: &mut [CpuScratch],
+        out: &mut [f32],
+    ) -> Result<(), InputError> {
+        if batch == 0 {
+            return Err(InputError::EmptyBatch);
+        }
+        let (wl, nc) = (self.window_len(), self.n_classes);
+        if windows.len() != batch * wl {
+            return Err(InputError::WrongLength { what: "batch of windows", expected: batch * wl, got: windows.len() });
+        }
+        if out.len() != batch * nc {
+            return Err(InputError::WrongLength { what: "batch logits", expected: batch * nc, got: out.len() });
+        }
+        let threads = threads.clamp(1, batch).min(scratch.len());
+        if threads <= 1 {
+            let s = scratch.first_mut().expect("at least one scratch");
+            for (win, o) in windows.chunks_exact(wl).zip(out.chunks_exact_mut(nc)) {
+                self.logits(win, s, o)?;
+            }
+            return Ok(());
+        }
+        let per = batch.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = windows
+                .chunks(per * wl)
+                .zip(out.chunks_mut(per * nc))
+                .zip(scratch.iter_mut())
+                .map(|((wins, outs), s)| {
+                    scope.spawn(move || {
+                        wins.chunks_exact(wl).zip(outs.chunks_exact_mut(nc)).try_for_each(|(win, o)| self.logits(win, s, o))
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| h.join().expect("inference thread panicked"))
+        })
+    }
+}
+
+/// `out = W·x + b` (W row-major `out.len() × x.len()`), with ReLU when `relu`.
+fn dense(weight: &[f32], bias: &[f32], x: &[f32], out: &mut [f32], relu: bool) {
+    for (o, (row, &b)) in out.iter_mut().zip(weight.chunks_exact(x.len()).zip(bias)) {
+        let v = row.iter().zip(x).map(|(w, x)| w * x).sum::<f32>() + b;
+        *o = if relu { v.max(0.0) } else { v };
+    }
+}

@@ -1,0 +1,23 @@
+//! InstruNET's model crate: the instrument taxonomy, the log-Mel front end, the CNN (on candle, and
+//! a fast CPU inference path), self-describing safetensors weights and the inference API.
+//!
+//! Data flow: audio at `spec.mel.sample_rate` → [`MelFrontend`] (one frame per hop) → a window of
+//! `window_frames` frames, mel-major → [`Classifier::predict`] → per-class probabilities. The
+//! [`ModelSpec`] read from the weights file is the one source of the class list and the settings.
+
+pub mod classes;
+pub mod classifier;
+pub mod cpu;
+pub mod error;
+pub mod mel;
+pub mod net;
+pub mod spec;
+pub mod weights;
+
+pub use classes::{ClassError, InstrumentClass};
+pub use classifier::{Classifier, DEFAULT_WEIGHTS, PredictError, sigmoid};
+pub use error::{InputError, WeightsError};
+pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
+pub use net::InstruNet;
+pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, Normalization, Provenance};
+pub use weights::{TensorMap, Weights};

@@ -1,0 +1,147 @@
+//! The InstruNET network, as the paper describes it, in candle's model style.
+//!
+//! Three blocks of conv 3×3 (padding 1) → BatchNorm → ReLU → 2×2 max-pool with 32, 64 and 128
+//! channels; global average pool; Linear 128→256, ReLU, Dropout; Linear 256→classes. The network
+//! returns logits (the loss takes logits); `sigmoid` gives probabilities. Its input is a batch of
+//! log-Mel windows in dB, shaped `(batch, 1, n_mels, frames)`; it normalises them itself with the
+//! spec's mean and std, so every caller feeds the same raw values.
+//!
+//! Tensor names follow PyTorch's conventions (`conv1.weight`, `bn1.running_mean`, `fc1.bias`) so a
+//! weights file loads into a PyTorch port of the model.
+
+use candle_core::{DType, Device, ModuleT, Result, Tensor};
+use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Linear, VarBuilder};
+
+use crate::spec::{ModelSpec, Normalization};
+
+/// Output channels of the three convolution blocks.
+pub const CONV_CHANNELS: [usize; 3] = [32, 64, 128];
+/// Width of the hidden fully connected layer.
+pub const FC_HIDDEN: usize = 256;
+/// BatchNorm epsilon (PyTorch's default).
+pub const BN_EPS: f64 = 1e-5;
+/// BatchNorm running-statistics momentum (PyTorch's default).
+pub const BN_MOMENTUM: f64 = 0.1;
+/// Dropout probability before the output layer, used when training.
+pub const DEFAULT_DROPOUT: f32 = 0.3;
+
+/// Every tensor of a network with `n_classes` outputs, with its shape, in file order.
+pub fn tensor_shapes(n_classes: usize) -> Vec<(String, Vec<usize>)> {
+    let mut shapes = Vec::new();
+    let mut c_in = 1;
+    for (i, &c) in CONV_CHANNELS.iter().enumerate() {
+        let n = i + 1;
+        shapes.push((format!("conv{n}.weight"), vec![c, c_in, 3, 3]));
+        shapes.push((format!("conv{n}.bias"), vec![c]));
+        for p in ["weight", "bias", "running_mean", "running_var"] {
+            shapes.push((format!("bn{n}.{p}"), vec![c]));
+        }
+        c_in = c;
+    }
+    shapes.push(("fc1.weight".into(), vec![FC_HIDDEN, c_in]));
+    shapes.push(("fc1.bias".into(), vec![FC_HIDDEN]));
+    shapes.push(("fc2.weight".into(), vec![n_classes, FC_HIDDEN]));
+    shapes.push(("fc2.bias".into(), vec![n_classes]));
+    shapes
+}
+
+/// conv 3×3 → BatchNorm → ReLU → 2×2 max-pool.
+#[derive(Debug, Clone)]
+pub struct ConvBlock {
+    conv: Conv2d,
+    bn: BatchNorm,
+}
+
+impl ConvBlock {
+    /// Block `index` (1-based, as in the tensor names) from `c_in` to `c_out` channels.
+    pub fn new(index: usize, c_in: usize, c_out: usize, vb: &VarBuilder) -> Result<Self> {
+        let conv_cfg = Conv2dConfig { padding: 1, ..Default::default() };
+        let conv = candle_nn::conv2d(c_in, c_out, 3, conv_cfg, vb.pp(format!("conv{index}")))?;
+        let bn_cfg = BatchNormConfig { eps: BN_EPS, remove_mean: true, affine: true, momentum: BN_MOMENTUM };
+        let bn = candle_nn::batch_norm(c_out, bn_cfg, vb.pp(format!("bn{index}")))?;
+        Ok(Self { conv, bn })
+    }
+
+    /// The convolution (for tests that compare kernels against candle's).
+    pub fn conv(&self) -> &Conv2d {
+        &self.conv
+    }
+}
+
+impl ModuleT for ConvBlock {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        xs.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()?.max_pool2d(2)
+    }
+}
+
+/// The InstruNET network.
+#[derive(Debug, Clone)]
+pub struct InstruNet {
+    blocks: [ConvBlock; 3],
+    fc1: Linear,
+    fc2: Linear,
+    dropout: Dropout,
+    normalization: Normalization,
+    n_classes: usize,
+}
+
+impl InstruNet {
+    /// Builds the network for `spec` (its class count and input normalisation) from `vb`.
+    pub fn new(spec: &ModelSpec, dropout: f32, vb: VarBuilder) -> Result<Self> {
+        let [c1, c2, c3] = CONV_CHANNELS;
+        let blocks = [
+            ConvBlock::new(1, 1, c1, &vb)?,
+            ConvBlock::new(2, c1, c2, &vb)?,
+            ConvBlock::new(3, c2, c3, &vb)?,
+        ];
+        let fc1 = candle_nn::linear(c3, FC_HIDDEN, vb.pp("fc1"))?;
+        let fc2 = candle_nn::linear(FC_HIDDEN, spec.n_classes(), vb.pp("fc2"))?;
+        Ok(Self {
+            blocks,
+            fc1,
+            fc2,
+            dropout: Dropout::new(dropout),
+            normalization: spec.normalization,
+            n_classes: spec.n_classes(),
+        })
+    }
+
+    /// Number of outputs.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// The three convolution blocks.
+    pub fn blocks(&self) -> &[ConvBlock; 3] {
+        &self.blocks
+    }
+
+    /// Logits for a batch of raw log-Mel windows `(batch, 1, n_mels, frames)` in dB.
+    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let n = self.normalization;
+        let xs = xs.affine(1.0 / n.std as f64, -(n.mean / n.std) as f64)?;
+        let xs = self.blocks.iter().try_fold(xs, |x, b| x.apply_t(b, train))?;
+        // Global average pool over the two spatial axes.
+        let xs = xs.mean(3)?.mean(2)?;
+        let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;
+        xs.apply(&self.fc2)
+    }
+
+    /// Per-class probabilities (sigmoid of the logits) in inference mode.
+    pub fn probabilities(&self, xs: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::sigmoid(&self.forward_t(xs, false)?)
+    }
+}
+
+impl ModuleT for InstruNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        InstruNet::forward_t(self, xs, train)
+    }
+}
+
+/// Reshapes `batch` mel-major windows (`[n_mels][frames]` each, back to back) into the network's
+/// input tensor.
+pub fn windows_to_tensor(windows: &[f32], batch: usize, spec: &ModelSpec, device: &Device) -> Result<Tensor> {
+    let (m, t) = (spec.mel.n_mels, spec.mel.window_frames);
+    Tensor::from_slice(windows, (batch, 1, m, t), device)?.to_dtype(DType::F32)
+}

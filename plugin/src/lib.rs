@@ -1,0 +1,1 @@
+pub use instrunet_model as model;
