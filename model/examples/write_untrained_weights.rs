@@ -6,8 +6,14 @@ use instrunet_model::{ModelSpec, Provenance, Weights};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let out = args.next().ok_or("usage: write_untrained_weights OUT.safetensors [SEED]")?;
-    let seed: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(20261126);
+    let out = args
+        .next()
+        .ok_or("usage: write_untrained_weights OUT.safetensors [SEED]")?;
+    let seed: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(20261126);
     let spec = ModelSpec::new_default(Provenance {
         data: "none: untrained, deterministic random initialisation".into(),
         epochs: 0,

@@ -198,14 +198,23 @@ mod tests {
                 assert_eq!(C::from_program(p), Ok(class), "program {p} ({name})");
             }
         }
-        assert!(seen.iter().all(|&n| n == 1), "the table covers 0-128 once each");
+        assert!(
+            seen.iter().all(|&n| n == 1),
+            "the table covers 0-128 once each"
+        );
     }
 
     #[test]
     fn strings_drums_and_effects_are_unions() {
-        assert_eq!(C::from_slakh_inst_class("Strings (continued)"), Ok(C::Strings));
+        assert_eq!(
+            C::from_slakh_inst_class("Strings (continued)"),
+            Ok(C::Strings)
+        );
         assert_eq!(C::from_slakh_inst_class("Percussive"), Ok(C::Drums));
-        assert_eq!(C::from_slakh_inst_class("Sound effects"), Ok(C::SoundEffects));
+        assert_eq!(
+            C::from_slakh_inst_class("Sound effects"),
+            Ok(C::SoundEffects)
+        );
         assert_eq!(C::from_program(48), Ok(C::Strings)); // String Ensemble 1
         assert_eq!(C::from_program(55), Ok(C::Strings)); // Orchestra Hit
         assert_eq!(C::from_program(119), Ok(C::SoundEffects)); // Reverse Cymbal
@@ -214,13 +223,23 @@ mod tests {
 
     #[test]
     fn unknown_strings_are_errors_not_drops() {
-        for bad in ["piano", "STRINGS", "Strings(continued)", "", "Vocals", "Sound  Effects"] {
+        for bad in [
+            "piano",
+            "STRINGS",
+            "Strings(continued)",
+            "",
+            "Vocals",
+            "Sound  Effects",
+        ] {
             assert_eq!(
                 C::from_slakh_inst_class(bad),
                 Err(ClassError::UnknownInstClass(bad.to_owned()))
             );
         }
-        assert_eq!(C::from_program(129), Err(ClassError::ProgramOutOfRange(129)));
+        assert_eq!(
+            C::from_program(129),
+            Err(ClassError::ProgramOutOfRange(129))
+        );
     }
 
     #[test]

@@ -28,8 +28,14 @@ pub enum PredictError {
 }
 
 enum Backend {
-    Cpu { net: CpuNet, scratch: Vec<CpuScratch> },
-    Candle { net: InstruNet, device: Device },
+    Cpu {
+        net: CpuNet,
+        scratch: Vec<CpuScratch>,
+    },
+    Candle {
+        net: InstruNet,
+        device: Device,
+    },
 }
 
 /// Turns log-Mel windows into per-class probabilities.
@@ -48,9 +54,16 @@ impl Classifier {
             Backend::Cpu { net, scratch }
         } else {
             let vb = weights.tensors.var_builder(device)?;
-            Backend::Candle { net: InstruNet::new(&weights.spec, 0.0, vb)?, device: device.clone() }
+            Backend::Candle {
+                net: InstruNet::new(&weights.spec, 0.0, vb)?,
+                device: device.clone(),
+            }
         };
-        Ok(Self { spec: weights.spec.clone(), backend, threads: 1 })
+        Ok(Self {
+            spec: weights.spec.clone(),
+            backend,
+            threads: 1,
+        })
     }
 
     /// A CPU classifier from the bytes of a weights file.
@@ -65,7 +78,8 @@ impl Classifier {
 
     /// The embedded default model on the CPU.
     pub fn embedded_default() -> Self {
-        Self::from_bytes(DEFAULT_WEIGHTS).expect("the embedded default weights are checked by tests")
+        Self::from_bytes(DEFAULT_WEIGHTS)
+            .expect("the embedded default weights are checked by tests")
     }
 
     /// Loads `path`, or falls back to the embedded default and returns why.
@@ -94,7 +108,11 @@ impl Classifier {
     /// A short description of where inference runs.
     pub fn device_name(&self) -> String {
         match &self.backend {
-            Backend::Cpu { .. } => format!("CPU ({} thread{})", self.threads, if self.threads == 1 { "" } else { "s" }),
+            Backend::Cpu { .. } => format!(
+                "CPU ({} thread{})",
+                self.threads,
+                if self.threads == 1 { "" } else { "s" }
+            ),
             Backend::Candle { device, .. } => format!("{device:?}"),
         }
     }
@@ -122,7 +140,12 @@ impl Classifier {
             Backend::Candle { .. } => {
                 let out = self.predict_batch(window, 1)?;
                 if probs.len() != out.len() {
-                    return Err(InputError::WrongLength { what: "probabilities", expected: out.len(), got: probs.len() }.into());
+                    return Err(InputError::WrongLength {
+                        what: "probabilities",
+                        expected: out.len(),
+                        got: probs.len(),
+                    }
+                    .into());
                 }
                 probs.copy_from_slice(&out);
                 Ok(())
@@ -131,7 +154,11 @@ impl Classifier {
     }
 
     /// Probabilities for `batch` windows back to back; returns `batch × n_classes` values.
-    pub fn predict_batch(&mut self, windows: &[f32], batch: usize) -> Result<Vec<f32>, PredictError> {
+    pub fn predict_batch(
+        &mut self,
+        windows: &[f32],
+        batch: usize,
+    ) -> Result<Vec<f32>, PredictError> {
         let n = self.spec.n_classes();
         match &mut self.backend {
             Backend::Cpu { net, scratch } => {
@@ -146,10 +173,23 @@ impl Classifier {
                 }
                 let wl = self.spec.mel.window_len();
                 if windows.len() != batch * wl {
-                    return Err(InputError::WrongLength { what: "batch of windows", expected: batch * wl, got: windows.len() }.into());
+                    return Err(InputError::WrongLength {
+                        what: "batch of windows",
+                        expected: batch * wl,
+                        got: windows.len(),
+                    }
+                    .into());
                 }
-                let clean: Vec<f32> =
-                    windows.iter().map(|&x| if x.is_finite() { x } else { crate::mel::SILENCE_DB }).collect();
+                let clean: Vec<f32> = windows
+                    .iter()
+                    .map(|&x| {
+                        if x.is_finite() {
+                            x
+                        } else {
+                            crate::mel::SILENCE_DB
+                        }
+                    })
+                    .collect();
                 let xs = windows_to_tensor(&clean, batch, &self.spec, device)?;
                 Ok(net.probabilities(&xs)?.flatten_all()?.to_vec1()?)
             }
@@ -159,5 +199,10 @@ impl Classifier {
 
 /// Logistic sigmoid that stays finite for any finite input.
 pub fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
 }

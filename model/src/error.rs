@@ -7,27 +7,44 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("cannot read weights file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("not a valid safetensors file (truncated or another format): {0}")]
     NotSafetensors(String),
     #[error("the weights file has no {0:?} metadata entry (is it an InstruNET weights file?)")]
     MissingMetadata(String),
     #[error("metadata entry {key:?} is invalid: {reason}")]
     BadMetadata { key: String, reason: String },
-    #[error("weights format version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "weights format version {found} is not supported (this build reads version {supported})"
+    )]
     UnsupportedVersion { found: u32, supported: u32 },
     #[error("tensor {0:?} is missing")]
     MissingTensor(String),
     #[error("unexpected tensor {0:?} (not part of InstruNET)")]
     UnexpectedTensor(String),
     #[error("tensor {tensor:?} has shape {got:?}, expected {expected:?}")]
-    Shape { tensor: String, expected: Vec<usize>, got: Vec<usize> },
+    Shape {
+        tensor: String,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
     #[error("tensor {tensor:?} has dtype {got}, expected F32")]
     DType { tensor: String, got: String },
     #[error("tensor {tensor:?} holds a non-finite value ({value}) at flat index {index}")]
-    NonFinite { tensor: String, index: usize, value: f32 },
+    NonFinite {
+        tensor: String,
+        index: usize,
+        value: f32,
+    },
     #[error("class-count mismatch: the class list has {expected} classes but {what} has {got}")]
-    ClassCount { what: String, expected: usize, got: usize },
+    ClassCount {
+        what: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("tensor library error: {0}")]
     Candle(#[from] candle_core::Error),
 }
@@ -36,7 +53,11 @@ pub enum WeightsError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("{what} has length {got}, expected {expected}")]
-    WrongLength { what: &'static str, expected: usize, got: usize },
+    WrongLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("batch size must be at least 1")]
     EmptyBatch,
 }

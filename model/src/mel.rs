@@ -30,7 +30,11 @@ pub fn hz_to_mel_slaney(hz: f64) -> f64 {
     const MIN_LOG_HZ: f64 = 1000.0;
     const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
     let logstep = (6.4f64).ln() / 27.0;
-    if hz >= MIN_LOG_HZ { MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / logstep } else { hz / F_SP }
+    if hz >= MIN_LOG_HZ {
+        MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / logstep
+    } else {
+        hz / F_SP
+    }
 }
 
 /// Mel → Hz on the Slaney scale (librosa `mel_to_hz(htk=False)`).
@@ -39,7 +43,11 @@ pub fn mel_to_hz_slaney(mel: f64) -> f64 {
     const MIN_LOG_HZ: f64 = 1000.0;
     const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
     let logstep = (6.4f64).ln() / 27.0;
-    if mel >= MIN_LOG_MEL { MIN_LOG_HZ * (logstep * (mel - MIN_LOG_MEL)).exp() } else { F_SP * mel }
+    if mel >= MIN_LOG_MEL {
+        MIN_LOG_HZ * (logstep * (mel - MIN_LOG_MEL)).exp()
+    } else {
+        F_SP * mel
+    }
 }
 
 /// A Mel filterbank stored sparsely: each band is a run of consecutive FFT bins.
@@ -61,8 +69,9 @@ impl MelFilterbank {
         let n_bins = settings.n_fft / 2 + 1;
         let n_mels = settings.n_mels;
         let sr = settings.sample_rate as f64;
-        let fft_freqs: Vec<f64> =
-            (0..n_bins).map(|k| k as f64 * sr / settings.n_fft as f64).collect();
+        let fft_freqs: Vec<f64> = (0..n_bins)
+            .map(|k| k as f64 * sr / settings.n_fft as f64)
+            .collect();
         let mel_lo = hz_to_mel_slaney(settings.fmin as f64);
         let mel_hi = hz_to_mel_slaney(settings.fmax as f64);
         // n_mels + 2 edge frequencies, evenly spaced in Mel (numpy linspace).
@@ -97,7 +106,12 @@ impl MelFilterbank {
             }
             offsets.push(weights.len());
         }
-        Self { starts, offsets, weights, n_bins }
+        Self {
+            starts,
+            offsets,
+            weights,
+            n_bins,
+        }
     }
 
     /// Number of Mel bands.
@@ -107,8 +121,16 @@ impl MelFilterbank {
 
     /// The dense weight of FFT bin `bin` in band `band` (for tests and plots).
     pub fn weight(&self, band: usize, bin: usize) -> f64 {
-        let (start, lo, hi) = (self.starts[band], self.offsets[band], self.offsets[band + 1]);
-        if bin >= start && bin - start < hi - lo { self.weights[lo + bin - start] } else { 0.0 }
+        let (start, lo, hi) = (
+            self.starts[band],
+            self.offsets[band],
+            self.offsets[band + 1],
+        );
+        if bin >= start && bin - start < hi - lo {
+            self.weights[lo + bin - start]
+        } else {
+            0.0
+        }
     }
 
     /// Applies the filterbank to a power spectrum of `n_bins` values.
@@ -117,7 +139,11 @@ impl MelFilterbank {
         for (m, o) in out.iter_mut().enumerate() {
             let (lo, hi) = (self.offsets[m], self.offsets[m + 1]);
             let bins = &power[self.starts[m]..self.starts[m] + (hi - lo)];
-            *o = bins.iter().zip(&self.weights[lo..hi]).map(|(p, w)| p * w).sum();
+            *o = bins
+                .iter()
+                .zip(&self.weights[lo..hi])
+                .map(|(p, w)| p * w)
+                .sum();
         }
     }
 }
@@ -185,7 +211,11 @@ impl MelFrontend {
     pub fn process_frame(&mut self, samples: &[f32], out: &mut [f32]) -> Result<(), InputError> {
         let n = self.settings.n_fft;
         if samples.len() != n {
-            return Err(InputError::WrongLength { what: "Mel input frame", expected: n, got: samples.len() });
+            return Err(InputError::WrongLength {
+                what: "Mel input frame",
+                expected: n,
+                got: samples.len(),
+            });
         }
         if out.len() != self.settings.n_mels {
             return Err(InputError::WrongLength {
@@ -213,11 +243,16 @@ impl MelFrontend {
     /// Computes every whole frame of a signal. Returns `frame_count × n_mels` values, time-major
     /// (frame after frame). Allocates the result; meant for offline use and tests.
     pub fn spectrogram(&mut self, signal: &[f32]) -> Vec<f32> {
-        let (n_fft, hop, n_mels) = (self.settings.n_fft, self.settings.hop_length, self.settings.n_mels);
+        let (n_fft, hop, n_mels) = (
+            self.settings.n_fft,
+            self.settings.hop_length,
+            self.settings.n_mels,
+        );
         let frames = self.frame_count(signal.len());
         let mut out = vec![0.0; frames * n_mels];
         for (k, o) in out.chunks_exact_mut(n_mels).enumerate() {
-            self.process_frame(&signal[k * hop..k * hop + n_fft], o).expect("lengths are exact");
+            self.process_frame(&signal[k * hop..k * hop + n_fft], o)
+                .expect("lengths are exact");
         }
         out
     }
@@ -225,12 +260,24 @@ impl MelFrontend {
 
 /// Reorders `n_frames` time-major Mel frames (frame after frame) into the network's mel-major
 /// layout (`[n_mels][n_frames]`: one row per band, time along the row).
-pub fn frames_to_window(frames: &[f32], n_mels: usize, window: &mut [f32]) -> Result<(), InputError> {
+pub fn frames_to_window(
+    frames: &[f32],
+    n_mels: usize,
+    window: &mut [f32],
+) -> Result<(), InputError> {
     if n_mels == 0 || frames.len() % n_mels != 0 {
-        return Err(InputError::WrongLength { what: "Mel frames", expected: n_mels, got: frames.len() });
+        return Err(InputError::WrongLength {
+            what: "Mel frames",
+            expected: n_mels,
+            got: frames.len(),
+        });
     }
     if window.len() != frames.len() {
-        return Err(InputError::WrongLength { what: "window", expected: frames.len(), got: window.len() });
+        return Err(InputError::WrongLength {
+            what: "window",
+            expected: frames.len(),
+            got: window.len(),
+        });
     }
     let n_frames = frames.len() / n_mels;
     for (t, frame) in frames.chunks_exact(n_mels).enumerate() {
@@ -239,6 +286,13 @@ pub fn frames_to_window(frames: &[f32], n_mels: usize, window: &mut [f32]) -> Re
         }
     }
     Ok(())
+}
+
+/// [`frames_to_window`] into a new vector.
+pub fn frames_to_window_vec(frames: &[f32], n_mels: usize) -> Vec<f32> {
+    let mut window = vec![0.0; frames.len()];
+    frames_to_window(frames, n_mels, &mut window).expect("a whole number of frames");
+    window
 }
 
 #[cfg(test)]
@@ -277,7 +331,12 @@ mod tests {
 
     #[test]
     fn settings_change_the_filterbank() {
-        let mut s = MelSettings { n_mels: 64, fmin: 50.0, fmax: 4000.0, ..MelSettings::default() };
+        let mut s = MelSettings {
+            n_mels: 64,
+            fmin: 50.0,
+            fmax: 4000.0,
+            ..MelSettings::default()
+        };
         let fb = MelFilterbank::slaney(&s);
         assert_eq!(fb.n_mels(), 64);
         let bin_hz = s.sample_rate as f64 / s.n_fft as f64;
@@ -316,15 +375,26 @@ mod tests {
         let s = MelSettings::default();
         let mut fe = MelFrontend::new(&s);
         let hz = 2000.0f32;
-        let x: Vec<f32> =
-            (0..1024).map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / 16000.0).sin()).collect();
+        let x: Vec<f32> = (0..1024)
+            .map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / 16000.0).sin())
+            .collect();
         let mut out = vec![0.0; 128];
         fe.process_frame(&x, &mut out).unwrap();
-        let peak = out.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let peak = out
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         let fb = fe.filterbank();
         let bin = (hz * 1024.0 / 16000.0) as usize;
-        let best = (0..128).max_by(|&a, &b| fb.weight(a, bin).total_cmp(&fb.weight(b, bin))).unwrap();
-        assert!(peak.abs_diff(best) <= 1, "peak band {peak}, filter band {best}");
+        let best = (0..128)
+            .max_by(|&a, &b| fb.weight(a, bin).total_cmp(&fb.weight(b, bin)))
+            .unwrap();
+        assert!(
+            peak.abs_diff(best) <= 1,
+            "peak band {peak}, filter band {best}"
+        );
     }
 
     #[test]
@@ -333,7 +403,11 @@ mod tests {
         let mut out = vec![0.0; 128];
         assert_eq!(
             fe.process_frame(&[0.0; 1000], &mut out),
-            Err(InputError::WrongLength { what: "Mel input frame", expected: 1024, got: 1000 })
+            Err(InputError::WrongLength {
+                what: "Mel input frame",
+                expected: 1024,
+                got: 1000
+            })
         );
         assert!(fe.process_frame(&[0.0; 1024], &mut out[..5]).is_err());
     }
@@ -341,11 +415,14 @@ mod tests {
     #[test]
     fn streamed_frames_equal_whole_signal_frames() {
         let mut fe = default_frontend();
-        let x: Vec<f32> = (0..5000).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let x: Vec<f32> = (0..5000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
         let whole = fe.spectrogram(&x);
         let mut one = vec![0.0; 128];
         for k in 0..fe.frame_count(x.len()) {
-            fe.process_frame(&x[k * 256..k * 256 + 1024], &mut one).unwrap();
+            fe.process_frame(&x[k * 256..k * 256 + 1024], &mut one)
+                .unwrap();
             assert_eq!(&whole[k * 128..(k + 1) * 128], &one[..]);
         }
     }

@@ -55,9 +55,17 @@ pub struct ConvBlock {
 impl ConvBlock {
     /// Block `index` (1-based, as in the tensor names) from `c_in` to `c_out` channels.
     pub fn new(index: usize, c_in: usize, c_out: usize, vb: &VarBuilder) -> Result<Self> {
-        let conv_cfg = Conv2dConfig { padding: 1, ..Default::default() };
+        let conv_cfg = Conv2dConfig {
+            padding: 1,
+            ..Default::default()
+        };
         let conv = candle_nn::conv2d(c_in, c_out, 3, conv_cfg, vb.pp(format!("conv{index}")))?;
-        let bn_cfg = BatchNormConfig { eps: BN_EPS, remove_mean: true, affine: true, momentum: BN_MOMENTUM };
+        let bn_cfg = BatchNormConfig {
+            eps: BN_EPS,
+            remove_mean: true,
+            affine: true,
+            momentum: BN_MOMENTUM,
+        };
         let bn = candle_nn::batch_norm(c_out, bn_cfg, vb.pp(format!("bn{index}")))?;
         Ok(Self { conv, bn })
     }
@@ -70,7 +78,10 @@ impl ConvBlock {
 
 impl ModuleT for ConvBlock {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        xs.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()?.max_pool2d(2)
+        xs.apply(&self.conv)?
+            .apply_t(&self.bn, train)?
+            .relu()?
+            .max_pool2d(2)
     }
 }
 
@@ -120,7 +131,10 @@ impl InstruNet {
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         let n = self.normalization;
         let xs = xs.affine(1.0 / n.std as f64, -(n.mean / n.std) as f64)?;
-        let xs = self.blocks.iter().try_fold(xs, |x, b| x.apply_t(b, train))?;
+        let xs = self
+            .blocks
+            .iter()
+            .try_fold(xs, |x, b| x.apply_t(b, train))?;
         // Global average pool over the two spatial axes.
         let xs = xs.mean(3)?.mean(2)?;
         let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;
@@ -141,7 +155,12 @@ impl ModuleT for InstruNet {
 
 /// Reshapes `batch` mel-major windows (`[n_mels][frames]` each, back to back) into the network's
 /// input tensor.
-pub fn windows_to_tensor(windows: &[f32], batch: usize, spec: &ModelSpec, device: &Device) -> Result<Tensor> {
+pub fn windows_to_tensor(
+    windows: &[f32],
+    batch: usize,
+    spec: &ModelSpec,
+    device: &Device,
+) -> Result<Tensor> {
     let (m, t) = (spec.mel.n_mels, spec.mel.window_frames);
     Tensor::from_slice(windows, (batch, 1, m, t), device)?.to_dtype(DType::F32)
 }

@@ -70,13 +70,19 @@ impl MelSettings {
 
     fn validate(&self) -> Result<(), String> {
         if !(1000..=192_000).contains(&self.sample_rate) {
-            return Err(format!("sample_rate {} is outside 1000..=192000", self.sample_rate));
+            return Err(format!(
+                "sample_rate {} is outside 1000..=192000",
+                self.sample_rate
+            ));
         }
         if !(16..=65_536).contains(&self.n_fft) {
             return Err(format!("n_fft {} is outside 16..=65536", self.n_fft));
         }
         if self.hop_length == 0 || self.hop_length > self.n_fft {
-            return Err(format!("hop_length {} is not in 1..=n_fft", self.hop_length));
+            return Err(format!(
+                "hop_length {} is not in 1..=n_fft",
+                self.hop_length
+            ));
         }
         if !(8..=512).contains(&self.n_mels) {
             return Err(format!("n_mels {} is outside 8..=512", self.n_mels));
@@ -90,7 +96,10 @@ impl MelSettings {
         }
         // Three 2x2 max-pools need at least 8 cells on each axis.
         if !(8..=4096).contains(&self.window_frames) || self.n_mels < 8 {
-            return Err(format!("window_frames {} is outside 8..=4096", self.window_frames));
+            return Err(format!(
+                "window_frames {} is outside 8..=4096",
+                self.window_frames
+            ));
         }
         Ok(())
     }
@@ -108,7 +117,10 @@ pub struct Normalization {
 impl Default for Normalization {
     fn default() -> Self {
         // A neutral guess for untrained weights: dB values of music sit around -40 ± 20.
-        Self { mean: -40.0, std: 20.0 }
+        Self {
+            mean: -40.0,
+            std: 20.0,
+        }
     }
 }
 
@@ -174,7 +186,10 @@ impl ModelSpec {
 
     /// Checks that the spec is self-consistent.
     pub fn validate(&self) -> Result<(), WeightsError> {
-        let bad = |key: &str, reason: String| WeightsError::BadMetadata { key: key.to_owned(), reason };
+        let bad = |key: &str, reason: String| WeightsError::BadMetadata {
+            key: key.to_owned(),
+            reason,
+        };
         if self.classes.is_empty() {
             return Err(bad(key::CLASSES, "the class list is empty".into()));
         }
@@ -192,7 +207,10 @@ impl ModelSpec {
         if !(n.mean.is_finite() && n.std.is_finite() && n.std > 0.0) {
             return Err(bad(
                 key::NORMALIZATION,
-                format!("mean {} / std {} must be finite with std > 0", n.mean, n.std),
+                format!(
+                    "mean {} / std {} must be finite with std > 0",
+                    n.mean, n.std
+                ),
             ));
         }
         if self.thresholds.len() != self.classes.len() {
@@ -210,7 +228,10 @@ impl ModelSpec {
         {
             return Err(bad(
                 key::THRESHOLDS,
-                format!("threshold {t} for class {:?} is not in [0, 1]", self.classes[i]),
+                format!(
+                    "threshold {t} for class {:?} is not in [0, 1]",
+                    self.classes[i]
+                ),
             ));
         }
         Ok(())
@@ -222,18 +243,33 @@ impl ModelSpec {
         HashMap::from([
             (key::FORMAT.to_owned(), FORMAT_NAME.to_owned()),
             (key::VERSION.to_owned(), FORMAT_VERSION.to_string()),
-            (key::CLASSES.to_owned(), json(serde_json::json!(self.classes))),
+            (
+                key::CLASSES.to_owned(),
+                json(serde_json::json!(self.classes)),
+            ),
             (key::FRONTEND.to_owned(), json(serde_json::json!(self.mel))),
-            (key::NORMALIZATION.to_owned(), json(serde_json::json!(self.normalization))),
-            (key::THRESHOLDS.to_owned(), json(serde_json::json!(self.thresholds))),
-            (key::PROVENANCE.to_owned(), json(serde_json::json!(self.provenance))),
+            (
+                key::NORMALIZATION.to_owned(),
+                json(serde_json::json!(self.normalization)),
+            ),
+            (
+                key::THRESHOLDS.to_owned(),
+                json(serde_json::json!(self.thresholds)),
+            ),
+            (
+                key::PROVENANCE.to_owned(),
+                json(serde_json::json!(self.provenance)),
+            ),
         ])
     }
 
     /// Reads and validates a spec from safetensors `__metadata__` entries.
     pub fn from_metadata(meta: Option<&HashMap<String, String>>) -> Result<Self, WeightsError> {
         let meta = meta.ok_or_else(|| WeightsError::MissingMetadata("__metadata__".into()))?;
-        let get = |k: &str| meta.get(k).ok_or_else(|| WeightsError::MissingMetadata(k.to_owned()));
+        let get = |k: &str| {
+            meta.get(k)
+                .ok_or_else(|| WeightsError::MissingMetadata(k.to_owned()))
+        };
         let format = get(key::FORMAT)?;
         if format != FORMAT_NAME {
             return Err(WeightsError::BadMetadata {
@@ -242,16 +278,24 @@ impl ModelSpec {
             });
         }
         let version_text = get(key::VERSION)?;
-        let version: u32 = version_text.trim().parse().map_err(|_| WeightsError::BadMetadata {
-            key: key::VERSION.into(),
-            reason: format!("{version_text:?} is not a version number"),
-        })?;
+        let version: u32 = version_text
+            .trim()
+            .parse()
+            .map_err(|_| WeightsError::BadMetadata {
+                key: key::VERSION.into(),
+                reason: format!("{version_text:?} is not a version number"),
+            })?;
         if version != FORMAT_VERSION {
-            return Err(WeightsError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+            return Err(WeightsError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         fn parse<T: serde::de::DeserializeOwned>(k: &str, text: &str) -> Result<T, WeightsError> {
-            serde_json::from_str(text)
-                .map_err(|e| WeightsError::BadMetadata { key: k.to_owned(), reason: e.to_string() })
+            serde_json::from_str(text).map_err(|e| WeightsError::BadMetadata {
+                key: k.to_owned(),
+                reason: e.to_string(),
+            })
         }
         let spec = ModelSpec {
             classes: parse(key::CLASSES, get(key::CLASSES)?)?,
@@ -272,7 +316,10 @@ mod tests {
     #[test]
     fn default_front_end_matches_the_issue() {
         let m = MelSettings::default();
-        assert_eq!((m.sample_rate, m.n_fft, m.hop_length, m.n_mels), (16_000, 1024, 256, 128));
+        assert_eq!(
+            (m.sample_rate, m.n_fft, m.hop_length, m.n_mels),
+            (16_000, 1024, 256, 128)
+        );
         assert_eq!((m.fmin, m.fmax, m.window_frames), (0.0, 8000.0, 128));
         assert_eq!(m.window_samples(), 127 * 256 + 1024);
         assert!((m.window_seconds() - 2.096).abs() < 1e-3);
@@ -283,11 +330,17 @@ mod tests {
         let mut spec = ModelSpec::new_default(Provenance {
             data: "test".into(),
             epochs: 3,
-            metrics: serde_json::json!({"macro_f1": 0.5}).as_object().unwrap().clone(),
+            metrics: serde_json::json!({"macro_f1": 0.5})
+                .as_object()
+                .unwrap()
+                .clone(),
             notes: "n".into(),
         });
         spec.thresholds[2] = 0.25;
-        spec.normalization = Normalization { mean: -31.5, std: 17.25 };
+        spec.normalization = Normalization {
+            mean: -31.5,
+            std: 17.25,
+        };
         let back = ModelSpec::from_metadata(Some(&spec.to_metadata())).unwrap();
         assert_eq!(back, spec);
     }
@@ -303,7 +356,10 @@ mod tests {
                 other => panic!("removing {k}: {other:?}"),
             }
         }
-        assert!(matches!(ModelSpec::from_metadata(None), Err(WeightsError::MissingMetadata(_))));
+        assert!(matches!(
+            ModelSpec::from_metadata(None),
+            Err(WeightsError::MissingMetadata(_))
+        ));
     }
 
     #[test]
@@ -312,13 +368,22 @@ mod tests {
         meta.insert("format_version".into(), "2".into());
         assert!(matches!(
             ModelSpec::from_metadata(Some(&meta)),
-            Err(WeightsError::UnsupportedVersion { found: 2, supported: 1 })
+            Err(WeightsError::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            })
         ));
         meta.insert("format_version".into(), "one".into());
-        assert!(matches!(ModelSpec::from_metadata(Some(&meta)), Err(WeightsError::BadMetadata { .. })));
+        assert!(matches!(
+            ModelSpec::from_metadata(Some(&meta)),
+            Err(WeightsError::BadMetadata { .. })
+        ));
         let mut meta = ModelSpec::new_default(Provenance::default()).to_metadata();
         meta.insert("format".into(), "pt".into());
-        assert!(matches!(ModelSpec::from_metadata(Some(&meta)), Err(WeightsError::BadMetadata { .. })));
+        assert!(matches!(
+            ModelSpec::from_metadata(Some(&meta)),
+            Err(WeightsError::BadMetadata { .. })
+        ));
     }
 
     #[test]

@@ -36,14 +36,21 @@ impl TensorMap {
         self.0
             .iter()
             .map(|(name, (shape, values))| {
-                Ok((name.clone(), Tensor::from_slice(values, shape.as_slice(), device)?))
+                Ok((
+                    name.clone(),
+                    Tensor::from_slice(values, shape.as_slice(), device)?,
+                ))
             })
             .collect()
     }
 
     /// A `VarBuilder` over these tensors on `device`, for building an [`crate::InstruNet`].
     pub fn var_builder(&self, device: &Device) -> Result<VarBuilder<'static>, WeightsError> {
-        Ok(VarBuilder::from_tensors(self.to_tensors(device)?, candle_core::DType::F32, device))
+        Ok(VarBuilder::from_tensors(
+            self.to_tensors(device)?,
+            candle_core::DType::F32,
+            device,
+        ))
     }
 
     /// Reads every variable of a `VarMap` (as training holds them).
@@ -52,7 +59,10 @@ impl TensorMap {
         let mut map = BTreeMap::new();
         for (name, var) in data.iter() {
             let t = var.as_tensor();
-            let values = t.flatten_all()?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?;
+            let values = t
+                .flatten_all()?
+                .to_dtype(candle_core::DType::F32)?
+                .to_vec1::<f32>()?;
             map.insert(name.clone(), (t.dims().to_vec(), values));
         }
         Ok(Self(map))
@@ -63,8 +73,10 @@ impl TensorMap {
     pub fn copy_into_varmap(&self, varmap: &VarMap) -> Result<(), WeightsError> {
         let data = varmap.data().lock().expect("VarMap lock poisoned");
         for (name, var) in data.iter() {
-            let (shape, values) =
-                self.0.get(name).ok_or_else(|| WeightsError::MissingTensor(name.clone()))?;
+            let (shape, values) = self
+                .0
+                .get(name)
+                .ok_or_else(|| WeightsError::MissingTensor(name.clone()))?;
             if shape.as_slice() != var.dims() {
                 return Err(WeightsError::Shape {
                     tensor: name.clone(),
@@ -120,8 +132,8 @@ impl Weights {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-        let st =
-            SafeTensors::deserialize(bytes).map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
         let spec = ModelSpec::from_metadata(metadata.metadata().as_ref())?;
         let tensors = read_tensors(&st, &spec)?;
         Ok(Self { spec, tensors })
@@ -130,15 +142,23 @@ impl Weights {
     /// Reads, parses and validates a weights file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| WeightsError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_bytes(&bytes)
     }
 
     /// Builds validated weights from a spec and tensors (checks them as loading would).
     pub fn new(spec: ModelSpec, tensors: TensorMap) -> Result<Self, WeightsError> {
         spec.validate()?;
-        check_tensors(&spec, tensors.0.iter().map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())))?;
+        check_tensors(
+            &spec,
+            tensors
+                .0
+                .iter()
+                .map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())),
+        )?;
         Ok(Self { spec, tensors })
     }
 
@@ -179,7 +199,10 @@ impl Weights {
     /// half-written file under the final name.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), WeightsError> {
         let path = path.as_ref();
-        let io = |source| WeightsError::Io { path: path.to_owned(), source };
+        let io = |source| WeightsError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let bytes = self.to_bytes()?;
         let tmp = path.with_extension("safetensors.tmp");
         std::fs::write(&tmp, &bytes).map_err(io)?;
@@ -191,7 +214,10 @@ fn read_tensors(st: &SafeTensors<'_>, spec: &ModelSpec) -> Result<TensorMap, Wei
     let mut map = BTreeMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(WeightsError::DType { tensor: name, got: format!("{:?}", view.dtype()) });
+            return Err(WeightsError::DType {
+                tensor: name,
+                got: format!("{:?}", view.dtype()),
+            });
         }
         let values: Vec<f32> = view
             .data()
@@ -200,7 +226,11 @@ fn read_tensors(st: &SafeTensors<'_>, spec: &ModelSpec) -> Result<TensorMap, Wei
             .collect();
         map.insert(name, (view.shape().to_vec(), values));
     }
-    check_tensors(spec, map.iter().map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())))?;
+    check_tensors(
+        spec,
+        map.iter()
+            .map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())),
+    )?;
     Ok(TensorMap(map))
 }
 
@@ -210,7 +240,8 @@ fn check_tensors<'a>(
     tensors: impl Iterator<Item = (&'a str, Vec<usize>, &'a [f32])>,
 ) -> Result<(), WeightsError> {
     let shapes = tensor_shapes(spec.n_classes());
-    let expected: HashMap<&str, &Vec<usize>> = shapes.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    let expected: HashMap<&str, &Vec<usize>> =
+        shapes.iter().map(|(n, s)| (n.as_str(), s)).collect();
     let mut seen = std::collections::HashSet::new();
     for (name, shape, values) in tensors {
         let Some(&want) = expected.get(name) else {
@@ -224,10 +255,18 @@ fn check_tensors<'a>(
             });
         }
         if &shape != want || values.len() != want.iter().product::<usize>() {
-            return Err(WeightsError::Shape { tensor: name.to_owned(), expected: want.clone(), got: shape });
+            return Err(WeightsError::Shape {
+                tensor: name.to_owned(),
+                expected: want.clone(),
+                got: shape,
+            });
         }
         if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(WeightsError::NonFinite { tensor: name.to_owned(), index, value });
+            return Err(WeightsError::NonFinite {
+                tensor: name.to_owned(),
+                index,
+                value,
+            });
         }
         seen.insert(name);
     }

@@ -38,13 +38,17 @@ fn fixtures() -> PathBuf {
 
 fn read_f32(path: &PathBuf) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
 }
 
 #[test]
 fn log_mel_matches_librosa_within_a_hundredth_of_a_db() {
     let manifest: Manifest =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest.librosa, "0.11.0");
     assert_eq!(manifest.cases.len(), 8, "4 signals × 2 configurations");
     let mut report = Vec::new();
@@ -65,30 +69,50 @@ fn log_mel_matches_librosa_within_a_hundredth_of_a_db() {
         assert_eq!(reference.len(), case.n_mels * case.frames);
 
         let mut fe = MelFrontend::new(&settings);
-        assert_eq!(fe.frame_count(input.len()), case.frames, "{}: frame count", case.name);
+        assert_eq!(
+            fe.frame_count(input.len()),
+            case.frames,
+            "{}: frame count",
+            case.name
+        );
         let ours = fe.spectrogram(&input); // time-major
         let (mut max_err, mut compared) = (0.0f32, 0usize);
         for t in 0..case.frames {
             for m in 0..case.n_mels {
                 let want = reference[m * case.frames + t]; // librosa: (n_mels, frames)
                 let got = ours[t * case.n_mels + m];
-                assert!(got.is_finite(), "{}: non-finite at frame {t} band {m}", case.name);
+                assert!(
+                    got.is_finite(),
+                    "{}: non-finite at frame {t} band {m}",
+                    case.name
+                );
                 if want > -80.0 {
                     max_err = max_err.max((got - want).abs());
                     compared += 1;
                 } else {
                     // Below -80 dB only the floor must agree: both at or near -100.
-                    assert!(got < -70.0, "{}: frame {t} band {m}: {got} vs librosa {want}", case.name);
+                    assert!(
+                        got < -70.0,
+                        "{}: frame {t} band {m}: {got} vs librosa {want}",
+                        case.name
+                    );
                 }
             }
         }
-        report.push(format!("{}: max |err| {max_err:.2e} dB over {compared} values", case.name));
+        report.push(format!(
+            "{}: max |err| {max_err:.2e} dB over {compared} values",
+            case.name
+        ));
         assert!(max_err <= 0.01, "{}: max error {max_err} dB", case.name);
         if case.name.ends_with("silence") {
             assert_eq!(compared, 0);
             assert!(ours.iter().all(|&v| v == -100.0));
         } else {
-            assert!(compared > case.n_mels * case.frames / 4, "{}: too few values compared", case.name);
+            assert!(
+                compared > case.n_mels * case.frames / 4,
+                "{}: too few values compared",
+                case.name
+            );
         }
     }
     println!("{}", report.join("\n"));

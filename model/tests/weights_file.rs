@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use instrunet_model::net::tensor_shapes;
-use instrunet_model::{Classifier, ModelSpec, Provenance, WeightsError, Weights, DEFAULT_WEIGHTS};
+use instrunet_model::{Classifier, DEFAULT_WEIGHTS, ModelSpec, Provenance, Weights, WeightsError};
 use safetensors::tensor::{Dtype, TensorView};
 
 fn sample() -> Weights {
@@ -12,9 +12,15 @@ fn sample() -> Weights {
     // Non-trivial BatchNorm statistics, so that a lost running mean or variance shows.
     for (name, (_, values)) in w.tensors.0.iter_mut() {
         if name.contains("running_var") {
-            values.iter_mut().enumerate().for_each(|(i, v)| *v = 0.5 + i as f32 * 0.01);
+            values
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = 0.5 + i as f32 * 0.01);
         } else if name.contains("running_mean") {
-            values.iter_mut().enumerate().for_each(|(i, v)| *v = -0.2 + i as f32 * 0.003);
+            values
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = -0.2 + i as f32 * 0.003);
         }
     }
     w.spec.thresholds[3] = 0.35;
@@ -23,7 +29,10 @@ fn sample() -> Weights {
 }
 
 /// Writes safetensors bytes from (name, dtype, shape, raw bytes) with the given metadata.
-fn raw_file(tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)], meta: Option<HashMap<String, String>>) -> Vec<u8> {
+fn raw_file(
+    tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)],
+    meta: Option<HashMap<String, String>>,
+) -> Vec<u8> {
     let views: Vec<_> = tensors
         .iter()
         .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
@@ -36,7 +45,14 @@ fn entries(w: &Weights) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
     w.tensors
         .0
         .iter()
-        .map(|(n, (s, v))| (n.clone(), Dtype::F32, s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .map(|(n, (s, v))| {
+            (
+                n.clone(),
+                Dtype::F32,
+                s.clone(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -53,7 +69,13 @@ fn save_then_load_is_bit_exact() {
     for (name, (shape, values)) in &w.tensors.0 {
         let (s2, v2) = &back.tensors.0[name];
         assert_eq!(shape, s2);
-        assert!(values.iter().zip(v2).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}");
+        assert!(
+            values
+                .iter()
+                .zip(v2)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}"
+        );
     }
     // Writing again gives the same bytes.
     assert_eq!(back.to_bytes().unwrap(), bytes);
@@ -69,7 +91,17 @@ fn save_then_load_is_bit_exact() {
 #[test]
 fn tensor_names_follow_pytorch() {
     let names: Vec<String> = tensor_shapes(14).into_iter().map(|(n, _)| n).collect();
-    for want in ["conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "conv3.weight", "fc1.weight", "fc2.bias"] {
+    for want in [
+        "conv1.weight",
+        "conv1.bias",
+        "bn1.weight",
+        "bn1.bias",
+        "bn1.running_mean",
+        "bn1.running_var",
+        "conv3.weight",
+        "fc1.weight",
+        "fc2.bias",
+    ] {
         assert!(names.iter().any(|n| n == want), "{want}");
     }
     assert_eq!(names.len(), 3 * 6 + 4);
@@ -93,10 +125,18 @@ fn the_embedded_default_loads_and_describes_itself() {
 fn batchnorm_running_statistics_survive_the_round_trip_and_change_the_output() {
     let w = sample();
     let back = load(&w.to_bytes().unwrap()).unwrap();
-    let window: Vec<f32> = (0..128 * 128).map(|i| -50.0 + (i % 97) as f32 * 0.5).collect();
+    let window: Vec<f32> = (0..128 * 128)
+        .map(|i| -50.0 + (i % 97) as f32 * 0.5)
+        .collect();
     let (mut a, mut b) = (vec![0.0; 14], vec![0.0; 14]);
-    Classifier::new(&w, &candle_core::Device::Cpu).unwrap().predict(&window, &mut a).unwrap();
-    Classifier::new(&back, &candle_core::Device::Cpu).unwrap().predict(&window, &mut b).unwrap();
+    Classifier::new(&w, &candle_core::Device::Cpu)
+        .unwrap()
+        .predict(&window, &mut a)
+        .unwrap();
+    Classifier::new(&back, &candle_core::Device::Cpu)
+        .unwrap()
+        .predict(&window, &mut b)
+        .unwrap();
     assert_eq!(a, b);
     let mut reset = back.clone();
     for (name, (_, v)) in reset.tensors.0.iter_mut() {
@@ -105,7 +145,10 @@ fn batchnorm_running_statistics_survive_the_round_trip_and_change_the_output() {
         }
     }
     let mut c = vec![0.0; 14];
-    Classifier::new(&reset, &candle_core::Device::Cpu).unwrap().predict(&window, &mut c).unwrap();
+    Classifier::new(&reset, &candle_core::Device::Cpu)
+        .unwrap()
+        .predict(&window, &mut c)
+        .unwrap();
     assert_ne!(a, c, "running statistics must matter");
 }
 
@@ -127,7 +170,10 @@ fn truncated_and_foreign_files_are_not_safetensors() {
 fn a_missing_file_names_its_path() {
     let err = Weights::from_file("/nonexistent/instrunet.safetensors").unwrap_err();
     assert!(matches!(err, WeightsError::Io { .. }));
-    assert!(err.to_string().contains("/nonexistent/instrunet.safetensors"));
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/instrunet.safetensors")
+    );
 }
 
 #[test]
@@ -141,7 +187,12 @@ fn missing_and_extra_tensors_are_named() {
         other => panic!("{other:?}"),
     }
     let mut e = entries(&w);
-    e.push(("bn1.num_batches_tracked_typo".into(), Dtype::F32, vec![1], vec![0; 4]));
+    e.push((
+        "bn1.num_batches_tracked_typo".into(),
+        Dtype::F32,
+        vec![1],
+        vec![0; 4],
+    ));
     match load(&raw_file(&e, meta)) {
         Err(WeightsError::UnexpectedTensor(n)) => assert_eq!(n, "bn1.num_batches_tracked_typo"),
         other => panic!("{other:?}"),
@@ -156,7 +207,11 @@ fn wrong_shapes_and_dtypes_are_named() {
     let conv = e.iter_mut().find(|(n, ..)| n == "conv2.weight").unwrap();
     conv.2 = vec![64, 32, 9];
     match load(&raw_file(&e, meta.clone())) {
-        Err(WeightsError::Shape { tensor, expected, got }) => {
+        Err(WeightsError::Shape {
+            tensor,
+            expected,
+            got,
+        }) => {
             assert_eq!(tensor, "conv2.weight");
             assert_eq!(expected, vec![64, 32, 3, 3]);
             assert_eq!(got, vec![64, 32, 9]);
@@ -181,7 +236,11 @@ fn a_class_count_mismatch_is_reported_as_such() {
     spec.classes.pop();
     spec.thresholds.pop();
     match load(&raw_file(&entries(&w), Some(spec.to_metadata()))) {
-        Err(WeightsError::ClassCount { expected: 13, got: 14, .. }) => {}
+        Err(WeightsError::ClassCount {
+            expected: 13,
+            got: 14,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -206,7 +265,10 @@ fn nan_and_inf_values_are_named() {
 #[test]
 fn missing_metadata_and_unknown_versions_are_refused() {
     let w = sample();
-    assert!(matches!(load(&raw_file(&entries(&w), None)), Err(WeightsError::MissingMetadata(_))));
+    assert!(matches!(
+        load(&raw_file(&entries(&w), None)),
+        Err(WeightsError::MissingMetadata(_))
+    ));
     let mut meta = w.spec.to_metadata();
     meta.remove("classes");
     match load(&raw_file(&entries(&w), Some(meta))) {

@@ -75,10 +75,23 @@ fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], out: &mut [f32
 
 /// A 3×3 padding-1 convolution of one `c_in × h × w` image (no bias), into `c_out × h × w`.
 /// `col` must hold `c_in·9·h·w` values.
-pub fn conv3x3(input: &[f32], conv: &FoldedConv, h: usize, w: usize, col: &mut [f32], out: &mut [f32]) {
+pub fn conv3x3(
+    input: &[f32],
+    conv: &FoldedConv,
+    h: usize,
+    w: usize,
+    col: &mut [f32],
+    out: &mut [f32],
+) {
     let hw = h * w;
     let k = conv.c_in * 9;
     im2col_3x3(input, conv.c_in, h, w, &mut col[..k * hw]);
-    matmul(conv.c_out, k, hw, &conv.weight, &col[..k * hw], &mut out[..conv.c_out * hw]);
+    matmul(
+        conv.c_out,
+        k,
+        hw,
+        &conv.weight,
+        &col[..k * hw],
+        &mut out[..conv.c_out * hw],
+    );
 }
-

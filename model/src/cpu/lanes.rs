@@ -11,7 +11,8 @@
 pub const LANES: usize = 8;
 
 /// Operations on eight f32 lanes. Implementations are `#[inline(always)]` so that they compile
-/// into the kernel that uses them.
+/// into the kernel that uses them. Kernels use plain loops, not closures (`array::from_fn`): a
+/// closure is compiled apart from the AVX2 kernel, and the intrinsics inside it become calls.
 pub trait Lanes: Copy {
     fn splat(v: f32) -> Self;
     /// Loads the first eight values of `s`.
@@ -57,23 +58,45 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|l| self.0[l] + o.0[l]))
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = self.0[l] + o.0[l];
+        }
+        r
     }
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|l| self.0[l] - o.0[l]))
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = self.0[l] - o.0[l];
+        }
+        r
     }
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|l| self.0[l] * o.0[l]))
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = self.0[l] * o.0[l];
+        }
+        r
     }
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
-        Portable(std::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] += a.0[l] * b.0[l];
+        }
+        r
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|l| if self.0[l] > o.0[l] { self.0[l] } else { o.0[l] }))
+        let mut r = self;
+        for l in 0..LANES {
+            if o.0[l] > r.0[l] {
+                r.0[l] = o.0[l];
+            }
+        }
+        r
     }
     #[inline(always)]
     fn to_array(self) -> [f32; LANES] {
@@ -157,7 +180,12 @@ mod tests {
         let a = V::from_array([1.0, -2.0, 3.0, -4.0, 5.0, -6.0, 7.0, -8.0]);
         let b = V::splat(0.5);
         let mut out = [0.0; 9];
-        a.mul_add(a, b).sub(b).add(a.scale(2.0)).max(V::zero()).mul(b).store(&mut out[1..]);
+        a.mul_add(a, b)
+            .sub(b)
+            .add(a.scale(2.0))
+            .max(V::zero())
+            .mul(b)
+            .store(&mut out[1..]);
         out[1..].try_into().unwrap()
     }
 
@@ -173,11 +201,15 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_lanes_match_portable_lanes() {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             let got = exercise::<Avx2>();
             let want = exercise::<Portable>();
             for (g, w) in got.iter().zip(want) {
-                assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{got:?} vs {want:?}");
+                assert!(
+                    (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                    "{got:?} vs {want:?}"
+                );
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The network's CPU inference path. BatchNorm is folded into the convolutions at load time; the
 //! first layer is a direct convolution and the two wide ones Winograd F(4×4, 3×3) over `gemm`,
-//! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output.
+//! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output. Between
+//! layers, images are channel-interleaved in blocks of eight (C8, see [`winograd`]).
 //!
 //! candle's CPU `conv2d` builds its im2col element by element and spends most of its time there
 //! (candle issue #3119). This path is many times faster and, with its scratch space made once
@@ -33,7 +34,12 @@ impl FoldedConv {
     /// Folds `bn(conv(x))` in inference mode into one convolution:
     /// `w' = w·γ/√(σ²+ε)`, `b' = (b − μ)·γ/√(σ²+ε) + β`.
     pub fn fold(weights: &Weights, index: usize) -> Self {
-        let get = |n: String| weights.tensors.values(&n).expect("validated weights hold every tensor");
+        let get = |n: String| {
+            weights
+                .tensors
+                .values(&n)
+                .expect("validated weights hold every tensor")
+        };
         let w = get(format!("conv{index}.weight"));
         let b = get(format!("conv{index}.bias"));
         let gamma = get(format!("bn{index}.weight"));
@@ -51,13 +57,50 @@ impl FoldedConv {
             }
             bias[c] = ((b[c] as f64 - mean[c] as f64) * scale + beta[c] as f64) as f32;
         }
-        Self { c_in: k / 9, c_out, weight, bias }
+        Self {
+            c_in: k / 9,
+            c_out,
+            weight,
+            bias,
+        }
     }
+}
+
+/// Converts a planar `c × h × w` image to the C8 layout (`[c/8][h][w][8]`) the fast kernels use.
+pub fn to_c8(planar: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; planar.len()];
+    for ch in 0..c {
+        for i in 0..h * w {
+            out[((ch / lanes::LANES) * h * w + i) * lanes::LANES + ch % lanes::LANES] =
+                planar[ch * h * w + i];
+        }
+    }
+    out
+}
+
+/// Converts a C8 image back to planar `c × h × w`.
+pub fn from_c8(c8: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; c8.len()];
+    for ch in 0..c {
+        for i in 0..h * w {
+            out[ch * h * w + i] =
+                c8[((ch / lanes::LANES) * h * w + i) * lanes::LANES + ch % lanes::LANES];
+        }
+    }
+    out
 }
 
 /// Copies a `c × h × w` image into `c × ph × pw` planes with a zero border: one row and column
 /// before the image, the rest after it.
-pub(crate) fn pad_input(input: &[f32], c: usize, h: usize, w: usize, ph: usize, pw: usize, pad: &mut [f32]) {
+pub(crate) fn pad_input(
+    input: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    ph: usize,
+    pw: usize,
+    pad: &mut [f32],
+) {
     debug_assert!(ph >= h + 2 && pw >= w + 2);
     for ch in 0..c {
         let dst = &mut pad[ch * ph * pw..(ch + 1) * ph * pw];
@@ -130,7 +173,13 @@ impl CpuNet {
     /// Prepares validated weights for CPU inference (folds BatchNorm, transforms the filters).
     pub fn new(weights: &Weights) -> Self {
         let spec = &weights.spec;
-        let v = |n: &str| weights.tensors.values(n).expect("validated weights hold every tensor").to_vec();
+        let v = |n: &str| {
+            weights
+                .tensors
+                .values(n)
+                .expect("validated weights hold every tensor")
+                .to_vec()
+        };
         let wide = [2, 3].map(|i| {
             let f = FoldedConv::fold(weights, i);
             WinogradConv::new(&f.weight, &f.bias, f.c_in)
@@ -188,37 +237,95 @@ impl CpuNet {
     }
 
     /// Logits of one mel-major window of raw log-Mel dB values. Allocates nothing.
-    pub fn logits(&self, window: &[f32], scratch: &mut CpuScratch, out: &mut [f32]) -> Result<(), InputError> {
+    pub fn logits(
+        &self,
+        window: &[f32],
+        scratch: &mut CpuScratch,
+        out: &mut [f32],
+    ) -> Result<(), InputError> {
         if window.len() != self.window_len() {
-            return Err(InputError::WrongLength { what: "window", expected: self.window_len(), got: window.len() });
+            return Err(InputError::WrongLength {
+                what: "window",
+                expected: self.window_len(),
+                got: window.len(),
+            });
         }
         if out.len() != self.n_classes {
-            return Err(InputError::WrongLength { what: "logits", expected: self.n_classes, got: out.len() });
+            return Err(InputError::WrongLength {
+                what: "logits",
+                expected: self.n_classes,
+                got: out.len(),
+            });
         }
         let s = scratch;
         let (mean, inv_std) = (self.normalization.mean, 1.0 / self.normalization.std);
         for (d, &x) in s.input.iter_mut().zip(window) {
             // Non-finite input counts as silence rather than poisoning every output.
-            let x = if x.is_finite() { x } else { crate::mel::SILENCE_DB };
+            let x = if x.is_finite() {
+                x
+            } else {
+                crate::mel::SILENCE_DB
+            };
             *d = (x - mean) * inv_std;
         }
         let (mut h, mut w) = (self.n_mels, self.frames);
         let f = &self.first;
-        direct::conv3x3_pool(&s.input, f.c_in, h, w, &f.weight, &f.bias, &mut s.pad, &mut s.ping);
+        direct::conv3x3_pool(
+            &s.input,
+            f.c_in,
+            h,
+            w,
+            &f.weight,
+            &f.bias,
+            &mut s.pad,
+            &mut s.ping,
+        );
         h /= 2;
         w /= 2;
         for (i, conv) in self.wide.iter().enumerate() {
-            let (src, dst) = if i % 2 == 0 { (&s.ping, &mut s.pong) } else { (&s.pong, &mut s.ping) };
-            conv.forward_pool(&src[..conv.c_in * h * w], h, w, &mut s.pad, &mut s.v, &mut s.m, dst);
+            let (src, dst) = if i % 2 == 0 {
+                (&s.ping, &mut s.pong)
+            } else {
+                (&s.pong, &mut s.ping)
+            };
+            conv.forward_pool(
+                &src[..conv.c_in * h * w],
+                h,
+                w,
+                &mut s.pad,
+                &mut s.v,
+                &mut s.m,
+                dst,
+            );
             h /= 2;
             w /= 2;
         }
-        let last = if self.wide.len() % 2 == 1 { &s.pong } else { &s.ping };
+        let last = if self.wide.len() % 2 == 1 {
+            &s.pong
+        } else {
+            &s.ping
+        };
+        // Global average pool of the last C8 image.
         let hw = h * w;
-        for (ch, f) in s.features.iter_mut().enumerate() {
-            *f = last[ch * hw..(ch + 1) * hw].iter().sum::<f32>() / hw as f32;
+        let l = lanes::LANES;
+        s.features.fill(0.0);
+        for (cb, block) in last[..s.features.len() * hw]
+            .chunks_exact(hw * l)
+            .enumerate()
+        {
+            let f = &mut s.features[cb * l..(cb + 1) * l];
+            for px in block.chunks_exact(l) {
+                f.iter_mut().zip(px).for_each(|(a, &v)| *a += v);
+            }
+            f.iter_mut().for_each(|a| *a /= hw as f32);
         }
-        dense(&self.fc1_weight, &self.fc1_bias, &s.features, &mut s.hidden, true);
+        dense(
+            &self.fc1_weight,
+            &self.fc1_bias,
+            &s.features,
+            &mut s.hidden,
+            true,
+        );
         dense(&self.fc2_weight, &self.fc2_bias, &s.hidden, out, false);
         Ok(())
     }
@@ -238,10 +345,18 @@ impl CpuNet {
         }
         let (wl, nc) = (self.window_len(), self.n_classes);
         if windows.len() != batch * wl {
-            return Err(InputError::WrongLength { what: "batch of windows", expected: batch * wl, got: windows.len() });
+            return Err(InputError::WrongLength {
+                what: "batch of windows",
+                expected: batch * wl,
+                got: windows.len(),
+            });
         }
         if out.len() != batch * nc {
-            return Err(InputError::WrongLength { what: "batch logits", expected: batch * nc, got: out.len() });
+            return Err(InputError::WrongLength {
+                what: "batch logits",
+                expected: batch * nc,
+                got: out.len(),
+            });
         }
         let threads = threads.clamp(1, batch).min(scratch.len());
         if threads <= 1 {
@@ -259,11 +374,15 @@ impl CpuNet {
                 .zip(scratch.iter_mut())
                 .map(|((wins, outs), s)| {
                     scope.spawn(move || {
-                        wins.chunks_exact(wl).zip(outs.chunks_exact_mut(nc)).try_for_each(|(win, o)| self.logits(win, s, o))
+                        wins.chunks_exact(wl)
+                            .zip(outs.chunks_exact_mut(nc))
+                            .try_for_each(|(win, o)| self.logits(win, s, o))
                     })
                 })
                 .collect();
-            handles.into_iter().try_for_each(|h| h.join().expect("inference thread panicked"))
+            handles
+                .into_iter()
+                .try_for_each(|h| h.join().expect("inference thread panicked"))
         })
     }
 }

@@ -8,13 +8,15 @@
 //! what takes batch-1 inference below the time even a perfect direct (im2col) convolution needs on
 //! an AVX2 core.
 //!
-//! The transforms run on 8 tiles at a time, one per SIMD lane. Matrices from Lavin & Gray,
-//! "Fast Algorithms for Convolutional Neural Networks" (2015).
+//! Images are stored channel-interleaved in blocks of eight ("C8": `[c/8][y][x][8]`), so that
+//! every tile value of eight channels is one vector load and every transform is plain vector
+//! arithmetic, with no gathers or scatters; channel counts must be multiples of eight. Matrices from
+//! Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2015).
 
 use gemm::Parallelism;
 
+use super::avx2_dispatch;
 use super::lanes::{LANES, Lanes};
-use super::{avx2_dispatch, pad_input};
 
 /// Output tile size.
 const M: usize = 4;
@@ -65,7 +67,7 @@ fn at<V: Lanes>(m: [V; A]) -> [V; M] {
 pub struct WinogradConv {
     pub c_in: usize,
     pub c_out: usize,
-    /// Transformed filters: 36 matrices of `c_out × c_in`, row-major.
+    /// Transformed filters: 36 matrices of `c_in × c_out`, row-major.
     u: Vec<f32>,
     /// Per output channel, added after the pool.
     bias: Vec<f32>,
@@ -78,8 +80,6 @@ struct Geometry {
     w: usize,
     tiles_x: usize,
     tiles: usize,
-    /// Tiles rounded up to whole lane groups (the row length of V and M).
-    tiles_padded: usize,
     padded_h: usize,
     padded_w: usize,
 }
@@ -87,13 +87,11 @@ struct Geometry {
 impl Geometry {
     fn new(h: usize, w: usize) -> Self {
         let (tiles_y, tiles_x) = (h.div_ceil(M), w.div_ceil(M));
-        let tiles = tiles_y * tiles_x;
         Self {
             h,
             w,
             tiles_x,
-            tiles,
-            tiles_padded: tiles.div_ceil(LANES) * LANES,
+            tiles: tiles_y * tiles_x,
             padded_h: tiles_y * M + 2,
             padded_w: tiles_x * M + 2,
         }
@@ -103,15 +101,30 @@ impl Geometry {
 /// Scratch one layer needs for a `c_in × h × w` input: (padded input, V, M) lengths.
 pub fn scratch_sizes(c_in: usize, c_out: usize, h: usize, w: usize) -> (usize, usize, usize) {
     let g = Geometry::new(h, w);
-    (c_in * g.padded_h * g.padded_w, A * A * c_in * g.tiles_padded, A * A * c_out * g.tiles_padded)
+    (
+        c_in * g.padded_h * g.padded_w,
+        A * A * c_in * g.tiles,
+        A * A * c_out * g.tiles,
+    )
 }
 
 impl WinogradConv {
     /// Transforms `c_out × c_in × 3 × 3` filters, `U = G g Gᵀ`, in f64.
+    ///
+    /// # Panics
+    /// If the channel counts are not multiples of eight or the shapes disagree.
     pub fn new(weight: &[f32], bias: &[f32], c_in: usize) -> Self {
         let c_out = bias.len();
-        assert_eq!(weight.len(), c_out * c_in * 9, "weight must be c_out × c_in × 3 × 3");
-        let mut u = vec![0.0; A * A * c_out * c_in];
+        assert!(
+            c_in % LANES == 0 && c_out % LANES == 0,
+            "channel counts must be multiples of {LANES}"
+        );
+        assert_eq!(
+            weight.len(),
+            c_out * c_in * 9,
+            "weight must be c_out × c_in × 3 × 3"
+        );
+        let mut u = vec![0.0; A * A * c_in * c_out];
         for co in 0..c_out {
             for ci in 0..c_in {
                 let g = &weight[(co * c_in + ci) * 9..][..9];
@@ -124,46 +137,67 @@ impl WinogradConv {
                 for i in 0..A {
                     for j in 0..A {
                         let v: f64 = (0..3).map(|k| gg[i][k] * G[j][k]).sum();
-                        u[((i * A + j) * c_out + co) * c_in + ci] = v as f32;
+                        u[((i * A + j) * c_in + ci) * c_out + co] = v as f32;
                     }
                 }
             }
         }
-        Self { c_in, c_out, u, bias: bias.to_vec() }
+        Self {
+            c_in,
+            c_out,
+            u,
+            bias: bias.to_vec(),
+        }
     }
 
-    /// `out = relu(maxpool2x2(conv(input)) + bias)` for one `c_in × h × w` image; `out` is
-    /// `c_out × (h/2) × (w/2)`. `pad`, `v` and `m` hold at least [`scratch_sizes`] values.
+    /// `out = relu(maxpool2x2(conv(input)) + bias)` for one C8 image of `c_in × h × w`; `out` is
+    /// C8 `c_out × (h/2) × (w/2)`. `pad`, `v` and `m` hold at least [`scratch_sizes`] values.
     #[allow(clippy::too_many_arguments)]
-    pub fn forward_pool(&self, input: &[f32], h: usize, w: usize, pad: &mut [f32], v: &mut [f32], m: &mut [f32], out: &mut [f32]) {
+    pub fn forward_pool(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        pad: &mut [f32],
+        v: &mut [f32],
+        m: &mut [f32],
+        out: &mut [f32],
+    ) {
         let g = Geometry::new(h, w);
-        let (c_in, c_out, tp) = (self.c_in, self.c_out, g.tiles_padded);
+        let (c_in, c_out, t) = (self.c_in, self.c_out, g.tiles);
         let pad = &mut pad[..c_in * g.padded_h * g.padded_w];
-        let v = &mut v[..A * A * c_in * tp];
-        let m = &mut m[..A * A * c_out * tp];
-        pad_input(input, c_in, h, w, g.padded_h, g.padded_w, pad);
+        let v = &mut v[..A * A * c_in * t];
+        let m = &mut m[..A * A * c_out * t];
+        pad_c8(input, c_in, h, w, g.padded_h, g.padded_w, pad);
         input_transform(pad, c_in, &g, v);
         for xi in 0..A * A {
-            let lhs = &self.u[xi * c_out * c_in..][..c_out * c_in];
-            let rhs = &v[xi * c_in * tp..][..c_in * tp];
-            let dst = &mut m[xi * c_out * tp..][..c_out * tp];
-            // SAFETY: lhs is c_out × c_in, rhs c_in × tp (the first `tiles` columns used), dst
-            // c_out × tp, all row-major and in bounds; dst aliases neither input.
+            // V and M are tile-major (`[t][ξ][c]`), so that the transforms read and write each
+            // tile's values contiguously; the ξ-th matrix is every 36th row.
+            let lhs = &v[xi * c_in..];
+            let rhs = &self.u[xi * c_in * c_out..][..c_in * c_out];
+            let dst = &mut m[xi * c_out..];
+            assert!(
+                lhs.len() >= (t - 1) * A * A * c_in + c_in
+                    && dst.len() >= (t - 1) * A * A * c_out + c_out
+            );
+            // SAFETY: lhs is tiles × c_in with row stride 36·c_in, rhs c_in × c_out (row-major),
+            // dst tiles × c_out with row stride 36·c_out, all in bounds (asserted above); dst
+            // aliases neither input.
             unsafe {
                 gemm::gemm(
+                    t,
                     c_out,
-                    g.tiles,
                     c_in,
                     dst.as_mut_ptr(),
                     1,
-                    tp as isize,
+                    (A * A * c_out) as isize,
                     false,
                     lhs.as_ptr(),
                     1,
-                    c_in as isize,
+                    (A * A * c_in) as isize,
                     rhs.as_ptr(),
                     1,
-                    tp as isize,
+                    c_out as isize,
                     0.0,
                     1.0,
                     false,
@@ -177,42 +211,52 @@ impl WinogradConv {
     }
 }
 
+/// Copies a C8 image of `c × h × w` into C8 planes of `ph × pw` with a zero border: one pixel
+/// before the image, the rest after it.
+fn pad_c8(input: &[f32], c: usize, h: usize, w: usize, ph: usize, pw: usize, pad: &mut [f32]) {
+    for cb in 0..c / LANES {
+        let dst = &mut pad[cb * ph * pw * LANES..(cb + 1) * ph * pw * LANES];
+        dst[..pw * LANES].fill(0.0);
+        for y in 0..h {
+            let row = &mut dst[(y + 1) * pw * LANES..(y + 2) * pw * LANES];
+            row[..LANES].fill(0.0);
+            row[LANES..(w + 1) * LANES]
+                .copy_from_slice(&input[(cb * h + y) * w * LANES..][..w * LANES]);
+            row[(w + 1) * LANES..].fill(0.0);
+        }
+        dst[(h + 1) * pw * LANES..].fill(0.0);
+    }
+}
+
 avx2_dispatch!(fn input_transform => input_transform_impl(pad: &[f32], c_in: usize, g: &Geometry, v: &mut [f32]));
 
-/// `V[ξ][ci][t] = (Bᵀ d B)[ξ]` for every input channel and tile, 8 tiles at a time.
+/// `V[t][ξ][ci] = (Bᵀ d B)[ξ]` for every tile and input channel, eight channels at a time.
 #[inline(always)]
 fn input_transform_impl<V: Lanes>(pad: &[f32], c_in: usize, g: &Geometry, v: &mut [f32]) {
-    let tp = g.tiles_padded;
-    let plane = g.padded_h * g.padded_w;
-    for ci in 0..c_in {
-        let src = &pad[ci * plane..(ci + 1) * plane];
-        for t0 in (0..g.tiles).step_by(LANES) {
-            // Gather the 6×6 input tile of each lane; a tile's top-left corner in the padded plane
-            // (whose origin is one row and column before the image's: the convolution's padding)
-            // is (4·ty, 4·tx). Lanes past the last tile repeat it; their results land in V's
-            // padding columns.
-            let mut d = [[[0.0f32; LANES]; A]; A];
-            for l in 0..LANES {
-                let t = (t0 + l).min(g.tiles - 1);
-                let base = (t / g.tiles_x) * M * g.padded_w + (t % g.tiles_x) * M;
-                for (r, row) in d.iter_mut().enumerate() {
-                    let s = &src[base + r * g.padded_w..][..A];
-                    for (c, cell) in row.iter_mut().enumerate() {
-                        cell[l] = s[c];
-                    }
-                }
-            }
+    let (pw, t_all) = (g.padded_w, g.tiles);
+    let plane = g.padded_h * pw * LANES;
+    // Tile by tile, so that each tile's 36 × c_in values are written contiguously.
+    for t in 0..t_all {
+        // The tile's top-left corner in the padded plane (whose origin is one pixel before the
+        // image's: the convolution's padding) is (4·ty, 4·tx).
+        let base = ((t / g.tiles_x) * M * pw + (t % g.tiles_x) * M) * LANES;
+        for cb in 0..c_in / LANES {
+            let src = &pad[cb * plane..(cb + 1) * plane];
             // Bᵀ on every column, then B on every row.
             let mut cols = [[V::zero(); A]; A];
             for c in 0..A {
-                let t = bt::<V>(std::array::from_fn(|r| V::from_array(d[r][c])));
+                let mut d = [V::zero(); A];
+                for (r, x) in d.iter_mut().enumerate() {
+                    *x = V::load(&src[base + (r * pw + c) * LANES..]);
+                }
+                let col = bt(d);
                 for r in 0..A {
-                    cols[r][c] = t[r];
+                    cols[r][c] = col[r];
                 }
             }
             for (i, row) in cols.iter().enumerate() {
                 for (j, val) in bt(*row).into_iter().enumerate() {
-                    val.store(&mut v[((i * A + j) * c_in + ci) * tp + t0..]);
+                    val.store(&mut v[(t * A * A + i * A + j) * c_in + cb * LANES..]);
                 }
             }
         }
@@ -221,46 +265,57 @@ fn input_transform_impl<V: Lanes>(pad: &[f32], c_in: usize, g: &Geometry, v: &mu
 
 avx2_dispatch!(fn output_transform_pool => output_transform_pool_impl(m: &[f32], c_out: usize, g: &Geometry, bias: &[f32], out: &mut [f32]));
 
-/// `out = relu(maxpool2x2(Aᵀ M A) + bias)` for every output channel and tile, 8 tiles at a time.
+/// `out = relu(maxpool2x2(Aᵀ M A) + bias)` for every tile and output channel, eight channels at a
+/// time, written as a C8 image.
 #[inline(always)]
-fn output_transform_pool_impl<V: Lanes>(m: &[f32], c_out: usize, g: &Geometry, bias: &[f32], out: &mut [f32]) {
-    let tp = g.tiles_padded;
+fn output_transform_pool_impl<V: Lanes>(
+    m: &[f32],
+    c_out: usize,
+    g: &Geometry,
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    let t_all = g.tiles;
     let (ho, wo) = (g.h / 2, g.w / 2);
-    for co in 0..c_out {
-        let dst = &mut out[co * ho * wo..(co + 1) * ho * wo];
-        let b = V::splat(bias[co]);
-        for t0 in (0..g.tiles).step_by(LANES) {
+    // Tile by tile, so that each tile's 36 × c_out values are read contiguously.
+    for t in 0..t_all {
+        for cb in 0..c_out / LANES {
+            let b = V::load(&bias[cb * LANES..]);
+            let dst = &mut out[cb * ho * wo * LANES..(cb + 1) * ho * wo * LANES];
             // Aᵀ on every column, then A on every row.
             let mut rows = [[V::zero(); A]; M];
             for c in 0..A {
-                let col: [V; A] = std::array::from_fn(|r| V::load(&m[((r * A + c) * c_out + co) * tp + t0..]));
+                let mut col = [V::zero(); A];
+                for (r, x) in col.iter_mut().enumerate() {
+                    *x = V::load(&m[(t * A * A + r * A + c) * c_out + cb * LANES..]);
+                }
                 for (r, val) in at(col).into_iter().enumerate() {
                     rows[r][c] = val;
                 }
             }
-            let y: [[V; M]; M] = std::array::from_fn(|r| at(rows[r]));
-            // Pool each 2×2 cell of the 4×4 tile, then bias and ReLU.
-            let pooled: [[[f32; LANES]; 2]; 2] = std::array::from_fn(|py| {
-                std::array::from_fn(|px| {
-                    let (r, c) = (2 * py, 2 * px);
-                    let cell = y[r][c].max(y[r][c + 1]).max(y[r + 1][c].max(y[r + 1][c + 1]));
-                    cell.add(b).max(V::zero()).to_array()
-                })
-            });
-            for l in 0..LANES.min(g.tiles - t0) {
-                let t = t0 + l;
-                let (oy0, ox0) = ((t / g.tiles_x) * 2, (t % g.tiles_x) * 2);
-                for (py, prow) in pooled.iter().enumerate() {
-                    let oy = oy0 + py;
-                    if oy >= ho {
+            let mut y = [[V::zero(); M]; M];
+            for (yr, row) in y.iter_mut().zip(&rows) {
+                *yr = at(*row);
+            }
+            // Pool each 2×2 cell of the 4×4 tile, add the bias, ReLU, store eight channels.
+            let (oy0, ox0) = ((t / g.tiles_x) * 2, (t % g.tiles_x) * 2);
+            for py in 0..2 {
+                let oy = oy0 + py;
+                if oy >= ho {
+                    break;
+                }
+                for px in 0..2 {
+                    let ox = ox0 + px;
+                    if ox >= wo {
                         break;
                     }
-                    for (px, p) in prow.iter().enumerate() {
-                        let ox = ox0 + px;
-                        if ox < wo {
-                            dst[oy * wo + ox] = p[l];
-                        }
-                    }
+                    let (r, c) = (2 * py, 2 * px);
+                    let cell = y[r][c]
+                        .max(y[r][c + 1])
+                        .max(y[r + 1][c].max(y[r + 1][c + 1]));
+                    cell.add(b)
+                        .max(V::zero())
+                        .store(&mut dst[(oy * wo + ox) * LANES..]);
                 }
             }
         }
