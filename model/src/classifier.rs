@@ -206,3 +206,86 @@ pub fn sigmoid(x: f32) -> f32 {
         e / (1.0 + e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Provenance;
+
+    fn classifier() -> Classifier {
+        Classifier::new(
+            &Weights::random(ModelSpec::new_default(Provenance::default()), 3),
+            &Device::Cpu,
+        )
+        .unwrap()
+    }
+
+    fn window(c: &Classifier, level: f32) -> Vec<f32> {
+        (0..c.window_len())
+            .map(|i| level + (i % 13) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn probabilities_are_in_range_and_match_the_batch_path() {
+        let mut c = classifier();
+        let w = window(&c, -60.0);
+        let mut p = vec![0.0; c.n_classes()];
+        c.predict(&w, &mut p).unwrap();
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!(c.predict_batch(&w, 1).unwrap(), p);
+    }
+
+    #[test]
+    fn wrong_sizes_are_errors_not_panics() {
+        let mut c = classifier();
+        let mut p = vec![0.0; c.n_classes()];
+        assert!(matches!(
+            c.predict(&[0.0; 10], &mut p),
+            Err(PredictError::Input(InputError::WrongLength { .. }))
+        ));
+        let w = window(&c, -50.0);
+        assert!(c.predict(&w, &mut p[..3]).is_err());
+        assert!(matches!(
+            c.predict_batch(&[], 0),
+            Err(PredictError::Input(InputError::EmptyBatch))
+        ));
+        assert!(c.predict_batch(&w, 2).is_err());
+    }
+
+    #[test]
+    fn nan_inf_and_huge_input_give_finite_probabilities() {
+        let mut c = classifier();
+        let mut p = vec![0.0; c.n_classes()];
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30] {
+            let mut w = window(&c, -40.0);
+            w[100] = bad;
+            w[5000] = bad;
+            c.predict(&w, &mut p).unwrap();
+            assert!(
+                p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+                "{bad}: {p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn threads_do_not_change_results() {
+        let mut c = classifier();
+        let batch: Vec<f32> = (0..5)
+            .flat_map(|k| window(&c, -80.0 + 10.0 * k as f32))
+            .collect();
+        let one = c.predict_batch(&batch, 5).unwrap();
+        c.set_threads(2);
+        assert_eq!(c.predict_batch(&batch, 5).unwrap(), one);
+        assert!(c.device_name().contains("2 threads"));
+    }
+
+    #[test]
+    fn sigmoid_is_finite_at_the_extremes() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert!((sigmoid(2.0) + sigmoid(-2.0) - 1.0).abs() < 1e-6);
+    }
+}

@@ -394,3 +394,39 @@ fn dense(weight: &[f32], bias: &[f32], x: &[f32], out: &mut [f32], relu: bool) {
         *o = if relu { v.max(0.0) } else { v };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c8_layout_round_trips() {
+        let (c, h, w) = (16, 3, 5);
+        let planar: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
+        let c8 = to_c8(&planar, c, h, w);
+        // Channel 9 at (1, 2) lives in block 1, pixel 1·5 + 2, lane 1.
+        assert_eq!(c8[((h * w) + 7) * 8 + 1], planar[9 * h * w + 7]);
+        assert_eq!(from_c8(&c8, c, h, w), planar);
+    }
+
+    #[test]
+    fn batchnorm_folds_into_the_convolution() {
+        let spec = crate::ModelSpec::new_default(crate::Provenance::default());
+        let mut w = Weights::random(spec, 5);
+        w.tensors
+            .0
+            .get_mut("bn1.running_var")
+            .unwrap()
+            .1
+            .fill(4.0 - BN_EPS as f32);
+        w.tensors.0.get_mut("bn1.running_mean").unwrap().1.fill(0.5);
+        w.tensors.0.get_mut("bn1.weight").unwrap().1.fill(3.0);
+        w.tensors.0.get_mut("bn1.bias").unwrap().1.fill(0.25);
+        let f = FoldedConv::fold(&w, 1);
+        let conv_w = w.tensors.values("conv1.weight").unwrap();
+        let conv_b = w.tensors.values("conv1.bias").unwrap();
+        // scale = 3 / sqrt(4) = 1.5
+        assert!((f.weight[7] - conv_w[7] * 1.5).abs() < 1e-6);
+        assert!((f.bias[2] - ((conv_b[2] - 0.5) * 1.5 + 0.25)).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building InstruNET needs where it is missing, on Debian or Ubuntu:
+# a C toolchain (for linking) and a Rust toolchain new enough for the 2024 edition (1.85+).
+# Sourced by the other scripts; safe to run repeatedly.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing missing Debian packages: ${need_apt[*]}"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+rust_ok() {
+  command -v rustc >/dev/null 2>&1 || return 1
+  local v; v=$(rustc --version | awk '{print $2}')
+  [ "$(printf '%s\n1.85.0\n' "$v" | sort -V | head -n1)" = "1.85.0" ]
+}
+if ! rust_ok; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup toolchain install stable --profile minimal && rustup default stable
+  else
+    echo "installing Rust with rustup (Debian's rustc is too old for the 2024 edition)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi

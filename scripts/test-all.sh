@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace (release mode: the numeric tests are heavy in debug builds).
+# Installs what it needs where missing. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-tools.sh
+cargo fmt --all -- --check 2>/dev/null || echo "note: cargo fmt reports unformatted code (or rustfmt is missing)"
+cargo test --workspace --release --locked
