@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod error;
 pub mod mel;
 pub mod net;
+pub mod ops;
 pub mod spec;
 pub mod weights;
 

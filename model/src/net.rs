@@ -8,10 +8,15 @@
 //!
 //! Tensor names follow PyTorch's conventions (`conv1.weight`, `bn1.running_mean`, `fc1.bias`) so a
 //! weights file loads into a PyTorch port of the model.
+//!
+//! On the CPU the convolution blocks run the fused kernels of [`crate::ops`] (with their own
+//! backward passes, so training keeps candle's autograd); candle's own ops run them on CUDA and
+//! Metal, and on the CPU when [`InstruNet::use_candle_ops`] asks for the reference path.
 
-use candle_core::{DType, Device, ModuleT, Result, Tensor};
+use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Linear, VarBuilder};
 
+use crate::ops;
 use crate::spec::{ModelSpec, Normalization};
 
 /// Output channels of the three convolution blocks.
@@ -76,13 +81,64 @@ impl ConvBlock {
     }
 }
 
-impl ModuleT for ConvBlock {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        xs.apply(&self.conv)?
-            .apply_t(&self.bn, train)?
-            .relu()?
-            .max_pool2d(2)
+impl ConvBlock {
+    /// The block on the CPU's fused kernels, the batch spread over `threads` threads. In training
+    /// mode it updates BatchNorm's running statistics as candle's `BatchNorm` does.
+    pub fn forward_fused(&self, xs: &Tensor, train: bool, threads: usize) -> Result<Tensor> {
+        let bias = self
+            .conv
+            .bias()
+            .expect("InstruNET's convolutions have a bias");
+        let ys = ops::conv3x3(xs, self.conv.weight(), bias, threads)?;
+        let (gamma, beta) = self
+            .bn
+            .weight_and_bias()
+            .expect("InstruNET's BatchNorm is affine");
+        let (running_mean, running_var) = (self.bn.running_mean(), self.bn.running_var());
+        if !train {
+            return ops::bn_relu_pool_eval(
+                &ys,
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                self.bn.eps(),
+            );
+        }
+        let (out, stats) = ops::bn_relu_pool_train(&ys, gamma, beta, self.bn.eps(), threads)?;
+        let m = self.bn.momentum();
+        let dev = running_mean.device();
+        let batch_mean = Tensor::from_vec(stats.mean.clone(), stats.mean.len(), dev)?;
+        let batch_var = Tensor::from_vec(stats.unbiased_var(), stats.var.len(), dev)?;
+        // Running statistics are variables of the VarMap (when training), updated in place.
+        Var::from_tensor(running_mean)?.set(&((running_mean * (1.0 - m))? + (batch_mean * m)?)?)?;
+        Var::from_tensor(running_var)?.set(&((running_var * (1.0 - m))? + (batch_var * m)?)?)?;
+        Ok(out)
     }
+}
+
+impl ModuleT for ConvBlock {
+    /// The block on candle's own ops (the reference path).
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        max_pool2x2(&xs.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()?)
+    }
+}
+
+/// 2×2 max-pool with stride 2 (odd sizes floored), built from `reshape` and `max` so that its
+/// gradient is right: candle 0.11.1's `max_pool2d` backward scales the gradient of a unique
+/// maximum by 1/4 (it multiplies by the share of maxima in the window instead of dividing).
+pub fn max_pool2x2(xs: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = xs.dims4()?;
+    let (ho, wo) = (h / 2, w / 2);
+    let xs = if h % 2 == 0 && w % 2 == 0 {
+        xs.clone()
+    } else {
+        xs.narrow(2, 0, 2 * ho)?.narrow(3, 0, 2 * wo)?
+    };
+    xs.contiguous()?
+        .reshape((n, c, ho, 2, wo, 2))?
+        .max(5)?
+        .max(3)
 }
 
 /// The InstruNET network.
@@ -94,6 +150,10 @@ pub struct InstruNet {
     dropout: Dropout,
     normalization: Normalization,
     n_classes: usize,
+    /// Run the blocks on candle's ops even on the CPU (the reference path).
+    candle_ops: bool,
+    /// Threads the fused CPU kernels spread a batch over.
+    threads: usize,
 }
 
 impl InstruNet {
@@ -114,7 +174,19 @@ impl InstruNet {
             dropout: Dropout::new(dropout),
             normalization: spec.normalization,
             n_classes: spec.n_classes(),
+            candle_ops: false,
+            threads: 1,
         })
+    }
+
+    /// Runs the convolution blocks on candle's own ops even on the CPU (for reference runs).
+    pub fn use_candle_ops(&mut self, yes: bool) {
+        self.candle_ops = yes;
+    }
+
+    /// Threads the fused CPU kernels spread a batch over (at least 1).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Number of outputs.
@@ -131,10 +203,14 @@ impl InstruNet {
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         let n = self.normalization;
         let xs = xs.affine(1.0 / n.std as f64, -(n.mean / n.std) as f64)?;
-        let xs = self
-            .blocks
-            .iter()
-            .try_fold(xs, |x, b| x.apply_t(b, train))?;
+        let fused = xs.device().is_cpu() && !self.candle_ops;
+        let xs = self.blocks.iter().try_fold(xs, |x, b| {
+            if fused {
+                b.forward_fused(&x, train, self.threads)
+            } else {
+                x.apply_t(b, train)
+            }
+        })?;
         // Global average pool over the two spatial axes.
         let xs = xs.mean(3)?.mean(2)?;
         let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;

@@ -78,7 +78,7 @@ fn im2col_conv_matches_candle_conv2d_to_1e5() {
         };
         let mut col = vec![0.0; c_in * 9 * h * w];
         let mut out = vec![0.0; c_out * h * w];
-        im2col::conv3x3(&x, &conv, h, w, &mut col, &mut out);
+        im2col::conv3x3(&x, &conv.weight, c_in, c_out, h, w, &mut col, &mut out);
         let want = candle_conv_pool(&x, c_in, h, w, &conv.weight, &conv.bias, false);
         let err = max_abs_diff(&out, &want);
         println!("im2col {c_in}x{h}x{w} -> {c_out}: max |error| {err:.2e}");
@@ -156,7 +156,8 @@ fn check_network(spec: ModelSpec, batch: usize, seed: u64) {
     let w = weights_with_batchnorm(spec, seed);
     let spec = &w.spec;
     let dev = Device::Cpu;
-    let net = InstruNet::new(spec, 0.3, w.tensors.var_builder(&dev).unwrap()).unwrap();
+    let mut net = InstruNet::new(spec, 0.3, w.tensors.var_builder(&dev).unwrap()).unwrap();
+    net.use_candle_ops(true);
     let windows = uniform(batch * spec.mel.window_len(), -100.0, 0.0, seed + 1);
     let want: Vec<f32> = net
         .forward_t(

@@ -5,8 +5,6 @@
 
 use gemm::Parallelism;
 
-use super::FoldedConv;
-
 /// Lays out the 3×3, padding-1 patches of one `c × h × w` image as a `(c·9) × (h·w)` matrix.
 pub fn im2col_3x3(input: &[f32], c: usize, h: usize, w: usize, col: &mut [f32]) {
     debug_assert_eq!(input.len(), c * h * w);
@@ -43,8 +41,8 @@ pub fn im2col_3x3(input: &[f32], c: usize, h: usize, w: usize, col: &mut [f32]) 
     }
 }
 
-/// `out (c_out × h·w) = weight (c_out × k) · col (k × h·w)`, single-threaded.
-fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], out: &mut [f32]) {
+/// `out (m × n) = lhs (m × k) · rhs (k × n)`, all row-major, single-threaded.
+pub(crate) fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], out: &mut [f32]) {
     assert!(lhs.len() >= m * k && rhs.len() >= k * n && out.len() >= m * n);
     // SAFETY: the slices hold at least the m×k, k×n and m×n row-major matrices the strides
     // describe (asserted above), and `out` does not alias the inputs.
@@ -73,25 +71,21 @@ fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], out: &mut [f32
     }
 }
 
-/// A 3×3 padding-1 convolution of one `c_in × h × w` image (no bias), into `c_out × h × w`.
-/// `col` must hold `c_in·9·h·w` values.
+/// A 3×3 padding-1 convolution of one `c_in × h × w` image (no bias) with `weight`
+/// (`c_out × c_in × 3 × 3`), into `c_out × h × w`. `col` must hold `c_in·9·h·w` values.
+#[allow(clippy::too_many_arguments)]
 pub fn conv3x3(
     input: &[f32],
-    conv: &FoldedConv,
+    weight: &[f32],
+    c_in: usize,
+    c_out: usize,
     h: usize,
     w: usize,
     col: &mut [f32],
     out: &mut [f32],
 ) {
     let hw = h * w;
-    let k = conv.c_in * 9;
-    im2col_3x3(input, conv.c_in, h, w, &mut col[..k * hw]);
-    matmul(
-        conv.c_out,
-        k,
-        hw,
-        &conv.weight,
-        &col[..k * hw],
-        &mut out[..conv.c_out * hw],
-    );
+    let k = c_in * 9;
+    im2col_3x3(input, c_in, h, w, &mut col[..k * hw]);
+    matmul(c_out, k, hw, weight, &col[..k * hw], &mut out[..c_out * hw]);
 }

@@ -1,0 +1,221 @@
+//! 3×3 padding-1 convolution with bias as a candle `CustomOp3`, im2col + `gemm` per image, with
+//! its backward: grad-input is the same convolution of the output gradient with the filters
+//! flipped and transposed; grad-weight is `Σₙ grad_yₙ · im2col(xₙ)ᵀ`; grad-bias sums the output
+//! gradient.
+
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Storage, Tensor, bail};
+use gemm::Parallelism;
+
+use super::{SharedMut, f32_slice, parallel_ranges};
+use crate::cpu::im2col;
+
+const NAME: &str = "instrunet-conv3x3";
+
+/// `conv2d(x, weight, padding 1) + bias` for `x` of shape `(n, c_in, h, w)`, `weight`
+/// `(c_out, c_in, 3, 3)` and `bias` `(c_out)`, with the batch spread over `threads` threads.
+pub fn conv3x3(x: &Tensor, weight: &Tensor, bias: &Tensor, threads: usize) -> Result<Tensor> {
+    let (_, c_in, _, _) = x.dims4()?;
+    let (c_out, c_in_w, kh, kw) = weight.dims4()?;
+    if c_in != c_in_w || kh != 3 || kw != 3 || bias.dims1()? != c_out {
+        bail!(
+            "{NAME}: x {:?}, weight {:?}, bias {:?} do not fit",
+            x.shape(),
+            weight.shape(),
+            bias.shape()
+        );
+    }
+    x.apply_op3(weight, bias, Conv3x3 { threads })
+}
+
+struct Conv3x3 {
+    threads: usize,
+}
+
+/// Convolves `n` images (`c_in × h × w` each) with `weight`, adding `bias` when given.
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    n: usize,
+    c_in: usize,
+    c_out: usize,
+    h: usize,
+    w: usize,
+    threads: usize,
+    out: &mut [f32],
+) {
+    let (hw, per_in, per_out) = (h * w, c_in * h * w, c_out * h * w);
+    let shared = SharedMut::new(out);
+    parallel_ranges(n, threads, |images, _| {
+        let mut col = vec![0.0; c_in * 9 * hw];
+        for i in images {
+            // SAFETY: each image's output range is written by one worker only.
+            let o = unsafe { shared.slice(i * per_out, per_out) };
+            im2col::conv3x3(
+                &x[i * per_in..(i + 1) * per_in],
+                weight,
+                c_in,
+                c_out,
+                h,
+                w,
+                &mut col,
+                o,
+            );
+            if let Some(b) = bias {
+                for (plane, &bc) in o.chunks_exact_mut(hw).zip(b) {
+                    plane.iter_mut().for_each(|v| *v += bc);
+                }
+            }
+        }
+    });
+}
+
+/// The values of a CPU f32 tensor (made contiguous first if needed).
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(s) => f(f32_slice(NAME, "tensor", s, layout)?),
+        _ => bail!("{NAME}: only runs on the CPU"),
+    }
+}
+
+impl CustomOp3 for Conv3x3 {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(NAME, "input", s1, l1)?;
+        let weight = f32_slice(NAME, "weight", s2, l2)?;
+        let bias = f32_slice(NAME, "bias", s3, l3)?;
+        let (n, c_in, h, w) = l1.shape().dims4()?;
+        let c_out = bias.len();
+        let mut out = vec![0.0; n * c_out * h * w];
+        forward(
+            x,
+            weight,
+            Some(bias),
+            n,
+            c_in,
+            c_out,
+            h,
+            w,
+            self.threads,
+            &mut out,
+        );
+        Ok((CpuStorage::F32(out), Shape::from((n, c_out, h, w))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (n, c_in, h, w) = x.dims4()?;
+        let c_out = weight.dim(0)?;
+        let (hw, k) = (h * w, c_in * 9);
+        let threads = self.threads;
+        with_values(grad, |g| {
+            // grad-bias: sum over images and pixels.
+            let mut grad_bias = vec![0.0f32; c_out];
+            for img in g.chunks_exact(c_out * hw) {
+                for (gb, plane) in grad_bias.iter_mut().zip(img.chunks_exact(hw)) {
+                    *gb += plane.iter().sum::<f32>();
+                }
+            }
+            // grad-weight: per worker Σ grad_yₙ (c_out × hw) · colₙᵀ (hw × k), then summed.
+            let workers = threads.clamp(1, n.max(1));
+            let mut partial = vec![0.0f32; workers * c_out * k];
+            with_values(x, |xv| {
+                let shared = SharedMut::new(&mut partial);
+                parallel_ranges(n, threads, |images, worker| {
+                    // SAFETY: each worker owns its own partial sum.
+                    let acc = unsafe { shared.slice(worker * c_out * k, c_out * k) };
+                    let mut col = vec![0.0; k * hw];
+                    for i in images {
+                        im2col::im2col_3x3(
+                            &xv[i * c_in * hw..(i + 1) * c_in * hw],
+                            c_in,
+                            h,
+                            w,
+                            &mut col,
+                        );
+                        let gy = &g[i * c_out * hw..(i + 1) * c_out * hw];
+                        // SAFETY: gy is c_out × hw row-major; col read as its transpose
+                        // (hw × k: row stride 1, column stride hw); acc is c_out × k row-major;
+                        // all in bounds and acc aliases neither.
+                        unsafe {
+                            gemm::gemm(
+                                c_out,
+                                k,
+                                hw,
+                                acc.as_mut_ptr(),
+                                1,
+                                k as isize,
+                                true,
+                                gy.as_ptr(),
+                                1,
+                                hw as isize,
+                                col.as_ptr(),
+                                hw as isize,
+                                1,
+                                1.0,
+                                1.0,
+                                false,
+                                false,
+                                false,
+                                Parallelism::None,
+                            );
+                        }
+                    }
+                });
+                Ok(())
+            })?;
+            let mut grad_weight = vec![0.0f32; c_out * k];
+            for p in partial.chunks_exact(c_out * k) {
+                grad_weight.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+            }
+            // grad-input: only when the input needs it (not for the network's first layer).
+            let grad_x = if x.track_op() {
+                let flipped = with_values(weight, |wv| {
+                    let mut f = vec![0.0f32; c_in * c_out * 9];
+                    for co in 0..c_out {
+                        for ci in 0..c_in {
+                            for t in 0..9 {
+                                f[(ci * c_out + co) * 9 + t] = wv[(co * c_in + ci) * 9 + (8 - t)];
+                            }
+                        }
+                    }
+                    Ok(f)
+                })?;
+                let mut gx = vec![0.0f32; n * c_in * hw];
+                forward(g, &flipped, None, n, c_out, c_in, h, w, threads, &mut gx);
+                Some(Tensor::from_vec(gx, (n, c_in, h, w), &Device::Cpu)?)
+            } else {
+                None
+            };
+            Ok((
+                grad_x,
+                Some(Tensor::from_vec(
+                    grad_weight,
+                    (c_out, c_in, 3, 3),
+                    &Device::Cpu,
+                )?),
+                Some(Tensor::from_vec(grad_bias, c_out, &Device::Cpu)?),
+            ))
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! The network's CPU hot path for training, as candle `CustomOp`s with their own backward passes,
+//! so that training keeps candle's autograd, `VarMap` and optimisers:
+//!
+//! - [`conv3x3`]: 3×3 padding-1 convolution with bias (forward, grad-input, grad-weight, grad-bias),
+//!   im2col + `gemm` per image;
+//! - [`bn_relu_pool_train`]: BatchNorm on batch statistics → ReLU → 2×2 max-pool in one pass, with
+//!   the fused backward; [`bn_relu_pool_eval`] is the inference form on running statistics.
+//!
+//! Every op spreads the batch (or, for reductions, the channels) over a thread count the caller
+//! sets. candle's own ops stay the path on CUDA and Metal and are the reference in tests
+//! (`model/tests/ops_vs_candle.rs`).
+
+mod bn_relu_pool;
+mod conv;
+
+pub use bn_relu_pool::{BatchStats, bn_relu_pool_eval, bn_relu_pool_train};
+pub use conv::conv3x3;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, Layout, Result, bail};
+
+/// The f32 values of a contiguous CPU tensor argument, or an error naming the op.
+fn f32_slice<'a>(op: &str, what: &str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = s else {
+        bail!("{op}: {what} must be f32, got {:?}", s.dtype())
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("{op}: {what} must be contiguous"),
+    }
+}
+
+/// Runs `f(items, worker)` over `0..n` split into at most `threads` contiguous ranges, in parallel.
+fn parallel_ranges(n: usize, threads: usize, f: impl Fn(std::ops::Range<usize>, usize) + Sync) {
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        f(0..n, 0);
+        return;
+    }
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let f = &f;
+            let range = (t * per).min(n)..((t + 1) * per).min(n);
+            s.spawn(move || f(range, t));
+        }
+    });
+}
+
+/// A mutable slice that threads write in disjoint ranges.
+#[derive(Clone, Copy)]
+struct SharedMut {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: only used by `parallel_ranges` workers that write disjoint ranges.
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    fn new(s: &mut [f32]) -> Self {
+        Self {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The sub-slice `start..start + len`.
+    ///
+    /// # Safety
+    /// No two live sub-slices may overlap.
+    unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
+        assert!(start + len <= self.len);
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+}
