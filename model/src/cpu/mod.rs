@@ -11,6 +11,7 @@
 pub mod direct;
 pub mod im2col;
 pub mod lanes;
+pub mod matmul;
 pub mod winograd;
 
 use crate::error::InputError;

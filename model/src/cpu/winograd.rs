@@ -4,7 +4,7 @@
 //! A 3×3 convolution costs 9 multiply-adds per output and input channel. Winograd's minimal
 //! filtering computes a 4×4 output tile from a 6×6 input tile with 36 products instead of 144:
 //! 4× fewer. The products become 36 independent matrix products
-//! `U[ξ] (c_out × c_in) · V[ξ] (c_in × tiles)`, which `gemm` runs near the core's peak. This is
+//! `V[ξ] (tiles × c_in) · U[ξ] (c_in × c_out)`, which [`super::matmul`] runs near the core's peak. This is
 //! what takes batch-1 inference below the time even a perfect direct (im2col) convolution needs on
 //! an AVX2 core.
 //!
@@ -13,9 +13,8 @@
 //! arithmetic, with no gathers or scatters; channel counts must be multiples of eight. Matrices from
 //! Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2015).
 
-use gemm::Parallelism;
-
 use super::avx2_dispatch;
+use super::matmul::matmul;
 use super::lanes::{LANES, Lanes};
 
 /// Output tile size.
@@ -170,42 +169,11 @@ impl WinogradConv {
         let m = &mut m[..A * A * c_out * t];
         pad_c8(input, c_in, h, w, g.padded_h, g.padded_w, pad);
         input_transform(pad, c_in, &g, v);
+        // V and M are tile-major (`[t][ξ][c]`), so that the transforms read and write each
+        // tile's values contiguously; the ξ-th matrix is every 36th row.
         for xi in 0..A * A {
-            // V and M are tile-major (`[t][ξ][c]`), so that the transforms read and write each
-            // tile's values contiguously; the ξ-th matrix is every 36th row.
-            let lhs = &v[xi * c_in..];
-            let rhs = &self.u[xi * c_in * c_out..][..c_in * c_out];
-            let dst = &mut m[xi * c_out..];
-            assert!(
-                lhs.len() >= (t - 1) * A * A * c_in + c_in
-                    && dst.len() >= (t - 1) * A * A * c_out + c_out
-            );
-            // SAFETY: lhs is tiles × c_in with row stride 36·c_in, rhs c_in × c_out (row-major),
-            // dst tiles × c_out with row stride 36·c_out, all in bounds (asserted above); dst
-            // aliases neither input.
-            unsafe {
-                gemm::gemm(
-                    t,
-                    c_out,
-                    c_in,
-                    dst.as_mut_ptr(),
-                    1,
-                    (A * A * c_out) as isize,
-                    false,
-                    lhs.as_ptr(),
-                    1,
-                    (A * A * c_in) as isize,
-                    rhs.as_ptr(),
-                    1,
-                    c_out as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
+            let u = &self.u[xi * c_in * c_out..][..c_in * c_out];
+            matmul(t, c_in, c_out, &v[xi * c_in..], A * A * c_in, u, &mut m[xi * c_out..], A * A * c_out);
         }
         output_transform_pool(m, c_out, &g, &self.bias, out);
     }
