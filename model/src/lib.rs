@@ -9,6 +9,7 @@ pub mod classes;
 pub mod classifier;
 pub mod cpu;
 pub mod error;
+pub mod loss;
 pub mod mel;
 pub mod net;
 pub mod ops;

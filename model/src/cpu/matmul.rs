@@ -20,12 +20,23 @@ avx2_dispatch!(pub fn matmul => matmul_impl(m: usize, k: usize, n: usize, a: &[f
 /// If `n` is not a multiple of 8 or a slice is too short for the strides.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn matmul_impl<V: Lanes>(m: usize, k: usize, n: usize, a: &[f32], a_stride: usize, b: &[f32], c: &mut [f32], c_stride: usize) {
+fn matmul_impl<V: Lanes>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_stride: usize,
+    b: &[f32],
+    c: &mut [f32],
+    c_stride: usize,
+) {
     assert_eq!(n % LANES, 0, "n must be a multiple of {LANES}");
     if m == 0 {
         return;
     }
-    assert!(a.len() >= (m - 1) * a_stride + k && b.len() >= k * n && c.len() >= (m - 1) * c_stride + n);
+    assert!(
+        a.len() >= (m - 1) * a_stride + k && b.len() >= k * n && c.len() >= (m - 1) * c_stride + n
+    );
     let mut j0 = 0;
     while j0 < n {
         let cols = if n - j0 >= 2 * LANES { 2 } else { 1 };
@@ -95,16 +106,28 @@ mod tests {
 
     #[test]
     fn matches_a_naive_product_at_odd_sizes_and_strides() {
-        for (m, k, n, a_stride, c_stride) in [(1, 1, 8, 1, 8), (7, 5, 24, 9, 30), (13, 32, 64, 40, 64), (64, 64, 128, 64, 200)] {
-            let a: Vec<f32> = (0..(m - 1) * a_stride + k).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 11) % 23) as f32 / 11.0 - 1.0).collect();
+        for (m, k, n, a_stride, c_stride) in [
+            (1, 1, 8, 1, 8),
+            (7, 5, 24, 9, 30),
+            (13, 32, 64, 40, 64),
+            (64, 64, 128, 64, 200),
+        ] {
+            let a: Vec<f32> = (0..(m - 1) * a_stride + k)
+                .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 11) % 23) as f32 / 11.0 - 1.0)
+                .collect();
             let mut c = vec![f32::NAN; (m - 1) * c_stride + n];
             matmul(m, k, n, &a, a_stride, &b, &mut c, c_stride);
             for i in 0..m {
                 for j in 0..n {
                     let want: f32 = (0..k).map(|p| a[i * a_stride + p] * b[p * n + j]).sum();
                     let got = c[i * c_stride + j];
-                    assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "{m}x{k}x{n} at ({i},{j}): {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "{m}x{k}x{n} at ({i},{j}): {got} vs {want}"
+                    );
                 }
             }
         }

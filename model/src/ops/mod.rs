@@ -16,6 +16,22 @@ mod conv;
 pub use bn_relu_pool::{BatchStats, bn_relu_pool_eval, bn_relu_pool_train};
 pub use conv::conv3x3;
 
+/// Keeps freed large blocks in the process for reuse instead of returning them to the system.
+///
+/// A training step allocates and frees activations of tens of megabytes. glibc serves blocks
+/// that large with `mmap` and unmaps them on free, so every step page-faults them in again and
+/// every unmap interrupts the other threads to flush their TLBs (measured: a large share of a
+/// step's time in the kernel). This turns `mmap` allocation off and heap trimming down. Call it
+/// once, early, in a training or benchmark process; it is a no-op where the C library is not glibc.
+pub fn keep_freed_memory_for_reuse() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, Layout, Result, bail};
 
