@@ -271,54 +271,51 @@ impl CustomOp3 for BnReluPoolTrain {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (n, c, h, w) = x.dims4()?;
-        let (hw, ho, wo) = (h * w, h / 2, w / 2);
+        let (hw, ohw) = (h * w, (h / 2) * (w / 2));
         let stats = self.stats.lock().expect("stats lock").clone();
-        let count = (n * hw) as f64;
+        let count = (n * hw) as f32;
         let gamma = gamma.to_vec1::<f32>()?;
         let beta = beta.to_vec1::<f32>()?;
-        let inv_std: Vec<f64> = stats
-            .var
-            .iter()
-            .map(|&v| 1.0 / (v as f64 + self.eps).sqrt())
-            .collect();
+        // Per channel: the forward's affine (a, b), and the inverse standard deviation.
+        let mut a = vec![0.0f32; c];
+        let mut b = vec![0.0f32; c];
+        let mut inv_std = vec![0.0f32; c];
+        for ch in 0..c {
+            let is = 1.0 / (stats.var[ch] as f64 + self.eps).sqrt();
+            inv_std[ch] = is as f32;
+            a[ch] = (gamma[ch] as f64 * is) as f32;
+            b[ch] = (beta[ch] as f64 - stats.mean[ch] as f64 * gamma[ch] as f64 * is) as f32;
+        }
         let threads = self.threads;
         let mut sum_g = vec![0.0f32; c];
         let mut sum_gx = vec![0.0f32; c];
         let mut dx = vec![0.0f32; n * c * hw];
         values(x, |xv| {
             values(grad, |g| {
-                // Pass 1, per channel: Σg and Σg·x̂ over the elements each output routes to.
+                // Pass 1, per channel: Σg and Σg·x over the elements each output routes to.
                 let (sg, sgx) = (SharedMut::new(&mut sum_g), SharedMut::new(&mut sum_gx));
                 parallel_ranges(c, threads, |channels, _| {
                     for ch in channels {
-                        let a = (gamma[ch] as f64 * inv_std[ch]) as f32;
-                        let b = (beta[ch] as f64
-                            - stats.mean[ch] as f64 * gamma[ch] as f64 * inv_std[ch])
-                            as f32;
-                        let (m, is) = (stats.mean[ch] as f64, inv_std[ch]);
                         let (mut s1, mut s2) = (0.0f64, 0.0f64);
                         for i in 0..n {
-                            let p = &xv[(i * c + ch) * hw..(i * c + ch + 1) * hw];
-                            let gp = &g[(i * c + ch) * ho * wo..(i * c + ch + 1) * ho * wo];
-                            let (mut r1, mut r2) = (0.0f32, 0.0f32);
-                            for py in 0..ho {
-                                for px in 0..wo {
-                                    let (sel, _) = select(p, w, py, px, a);
-                                    if a * sel + b > 0.0 {
-                                        let gv = gp[py * wo + px];
-                                        r1 += gv;
-                                        r2 += gv * sel;
-                                    }
-                                }
-                            }
-                            // Σg·x̂ = (Σg·x − μ·Σg)·inv_std
-                            s1 += r1 as f64;
-                            s2 += (r2 as f64 - m * r1 as f64) * is;
+                            let pl = i * c + ch;
+                            let (r1, r2) = routed_sums(
+                                &xv[pl * hw..(pl + 1) * hw],
+                                &g[pl * ohw..(pl + 1) * ohw],
+                                h,
+                                w,
+                                a[ch],
+                                b[ch],
+                            );
+                            s1 += r1;
+                            s2 += r2;
                         }
+                        // Σg·x̂ = (Σg·x − μ·Σg)·inv_std
+                        let gx_hat = (s2 - stats.mean[ch] as f64 * s1) * inv_std[ch] as f64;
                         // SAFETY: each channel is written by one worker only.
                         unsafe {
                             sg.slice(ch, 1)[0] = s1 as f32;
-                            sgx.slice(ch, 1)[0] = s2 as f32;
+                            sgx.slice(ch, 1)[0] = gx_hat as f32;
                         }
                     }
                 });
@@ -327,28 +324,26 @@ impl CustomOp3 for BnReluPoolTrain {
                 parallel_ranges(n * c, threads, |planes, _| {
                     for pl in planes {
                         let ch = pl % c;
-                        let is = inv_std[ch] as f32;
-                        let a = (gamma[ch] as f64 * inv_std[ch]) as f32;
-                        let b = (beta[ch] as f64
-                            - stats.mean[ch] as f64 * gamma[ch] as f64 * inv_std[ch])
-                            as f32;
-                        let k = gamma[ch] * is / count as f32;
-                        let (m, s1, s2) = (stats.mean[ch], sum_g[ch], sum_gx[ch]);
-                        let p = &xv[pl * hw..(pl + 1) * hw];
-                        let gp = &g[pl * ho * wo..(pl + 1) * ho * wo];
+                        let coef = PlaneGradient {
+                            a: a[ch],
+                            b: b[ch],
+                            k: gamma[ch] * inv_std[ch] / count,
+                            count,
+                            mean: stats.mean[ch],
+                            inv_std: inv_std[ch],
+                            sum_g: sum_g[ch],
+                            sum_gx_hat: sum_gx[ch],
+                        };
                         // SAFETY: each plane is written by one worker only.
                         let d = unsafe { shared.slice(pl * hw, hw) };
-                        for (dv, &xvv) in d.iter_mut().zip(p) {
-                            *dv = -k * (s1 + (xvv - m) * is * s2);
-                        }
-                        for py in 0..ho {
-                            for px in 0..wo {
-                                let (sel, at) = select(p, w, py, px, a);
-                                if a * sel + b > 0.0 {
-                                    d[at] += k * count as f32 * gp[py * wo + px];
-                                }
-                            }
-                        }
+                        plane_gradient(
+                            &xv[pl * hw..(pl + 1) * hw],
+                            &g[pl * ohw..(pl + 1) * ohw],
+                            h,
+                            w,
+                            &coef,
+                            d,
+                        );
                     }
                 });
                 Ok(())
@@ -368,17 +363,96 @@ impl CustomOp3 for BnReluPoolTrain {
     }
 }
 
-/// The element a 2×2 cell's output comes from (its max when `a ≥ 0`, else its min; the first of
-/// equals), and its index in the plane.
-#[inline]
-fn select(p: &[f32], w: usize, py: usize, px: usize, a: f32) -> (f32, usize) {
-    let i0 = 2 * py * w + 2 * px;
-    let idx = [i0, i0 + 1, i0 + w, i0 + w + 1];
-    let mut best = idx[0];
-    for &i in &idx[1..] {
-        if (a >= 0.0 && p[i] > p[best]) || (a < 0.0 && p[i] < p[best]) {
-            best = i;
+/// The value a 2×2 cell's output comes from: its max when `a ≥ 0` (the affine rises), else its
+/// min.
+#[inline(always)]
+fn cell_value(x0: f32, x1: f32, x2: f32, x3: f32, rising: bool) -> f32 {
+    if rising {
+        x0.max(x1).max(x2.max(x3))
+    } else {
+        x0.min(x1).min(x2.min(x3))
+    }
+}
+
+/// (Σg, Σg·x) over one plane's cells whose ReLU passed the gradient, x being the cell's selected
+/// value.
+fn routed_sums(p: &[f32], gp: &[f32], h: usize, w: usize, a: f32, b: f32) -> (f64, f64) {
+    let (ho, wo) = (h / 2, w / 2);
+    let rising = a >= 0.0;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for py in 0..ho {
+        let r0 = &p[2 * py * w..][..2 * wo];
+        let r1 = &p[(2 * py + 1) * w..][..2 * wo];
+        let gr = &gp[py * wo..][..wo];
+        let (mut t1, mut t2) = (0.0f32, 0.0f32);
+        for px in 0..wo {
+            let m = cell_value(
+                r0[2 * px],
+                r0[2 * px + 1],
+                r1[2 * px],
+                r1[2 * px + 1],
+                rising,
+            );
+            let gv = if a * m + b > 0.0 { gr[px] } else { 0.0 };
+            t1 += gv;
+            t2 += gv * m;
+        }
+        s1 += t1 as f64;
+        s2 += t2 as f64;
+    }
+    (s1, s2)
+}
+
+/// What [`plane_gradient`] needs of a channel.
+struct PlaneGradient {
+    a: f32,
+    b: f32,
+    /// γ·inv_std / N
+    k: f32,
+    count: f32,
+    mean: f32,
+    inv_std: f32,
+    sum_g: f32,
+    sum_gx_hat: f32,
+}
+
+/// dx for one plane: `k·(N·g − Σg − x̂·Σg·x̂)`, where g is the routed output gradient (at the first
+/// selected element of each cell whose ReLU passed it) and zero elsewhere.
+fn plane_gradient(p: &[f32], gp: &[f32], h: usize, w: usize, c: &PlaneGradient, d: &mut [f32]) {
+    let (ho, wo) = (h / 2, w / 2);
+    let rising = c.a >= 0.0;
+    // dx without the routed term is affine in x: base(x) = off + slope·x.
+    let slope = -c.k * c.inv_std * c.sum_gx_hat;
+    let off = -c.k * (c.sum_g - c.mean * c.inv_std * c.sum_gx_hat);
+    for (dv, &xv) in d.iter_mut().zip(p) {
+        *dv = off + slope * xv;
+    }
+    let kn = c.k * c.count;
+    for py in 0..ho {
+        let (i0, i1) = (2 * py * w, (2 * py + 1) * w);
+        for px in 0..wo {
+            let (x0, x1, x2, x3) = (
+                p[i0 + 2 * px],
+                p[i0 + 2 * px + 1],
+                p[i1 + 2 * px],
+                p[i1 + 2 * px + 1],
+            );
+            let m = cell_value(x0, x1, x2, x3, rising);
+            if c.a * m + c.b <= 0.0 {
+                continue;
+            }
+            let add = kn * gp[py * wo + px];
+            // The first element equal to the selected value takes the gradient.
+            let at = if x0 == m {
+                i0 + 2 * px
+            } else if x1 == m {
+                i0 + 2 * px + 1
+            } else if x2 == m {
+                i1 + 2 * px
+            } else {
+                i1 + 2 * px + 1
+            };
+            d[at] += add;
         }
     }
-    (p[best], best)
 }
