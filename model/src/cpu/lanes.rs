@@ -28,6 +28,22 @@ pub trait Lanes: Copy {
     fn max(self, o: Self) -> Self;
     fn to_array(self) -> [f32; LANES];
     fn from_array(a: [f32; LANES]) -> Self;
+    /// Lane-wise minimum (inputs are never NaN here).
+    fn min(self, o: Self) -> Self;
+    /// All bits set where `self > o`, else zero.
+    fn gt(self, o: Self) -> Self;
+    /// All bits set where `self == o`, else zero.
+    fn eq(self, o: Self) -> Self;
+    /// Bitwise and.
+    fn and(self, o: Self) -> Self;
+    /// Bitwise or.
+    fn or(self, o: Self) -> Self;
+    /// Bitwise `!self & o`.
+    fn and_not(self, o: Self) -> Self;
+    /// The even- and odd-indexed values of `s[..16]`: `([s0, s2, …, s14], [s1, s3, …, s15])`.
+    fn load_even_odd(s: &[f32]) -> (Self, Self);
+    /// The inverse of [`Lanes::load_even_odd`]: writes `even` and `odd` interleaved to `s[..16]`.
+    fn store_interleaved(even: Self, odd: Self, s: &mut [f32]);
 
     #[inline(always)]
     fn zero() -> Self {
@@ -99,6 +115,74 @@ impl Lanes for Portable {
         r
     }
     #[inline(always)]
+    fn min(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            if o.0[l] < r.0[l] {
+                r.0[l] = o.0[l];
+            }
+        }
+        r
+    }
+    #[inline(always)]
+    fn gt(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = f32::from_bits(if self.0[l] > o.0[l] { u32::MAX } else { 0 });
+        }
+        r
+    }
+    #[inline(always)]
+    fn eq(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = f32::from_bits(if self.0[l] == o.0[l] { u32::MAX } else { 0 });
+        }
+        r
+    }
+    #[inline(always)]
+    fn and(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = f32::from_bits(self.0[l].to_bits() & o.0[l].to_bits());
+        }
+        r
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = f32::from_bits(self.0[l].to_bits() | o.0[l].to_bits());
+        }
+        r
+    }
+    #[inline(always)]
+    fn and_not(self, o: Self) -> Self {
+        let mut r = self;
+        for l in 0..LANES {
+            r.0[l] = f32::from_bits(!self.0[l].to_bits() & o.0[l].to_bits());
+        }
+        r
+    }
+    #[inline(always)]
+    fn load_even_odd(s: &[f32]) -> (Self, Self) {
+        let s = &s[..2 * LANES];
+        let (mut e, mut o) = ([0.0; LANES], [0.0; LANES]);
+        for l in 0..LANES {
+            e[l] = s[2 * l];
+            o[l] = s[2 * l + 1];
+        }
+        (Portable(e), Portable(o))
+    }
+    #[inline(always)]
+    fn store_interleaved(even: Self, odd: Self, s: &mut [f32]) {
+        let s = &mut s[..2 * LANES];
+        for l in 0..LANES {
+            s[2 * l] = even.0[l];
+            s[2 * l + 1] = odd.0[l];
+        }
+    }
+    #[inline(always)]
     fn to_array(self) -> [f32; LANES] {
         self.0
     }
@@ -160,6 +244,60 @@ mod avx2 {
             Avx2(unsafe { _mm256_max_ps(self.0, o.0) })
         }
         #[inline(always)]
+        fn min(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_min_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn gt(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn eq(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn and(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_and_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn or(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_or_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn and_not(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_andnot_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn load_even_odd(s: &[f32]) -> (Self, Self) {
+            let s = &s[..2 * LANES];
+            unsafe {
+                let (a, b) = (
+                    _mm256_loadu_ps(s.as_ptr()),
+                    _mm256_loadu_ps(s.as_ptr().add(LANES)),
+                );
+                // [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs reordered to a0 a2 a4 a6 b0 b2 b4 b6.
+                let even = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
+                let odd = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
+                let fix = |v: __m256| {
+                    _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+                };
+                (Avx2(fix(even)), Avx2(fix(odd)))
+            }
+        }
+        #[inline(always)]
+        fn store_interleaved(even: Self, odd: Self, s: &mut [f32]) {
+            let s = &mut s[..2 * LANES];
+            unsafe {
+                let lo = _mm256_unpacklo_ps(even.0, odd.0); // e0 o0 e1 o1 | e4 o4 e5 o5
+                let hi = _mm256_unpackhi_ps(even.0, odd.0); // e2 o2 e3 o3 | e6 o6 e7 o7
+                _mm256_storeu_ps(s.as_mut_ptr(), _mm256_permute2f128_ps::<0x20>(lo, hi));
+                _mm256_storeu_ps(
+                    s.as_mut_ptr().add(LANES),
+                    _mm256_permute2f128_ps::<0x31>(lo, hi),
+                );
+            }
+        }
+        #[inline(always)]
         fn to_array(self) -> [f32; LANES] {
             let mut a = [0.0; LANES];
             unsafe { _mm256_storeu_ps(a.as_mut_ptr(), self.0) };
@@ -196,6 +334,45 @@ mod tests {
             ((a + a * 0.5 - 0.5 + 2.0 * a).max(0.0)) * 0.5
         });
         assert_eq!(exercise::<Portable>(), want);
+    }
+
+    fn exercise_masks<V: Lanes>() -> [f32; 2 * LANES] {
+        let src: [f32; 2 * LANES] = std::array::from_fn(|i| (i as f32 * 7.0) % 5.0 - 2.0);
+        let (e, o) = V::load_even_odd(&src);
+        let m = e.max(o);
+        let first = e.eq(m);
+        let second = first.and_not(o.eq(m));
+        let pos = m.gt(V::zero());
+        let mut out = [0.0; 2 * LANES];
+        V::store_interleaved(
+            first.and(pos).and(V::splat(1.0)).or(e.min(o).and(second)),
+            second.and(V::splat(2.0)),
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn even_odd_loads_and_masks_round_trip() {
+        let src: [f32; 2 * LANES] = std::array::from_fn(|i| i as f32);
+        let (e, o) = Portable::load_even_odd(&src);
+        assert_eq!(e.0, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
+        let mut back = [0.0; 2 * LANES];
+        Portable::store_interleaved(e, o, &mut back);
+        assert_eq!(back, src);
+        let m = Portable::splat(1.0).gt(Portable::zero());
+        assert_eq!(m.0[0].to_bits(), u32::MAX);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_masks_and_shuffles_match_portable() {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            let got = exercise_masks::<Avx2>();
+            let want = exercise_masks::<Portable>();
+            assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+        }
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -120,14 +120,14 @@ pub(crate) fn pad_input(
 /// CPU has them (the check is a cached load) and `$imp::<Portable>(args)` elsewhere. `$imp` is
 /// generic over [`lanes::Lanes`] and `#[inline(always)]`, so each version is compiled whole.
 macro_rules! avx2_dispatch {
-    ($vis:vis fn $name:ident => $imp:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+    ($vis:vis fn $name:ident => $imp:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)?) => {
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn avx2($($arg: $ty),*) {
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $imp::<$crate::cpu::lanes::Avx2>($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {

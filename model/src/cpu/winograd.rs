@@ -318,18 +318,22 @@ pub fn filter_gradient(
 /// `grad_g = Gᵀ grad_U G`, returned as `c_out × c_in × 3 × 3`.
 pub fn filter_gradient_to_weights(grad_u: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; c_out * c_in * 9];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            let gu = |i: usize, j: usize| grad_u[((i * A + j) * c_in + ci) * c_out + co] as f64;
+    for ci in 0..c_in {
+        for co in 0..c_out {
+            // T = Gᵀ grad_U (3 × 6), then grad_g = T G (3 × 3), in f64.
+            let mut t = [[0.0f64; A]; 3];
+            for i in 0..A {
+                for j in 0..A {
+                    let gu = grad_u[((i * A + j) * c_in + ci) * c_out + co] as f64;
+                    for (a, row) in t.iter_mut().enumerate() {
+                        row[j] += G[i][a] * gu;
+                    }
+                }
+            }
             for a in 0..3 {
                 for b in 0..3 {
-                    let mut acc = 0.0f64;
-                    for i in 0..A {
-                        for j in 0..A {
-                            acc += G[i][a] * gu(i, j) * G[j][b];
-                        }
-                    }
-                    out[(co * c_in + ci) * 9 + a * 3 + b] = acc as f32;
+                    let v: f64 = (0..A).map(|j| t[a][j] * G[j][b]).sum();
+                    out[(co * c_in + ci) * 9 + a * 3 + b] = v as f32;
                 }
             }
         }

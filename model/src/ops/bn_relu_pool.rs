@@ -16,6 +16,8 @@ use candle_core::{
 };
 
 use super::{SharedMut, f32_slice, parallel_ranges};
+use crate::cpu::avx2_dispatch;
+use crate::cpu::lanes::{LANES, Lanes};
 
 const NAME: &str = "instrunet-bn-relu-pool";
 
@@ -107,21 +109,46 @@ struct AffineReluPool {
     shift: Vec<f32>,
 }
 
+avx2_dispatch!(fn affine_relu_pool_plane => affine_relu_pool_plane_impl(x: &[f32], h: usize, w: usize, scale: f32, shift: f32, out: &mut [f32]));
+
 /// `out = relu(maxpool2x2(scale·x + shift))` for one `h × w` plane.
-fn affine_relu_pool_plane(x: &[f32], h: usize, w: usize, scale: f32, shift: f32, out: &mut [f32]) {
+#[inline(always)]
+fn affine_relu_pool_plane_impl<V: Lanes>(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    scale: f32,
+    shift: f32,
+    out: &mut [f32],
+) {
     let (ho, wo) = (h / 2, w / 2);
+    let rising = scale >= 0.0;
+    let (vs, vb) = (V::splat(scale), V::splat(shift));
     for py in 0..ho {
-        let r0 = &x[2 * py * w..2 * py * w + 2 * wo];
-        let r1 = &x[(2 * py + 1) * w..(2 * py + 1) * w + 2 * wo];
+        let r0 = &x[2 * py * w..][..2 * wo];
+        let r1 = &x[(2 * py + 1) * w..][..2 * wo];
         let o = &mut out[py * wo..(py + 1) * wo];
-        for (px, v) in o.iter_mut().enumerate() {
-            let (a, b, c, d) = (r0[2 * px], r0[2 * px + 1], r1[2 * px], r1[2 * px + 1]);
-            let sel = if scale >= 0.0 {
+        let mut px = 0;
+        while px + LANES <= wo {
+            let (a, b) = V::load_even_odd(&r0[2 * px..]);
+            let (c, d) = V::load_even_odd(&r1[2 * px..]);
+            let sel = if rising {
                 a.max(b).max(c.max(d))
             } else {
                 a.min(b).min(c.min(d))
             };
-            *v = (scale * sel + shift).max(0.0);
+            vb.mul_add(sel, vs).max(V::zero()).store(&mut o[px..]);
+            px += LANES;
+        }
+        for px in px..wo {
+            let sel = cell_value(
+                r0[2 * px],
+                r0[2 * px + 1],
+                r1[2 * px],
+                r1[2 * px + 1],
+                rising,
+            );
+            o[px] = (scale * sel + shift).max(0.0);
         }
     }
 }
@@ -374,18 +401,48 @@ fn cell_value(x0: f32, x1: f32, x2: f32, x3: f32, rising: bool) -> f32 {
     }
 }
 
+avx2_dispatch!(fn routed_sums => routed_sums_impl(p: &[f32], gp: &[f32], h: usize, w: usize, a: f32, b: f32) -> (f64, f64));
+
 /// (Σg, Σg·x) over one plane's cells whose ReLU passed the gradient, x being the cell's selected
 /// value.
-fn routed_sums(p: &[f32], gp: &[f32], h: usize, w: usize, a: f32, b: f32) -> (f64, f64) {
+#[inline(always)]
+fn routed_sums_impl<V: Lanes>(
+    p: &[f32],
+    gp: &[f32],
+    h: usize,
+    w: usize,
+    a: f32,
+    b: f32,
+) -> (f64, f64) {
     let (ho, wo) = (h / 2, w / 2);
     let rising = a >= 0.0;
+    let (va, vb) = (V::splat(a), V::splat(b));
     let (mut s1, mut s2) = (0.0f64, 0.0f64);
     for py in 0..ho {
         let r0 = &p[2 * py * w..][..2 * wo];
         let r1 = &p[(2 * py + 1) * w..][..2 * wo];
         let gr = &gp[py * wo..][..wo];
+        let (mut v1, mut v2) = (V::zero(), V::zero());
+        let mut px = 0;
+        while px + LANES <= wo {
+            let (x0, x1) = V::load_even_odd(&r0[2 * px..]);
+            let (x2, x3) = V::load_even_odd(&r1[2 * px..]);
+            let m = if rising {
+                x0.max(x1).max(x2.max(x3))
+            } else {
+                x0.min(x1).min(x2.min(x3))
+            };
+            let gv = vb.mul_add(m, va).gt(V::zero()).and(V::load(&gr[px..]));
+            v1 = v1.add(gv);
+            v2 = v2.mul_add(gv, m);
+            px += LANES;
+        }
         let (mut t1, mut t2) = (0.0f32, 0.0f32);
-        for px in 0..wo {
+        for (a1, a2) in v1.to_array().into_iter().zip(v2.to_array()) {
+            t1 += a1;
+            t2 += a2;
+        }
+        for px in px..wo {
             let m = cell_value(
                 r0[2 * px],
                 r0[2 * px + 1],
@@ -416,43 +473,101 @@ struct PlaneGradient {
     sum_gx_hat: f32,
 }
 
+avx2_dispatch!(fn plane_gradient => plane_gradient_impl(p: &[f32], gp: &[f32], h: usize, w: usize, c: &PlaneGradient, d: &mut [f32]));
+
 /// dx for one plane: `k·(N·g − Σg − x̂·Σg·x̂)`, where g is the routed output gradient (at the first
 /// selected element of each cell whose ReLU passed it) and zero elsewhere.
-fn plane_gradient(p: &[f32], gp: &[f32], h: usize, w: usize, c: &PlaneGradient, d: &mut [f32]) {
+#[inline(always)]
+fn plane_gradient_impl<V: Lanes>(
+    p: &[f32],
+    gp: &[f32],
+    h: usize,
+    w: usize,
+    c: &PlaneGradient,
+    d: &mut [f32],
+) {
     let (ho, wo) = (h / 2, w / 2);
     let rising = c.a >= 0.0;
     // dx without the routed term is affine in x: base(x) = off + slope·x.
     let slope = -c.k * c.inv_std * c.sum_gx_hat;
     let off = -c.k * (c.sum_g - c.mean * c.inv_std * c.sum_gx_hat);
-    for (dv, &xv) in d.iter_mut().zip(p) {
-        *dv = off + slope * xv;
-    }
     let kn = c.k * c.count;
+    let (va, vb, vkn, voff, vslope) = (
+        V::splat(c.a),
+        V::splat(c.b),
+        V::splat(kn),
+        V::splat(off),
+        V::splat(slope),
+    );
+    // Row pair by row pair, so that the routed additions hit rows still in cache.
     for py in 0..ho {
         let (i0, i1) = (2 * py * w, (2 * py + 1) * w);
-        for px in 0..wo {
-            let (x0, x1, x2, x3) = (
-                p[i0 + 2 * px],
-                p[i0 + 2 * px + 1],
-                p[i1 + 2 * px],
-                p[i1 + 2 * px + 1],
-            );
-            let m = cell_value(x0, x1, x2, x3, rising);
-            if c.a * m + c.b <= 0.0 {
-                continue;
-            }
-            let add = kn * gp[py * wo + px];
-            // The first element equal to the selected value takes the gradient.
-            let at = if x0 == m {
-                i0 + 2 * px
-            } else if x1 == m {
-                i0 + 2 * px + 1
-            } else if x2 == m {
-                i1 + 2 * px
+        let (d0, d1) = d[i0..i1 + w].split_at_mut(w);
+        let (p0, p1) = (&p[i0..i0 + w], &p[i1..i1 + w]);
+        let gr = &gp[py * wo..(py + 1) * wo];
+        let mut px = 0;
+        while px + LANES <= wo {
+            let (x0, x1) = V::load_even_odd(&p0[2 * px..]);
+            let (x2, x3) = V::load_even_odd(&p1[2 * px..]);
+            let m = if rising {
+                x0.max(x1).max(x2.max(x3))
             } else {
-                i1 + 2 * px + 1
+                x0.min(x1).min(x2.min(x3))
             };
-            d[at] += add;
+            // Whether the ReLU passed the gradient, and which element (the first equal to the
+            // selected value) takes it, as masks.
+            let add = vb
+                .mul_add(m, va)
+                .gt(V::zero())
+                .and(vkn.mul(V::load(&gr[px..])));
+            let e0 = x0.eq(m);
+            let e1 = e0.and_not(x1.eq(m));
+            let e01 = e0.or(e1);
+            let e2 = e01.and_not(x2.eq(m));
+            let e3 = e01.or(e2).and_not(add);
+            let base = |x: V| voff.mul_add(vslope, x);
+            V::store_interleaved(
+                base(x0).add(e0.and(add)),
+                base(x1).add(e1.and(add)),
+                &mut d0[2 * px..],
+            );
+            V::store_interleaved(
+                base(x2).add(e2.and(add)),
+                base(x3).add(e3),
+                &mut d1[2 * px..],
+            );
+            px += LANES;
         }
+        for i in 2 * px..w {
+            d0[i] = off + slope * p0[i];
+            d1[i] = off + slope * p1[i];
+        }
+        for px in px..wo {
+            let (x0, x1, x2, x3) = (p0[2 * px], p0[2 * px + 1], p1[2 * px], p1[2 * px + 1]);
+            let m = cell_value(x0, x1, x2, x3, rising);
+            let add = if c.a * m + c.b > 0.0 {
+                kn * gr[px]
+            } else {
+                0.0
+            };
+            let at = if x0 == m {
+                2 * px
+            } else if x1 == m {
+                2 * px + 1
+            } else if x2 == m {
+                w + 2 * px
+            } else {
+                w + 2 * px + 1
+            };
+            if at < w {
+                d0[at] += add
+            } else {
+                d1[at - w] += add
+            }
+        }
+    }
+    // An odd last row is outside every pooling cell: only the BatchNorm terms reach it.
+    for (dv, &xv) in d[2 * ho * w..].iter_mut().zip(&p[2 * ho * w..]) {
+        *dv = off + slope * xv;
     }
 }

@@ -155,29 +155,31 @@ impl CustomOp3 for Conv3x3 {
         let (hw, k) = (h * w, c_in * 9);
         let threads = self.threads;
         with_values(grad, |g| {
-            // grad-bias: sum over images and pixels.
-            let mut grad_bias = vec![0.0f32; c_out];
-            for img in g.chunks_exact(c_out * hw) {
-                for (gb, plane) in grad_bias.iter_mut().zip(img.chunks_exact(hw)) {
-                    *gb += plane.iter().sum::<f32>();
-                }
-            }
             // grad-weight: per worker, summed over its images, then the partial sums added.
             let workers = threads.clamp(1, n.max(1));
             let winograd = c_in % LANES == 0 && c_out % LANES == 0;
             // Winograd: the gradient of the 36 transformed filters (c_in × c_out each); else
             // Σ grad_yₙ (c_out × hw) · colₙᵀ (hw × k).
-            let per_worker = if winograd {
+            // Each worker's partial sums: the weight gradient, then the bias gradient (c_out).
+            let per_weight = if winograd {
                 36 * c_in * c_out
             } else {
                 c_out * k
             };
+            let per_worker = per_weight + c_out;
             let mut partial = vec![0.0f32; workers * per_worker];
             with_values(x, |xv| {
                 let shared = SharedMut::new(&mut partial);
                 parallel_ranges(n, threads, |images, worker| {
                     // SAFETY: each worker owns its own partial sum.
-                    let acc = unsafe { shared.slice(worker * per_worker, per_worker) };
+                    let (acc, bias_acc) = unsafe { shared.slice(worker * per_worker, per_worker) }
+                        .split_at_mut(per_weight);
+                    for i in images.clone() {
+                        let gy = &g[i * c_out * hw..(i + 1) * c_out * hw];
+                        for (gb, plane) in bias_acc.iter_mut().zip(gy.chunks_exact(hw)) {
+                            *gb += plane.iter().sum::<f32>();
+                        }
+                    }
                     if winograd {
                         let (p, v, m) = winograd::scratch_sizes(c_in, c_out, h, w);
                         let (mut pad, mut v, mut dm) = (vec![0.0; p], vec![0.0; v], vec![0.0; m]);
@@ -234,6 +236,7 @@ impl CustomOp3 for Conv3x3 {
             for p in partial.chunks_exact(per_worker) {
                 summed.iter_mut().zip(p).for_each(|(a, b)| *a += b);
             }
+            let grad_bias = summed.split_off(per_weight);
             let grad_weight = if winograd {
                 winograd::filter_gradient_to_weights(&summed, c_in, c_out)
             } else {
