@@ -86,7 +86,8 @@ fn inference(c: &mut Criterion) {
     let mut group = c.benchmark_group("inference (candle reference)");
     group.sample_size(10);
     let dev = Device::Cpu;
-    let model = InstruNet::new(&w.spec, 0.0, w.tensors.var_builder(&dev).unwrap()).unwrap();
+    let mut model = InstruNet::new(&w.spec, 0.0, w.tensors.var_builder(&dev).unwrap()).unwrap();
+    model.use_candle_ops(true);
     let x = windows_to_tensor(&one, 1, &w.spec, &dev).unwrap();
     group.bench_function("batch 1", |b| {
         b.iter(|| black_box(model.forward_t(&x, false).unwrap()))
