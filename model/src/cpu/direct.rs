@@ -34,7 +34,7 @@ pub fn conv3x3_pool(
     assert_eq!(bias.len() % LANES, 0, "c_out must be a multiple of {LANES}");
     let (ph, pw) = (h + 2, w.div_ceil(LANES) * LANES + 2);
     let pad = &mut pad[..c_in * ph * pw];
-    pad_input(input, c_in, h, w, ph, pw, pad);
+    pad_input(input, c_in, h, w, ph, pw, 1, pad);
     conv_pool(pad, c_in, h, w, pw, weight, bias, out);
 }
 

@@ -91,8 +91,10 @@ pub fn from_c8(c8: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
     out
 }
 
-/// Copies a `c × h × w` image into `c × ph × pw` planes with a zero border: one row and column
-/// before the image, the rest after it.
+/// Copies a `c × h × w` image whose pixels are `px` consecutive values (1 for planar images, 8
+/// for C8 blocks) into `c × ph × pw` planes with a zero border: one pixel before the image, the
+/// rest after it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pad_input(
     input: &[f32],
     c: usize,
@@ -100,19 +102,21 @@ pub(crate) fn pad_input(
     w: usize,
     ph: usize,
     pw: usize,
+    px: usize,
     pad: &mut [f32],
 ) {
     debug_assert!(ph >= h + 2 && pw >= w + 2);
+    let (row, plane) = (pw * px, ph * pw * px);
     for ch in 0..c {
-        let dst = &mut pad[ch * ph * pw..(ch + 1) * ph * pw];
-        dst[..pw].fill(0.0);
+        let dst = &mut pad[ch * plane..(ch + 1) * plane];
+        dst[..row].fill(0.0);
         for y in 0..h {
-            let row = &mut dst[(y + 1) * pw..(y + 2) * pw];
-            row[0] = 0.0;
-            row[1..=w].copy_from_slice(&input[(ch * h + y) * w..][..w]);
-            row[w + 1..].fill(0.0);
+            let r = &mut dst[(y + 1) * row..(y + 2) * row];
+            r[..px].fill(0.0);
+            r[px..(w + 1) * px].copy_from_slice(&input[(ch * h + y) * w * px..][..w * px]);
+            r[(w + 1) * px..].fill(0.0);
         }
-        dst[(h + 1) * pw..].fill(0.0);
+        dst[(h + 1) * row..].fill(0.0);
     }
 }
 

@@ -13,9 +13,9 @@
 //! arithmetic, with no gathers or scatters; channel counts must be multiples of eight. Matrices from
 //! Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2015).
 
-use super::avx2_dispatch;
 use super::lanes::{LANES, Lanes};
 use super::matmul::matmul;
+use super::{avx2_dispatch, pad_input};
 
 /// Output tile size.
 const M: usize = 4;
@@ -163,32 +163,21 @@ impl WinogradConv {
         out: &mut [f32],
     ) {
         let g = Geometry::new(h, w);
-        let (c_in, c_out, t) = (self.c_in, self.c_out, g.tiles);
-        let pad = &mut pad[..c_in * g.padded_h * g.padded_w];
-        let v = &mut v[..A * A * c_in * t];
-        let m = &mut m[..A * A * c_out * t];
-        pad_c8(input, c_in, h, w, g.padded_h, g.padded_w, pad);
-        input_transform(pad, c_in, &g, v);
-        // V and M are tile-major (`[t][ξ][c]`), so that the transforms read and write each
-        // tile's values contiguously; the ξ-th matrix is every 36th row.
-        for xi in 0..A * A {
-            let u = &self.u[xi * c_in * c_out..][..c_in * c_out];
-            matmul(
-                t,
-                c_in,
-                c_out,
-                &v[xi * c_in..],
-                A * A * c_in,
-                u,
-                &mut m[xi * c_out..],
-                A * A * c_out,
-            );
-        }
-        output_transform_pool(m, c_out, &g, &self.bias, out);
+        let pad = &mut pad[..self.c_in * g.padded_h * g.padded_w];
+        pad_input(
+            input,
+            self.c_in / LANES,
+            h,
+            w,
+            g.padded_h,
+            g.padded_w,
+            LANES,
+            pad,
+        );
+        let m = self.products(&g, pad, v, m);
+        output_transform_pool(m, self.c_out, &g, &self.bias, out);
     }
-}
 
-impl WinogradConv {
     /// A plain convolution of one planar (`c_in × h × w`) image: `out = conv(input) + bias`,
     /// planar `c_out × h × w`, no ReLU or pool. Training's convolution op uses this; `pad`, `v`
     /// and `m` hold at least [`scratch_sizes`] values.
@@ -204,12 +193,27 @@ impl WinogradConv {
         out: &mut [f32],
     ) {
         let g = Geometry::new(h, w);
+        let pad = &mut pad[..self.c_in * g.padded_h * g.padded_w];
+        pad_planar_to_c8(input, self.c_in, h, w, g.padded_h, g.padded_w, pad);
+        let m = self.products(&g, pad, v, m);
+        output_transform_planar(m, self.c_out, &g, &self.bias, out);
+    }
+
+    /// From the padded C8 input: the input transform into `v`, then the 36 products
+    /// `M[ξ] = V[ξ] · U[ξ]` into `m`; returns the used part of `m`.
+    fn products<'m>(
+        &self,
+        g: &Geometry,
+        pad: &[f32],
+        v: &mut [f32],
+        m: &'m mut [f32],
+    ) -> &'m mut [f32] {
         let (c_in, c_out, t) = (self.c_in, self.c_out, g.tiles);
-        let pad = &mut pad[..c_in * g.padded_h * g.padded_w];
         let v = &mut v[..A * A * c_in * t];
         let m = &mut m[..A * A * c_out * t];
-        pad_planar_to_c8(input, c_in, h, w, g.padded_h, g.padded_w, pad);
-        input_transform(pad, c_in, &g, v);
+        input_transform(pad, c_in, g, v);
+        // V and M are tile-major (`[t][ξ][c]`), so that the transforms read and write each
+        // tile's values contiguously; the ξ-th matrix is every 36th row.
         for xi in 0..A * A {
             let u = &self.u[xi * c_in * c_out..][..c_in * c_out];
             matmul(
@@ -223,7 +227,7 @@ impl WinogradConv {
                 A * A * c_out,
             );
         }
-        output_transform_planar(m, c_out, &g, &self.bias, out);
+        m
     }
 }
 
@@ -458,23 +462,6 @@ fn output_transform_planar_impl<V: Lanes>(
                 }
             }
         }
-    }
-}
-
-/// Copies a C8 image of `c × h × w` into C8 planes of `ph × pw` with a zero border: one pixel
-/// before the image, the rest after it.
-fn pad_c8(input: &[f32], c: usize, h: usize, w: usize, ph: usize, pw: usize, pad: &mut [f32]) {
-    for cb in 0..c / LANES {
-        let dst = &mut pad[cb * ph * pw * LANES..(cb + 1) * ph * pw * LANES];
-        dst[..pw * LANES].fill(0.0);
-        for y in 0..h {
-            let row = &mut dst[(y + 1) * pw * LANES..(y + 2) * pw * LANES];
-            row[..LANES].fill(0.0);
-            row[LANES..(w + 1) * LANES]
-                .copy_from_slice(&input[(cb * h + y) * w * LANES..][..w * LANES]);
-            row[(w + 1) * LANES..].fill(0.0);
-        }
-        dst[(h + 1) * pw * LANES..].fill(0.0);
     }
 }
 

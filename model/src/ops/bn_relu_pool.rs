@@ -11,11 +11,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{
-    CpuStorage, CustomOp1, CustomOp3, Device, Layout, Result, Shape, Storage, Tensor, bail,
-};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 
-use super::{SharedMut, f32_slice, parallel_ranges};
+use super::{SharedMut, f32_slice, parallel_ranges, tensor_values};
 use crate::cpu::avx2_dispatch;
 use crate::cpu::lanes::{LANES, Lanes};
 
@@ -87,14 +85,35 @@ pub fn bn_relu_pool_eval(
         running_mean.to_vec1::<f32>()?,
         running_var.to_vec1::<f32>()?,
     );
-    let mut scale = vec![0.0; g.len()];
-    let mut shift = vec![0.0; g.len()];
-    for i in 0..g.len() {
-        let inv = 1.0 / (v[i] as f64 + eps).sqrt();
-        scale[i] = (g[i] as f64 * inv) as f32;
-        shift[i] = (b[i] as f64 - m[i] as f64 * g[i] as f64 * inv) as f32;
-    }
+    let ChannelAffine { scale, shift, .. } = ChannelAffine::new(&g, &b, &m, &v, eps);
     x.apply_op1_no_bwd(&AffineReluPool { scale, shift })
+}
+
+/// BatchNorm as a per-channel affine `y = a·x + b`: `a = γ/√(σ²+ε)`, `b = β − μ·a` (in f64),
+/// plus `1/√(σ²+ε)`.
+struct ChannelAffine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+impl ChannelAffine {
+    fn new(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f64) -> Self {
+        let inv: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + eps).sqrt()).collect();
+        let scale = gamma
+            .iter()
+            .zip(&inv)
+            .map(|(&g, &i)| (g as f64 * i) as f32)
+            .collect();
+        let shift = (0..gamma.len())
+            .map(|c| (beta[c] as f64 - mean[c] as f64 * gamma[c] as f64 * inv[c]) as f32)
+            .collect();
+        Self {
+            scale,
+            shift,
+            inv_std: inv.iter().map(|&i| i as f32).collect(),
+        }
+    }
 }
 
 struct BnReluPoolTrain {
@@ -232,15 +251,6 @@ fn channel_stats(x: &[f32], n: usize, c: usize, hw: usize, threads: usize) -> (V
     (mean, var)
 }
 
-fn values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => f(f32_slice(NAME, "tensor", s, layout)?),
-        _ => bail!("{NAME}: only runs on the CPU"),
-    }
-}
-
 impl CustomOp1 for AffineReluPool {
     fn name(&self) -> &'static str {
         "instrunet-affine-relu-pool"
@@ -273,13 +283,8 @@ impl CustomOp3 for BnReluPoolTrain {
         let beta = f32_slice(NAME, "beta", s3, l3)?;
         let (n, c, h, w) = l1.shape().dims4()?;
         let (mean, var) = channel_stats(x, n, c, h * w, self.threads);
-        let mut scale = vec![0.0; c];
-        let mut shift = vec![0.0; c];
-        for i in 0..c {
-            let inv = 1.0 / (var[i] as f64 + self.eps).sqrt();
-            scale[i] = (gamma[i] as f64 * inv) as f32;
-            shift[i] = (beta[i] as f64 - mean[i] as f64 * gamma[i] as f64 * inv) as f32;
-        }
+        let ChannelAffine { scale, shift, .. } =
+            ChannelAffine::new(gamma, beta, &mean, &var, self.eps);
         let out = affine_relu_pool(x, n, c, h, w, &scale, &shift, self.threads);
         *self.stats.lock().expect("stats lock") = BatchStats {
             mean,
@@ -304,21 +309,17 @@ impl CustomOp3 for BnReluPoolTrain {
         let gamma = gamma.to_vec1::<f32>()?;
         let beta = beta.to_vec1::<f32>()?;
         // Per channel: the forward's affine (a, b), and the inverse standard deviation.
-        let mut a = vec![0.0f32; c];
-        let mut b = vec![0.0f32; c];
-        let mut inv_std = vec![0.0f32; c];
-        for ch in 0..c {
-            let is = 1.0 / (stats.var[ch] as f64 + self.eps).sqrt();
-            inv_std[ch] = is as f32;
-            a[ch] = (gamma[ch] as f64 * is) as f32;
-            b[ch] = (beta[ch] as f64 - stats.mean[ch] as f64 * gamma[ch] as f64 * is) as f32;
-        }
+        let ChannelAffine {
+            scale: a,
+            shift: b,
+            inv_std,
+        } = ChannelAffine::new(&gamma, &beta, &stats.mean, &stats.var, self.eps);
         let threads = self.threads;
         let mut sum_g = vec![0.0f32; c];
         let mut sum_gx = vec![0.0f32; c];
         let mut dx = vec![0.0f32; n * c * hw];
-        values(x, |xv| {
-            values(grad, |g| {
+        tensor_values(NAME, x, |xv| {
+            tensor_values(NAME, grad, |g| {
                 // Pass 1, per channel: Σg and Σg·x over the elements each output routes to.
                 let (sg, sgx) = (SharedMut::new(&mut sum_g), SharedMut::new(&mut sum_gx));
                 parallel_ranges(c, threads, |channels, _| {

@@ -3,10 +3,10 @@
 //! flipped and transposed; grad-weight is `Σₙ grad_yₙ · im2col(xₙ)ᵀ`; grad-bias sums the output
 //! gradient.
 
-use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Storage, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 use gemm::Parallelism;
 
-use super::{SharedMut, f32_slice, parallel_ranges};
+use super::{SharedMut, f32_slice, parallel_ranges, tensor_values};
 use crate::cpu::im2col;
 use crate::cpu::lanes::LANES;
 use crate::cpu::winograd::{self, WinogradConv};
@@ -97,16 +97,6 @@ fn forward(
     });
 }
 
-/// The values of a CPU f32 tensor (made contiguous first if needed).
-fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => f(f32_slice(NAME, "tensor", s, layout)?),
-        _ => bail!("{NAME}: only runs on the CPU"),
-    }
-}
-
 impl CustomOp3 for Conv3x3 {
     fn name(&self) -> &'static str {
         NAME
@@ -154,7 +144,7 @@ impl CustomOp3 for Conv3x3 {
         let c_out = weight.dim(0)?;
         let (hw, k) = (h * w, c_in * 9);
         let threads = self.threads;
-        with_values(grad, |g| {
+        tensor_values(NAME, grad, |g| {
             // grad-weight: per worker, summed over its images, then the partial sums added.
             let workers = threads.clamp(1, n.max(1));
             let winograd = c_in % LANES == 0 && c_out % LANES == 0;
@@ -168,7 +158,7 @@ impl CustomOp3 for Conv3x3 {
             };
             let per_worker = per_weight + c_out;
             let mut partial = vec![0.0f32; workers * per_worker];
-            with_values(x, |xv| {
+            tensor_values(NAME, x, |xv| {
                 let shared = SharedMut::new(&mut partial);
                 parallel_ranges(n, threads, |images, worker| {
                     // SAFETY: each worker owns its own partial sum.
@@ -244,7 +234,7 @@ impl CustomOp3 for Conv3x3 {
             };
             // grad-input: only when the input needs it (not for the network's first layer).
             let grad_x = if x.track_op() {
-                let flipped = with_values(weight, |wv| {
+                let flipped = tensor_values(NAME, weight, |wv| {
                     let mut f = vec![0.0f32; c_in * c_out * 9];
                     for co in 0..c_out {
                         for ci in 0..c_in {

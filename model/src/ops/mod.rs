@@ -46,6 +46,20 @@ fn f32_slice<'a>(op: &str, what: &str, s: &'a CpuStorage, l: &Layout) -> Result<
     }
 }
 
+/// Runs `f` on the values of a CPU f32 tensor (made contiguous first if needed).
+fn tensor_values<R>(
+    op: &str,
+    t: &candle_core::Tensor,
+    f: impl FnOnce(&[f32]) -> Result<R>,
+) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        candle_core::Storage::Cpu(s) => f(f32_slice(op, "tensor", s, layout)?),
+        _ => bail!("{op}: only runs on the CPU"),
+    }
+}
+
 /// Runs `f(items, worker)` over `0..n` split into at most `threads` contiguous ranges, in parallel.
 fn parallel_ranges(n: usize, threads: usize, f: impl Fn(std::ops::Range<usize>, usize) + Sync) {
     let threads = threads.clamp(1, n.max(1));
