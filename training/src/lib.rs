@@ -1,0 +1,12 @@
+//! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs`.
+//!
+//! Now: reading the Slakh / BabySlakh layout ([`slakh`]), decoding its audio ([`audio`]) and
+//! checking a data folder ([`check`]). Windowing, labels, caching, rendering new tracks and
+//! training follow.
+
+pub mod audio;
+pub mod check;
+pub mod error;
+pub mod slakh;
+
+pub use error::DataError;

@@ -1,0 +1,52 @@
+//! `metadata.yaml` of a Slakh track, with serde. Field names are Slakh's own.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A track's `metadata.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrackMetadata {
+    /// The Lakh MIDI file's md5.
+    #[serde(rename = "UUID")]
+    pub uuid: String,
+    /// Folder of the stem audio files, relative to the track (normally `stems`).
+    pub audio_dir: String,
+    /// Folder of the stem MIDI files (normally `MIDI`).
+    pub midi_dir: String,
+    #[serde(default)]
+    pub lmd_midi_dir: Option<String>,
+    #[serde(default)]
+    pub normalization_factor: Option<f64>,
+    #[serde(default)]
+    pub normalized: Option<bool>,
+    #[serde(default)]
+    pub overall_gain: Option<f64>,
+    #[serde(default)]
+    pub target_peak: Option<f64>,
+    /// The stems by name (`S00`, `S01`, ...).
+    pub stems: BTreeMap<String, StemMetadata>,
+}
+
+/// One stem's entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StemMetadata {
+    /// General MIDI family, one of Slakh's 17 strings (case matters).
+    pub inst_class: String,
+    /// 0-127; 128 = drums.
+    pub program_num: u32,
+    pub is_drum: bool,
+    #[serde(default)]
+    pub midi_program_name: Option<String>,
+    /// The sampled patch; `None` when the stem was not rendered.
+    #[serde(default)]
+    pub plugin_name: Option<String>,
+    /// LUFS; absent when the stem was not rendered.
+    #[serde(default)]
+    pub integrated_loudness: Option<f64>,
+    /// BabySlakh says `false` everywhere, even for rendered stems: do not trust it.
+    #[serde(default)]
+    pub audio_rendered: Option<bool>,
+    #[serde(default)]
+    pub midi_saved: Option<bool>,
+}
