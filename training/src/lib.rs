@@ -7,6 +7,8 @@
 pub mod audio;
 pub mod check;
 pub mod error;
+pub mod resample;
 pub mod slakh;
+pub mod windows;
 
 pub use error::DataError;

@@ -215,3 +215,54 @@ fn data_check_counts_and_skips_bad_tracks() {
     assert!(text.contains("1 readable, 1 with problems"), "{text}");
     assert!(text.contains("Track00007/metadata.yaml"), "{text}");
 }
+
+#[test]
+fn fixture_tracks_cut_into_labelled_windows_at_the_model_rate() {
+    use instrunet_model::{ModelSpec, Provenance};
+    use instrunet_training::windows::{WindowSettings, track_windows};
+    // The fixtures' clips are 2 s long, shorter than a default window: use 64-frame windows.
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.mel.window_frames = 64;
+    let settings = WindowSettings {
+        stride_frames: 16,
+        active_dbfs: -60.0,
+    };
+    for root in [baby(), fixtures().join("slakh2100_flac_redux")] {
+        let track = Track::open(&discover(&root).unwrap()[0]).unwrap();
+        let w = track_windows(&track, &spec, &settings).unwrap();
+        assert!(w.len() >= 3, "{}: {} windows", root.display(), w.len());
+        assert_eq!(w.windows.len(), w.len() * 128 * 64);
+        assert!(w.windows.iter().all(|v| v.is_finite()));
+        let stem_classes: Vec<usize> = track
+            .stems
+            .iter()
+            .map(|s| {
+                spec.classes
+                    .iter()
+                    .position(|c| c == s.class.name())
+                    .unwrap()
+            })
+            .collect();
+        for row in w.labels.chunks_exact(spec.n_classes()) {
+            for (c, &v) in row.iter().enumerate() {
+                assert!(
+                    v == 0.0 || stem_classes.contains(&c),
+                    "class {c} has no stem"
+                );
+            }
+        }
+        let present: Vec<String> = (0..spec.n_classes())
+            .filter(|&c| w.labels.chunks_exact(spec.n_classes()).any(|r| r[c] == 1.0))
+            .map(|c| spec.classes[c].clone())
+            .collect();
+        // In these clips only S00 (Guitar) holds sound; every other stem is digital silence, so
+        // its class must be absent although metadata.yaml lists it.
+        assert_eq!(present, ["Guitar"], "{}", root.display());
+        let guitar = spec.classes.iter().position(|c| c == "Guitar").unwrap();
+        assert!(
+            w.labels
+                .chunks_exact(spec.n_classes())
+                .all(|r| r[guitar] == 1.0)
+        );
+    }
+}
