@@ -9,12 +9,14 @@ use instrunet_model::InstrumentClass;
 
 use crate::error::DataError;
 use crate::slakh::{Split, Track, discover};
+use crate::split::{self, SplitFractions};
 
 /// What a data folder holds.
 #[derive(Debug, Default)]
 pub struct DataSummary {
-    /// Tracks read without a problem, by split (`None` for a flat layout).
-    pub tracks: BTreeMap<Option<Split>, usize>,
+    /// Tracks read without a problem, by split (the split folder's, or the one drawn from the
+    /// track's id; see [`crate::split`]).
+    pub tracks: BTreeMap<Split, usize>,
     /// Stems with audio, by class.
     pub stems_per_class: BTreeMap<InstrumentClass, usize>,
     /// Tracks with at least one stem of each class.
@@ -51,7 +53,10 @@ pub fn check(root: &Path, skip_bad: bool) -> Result<DataSummary, DataError> {
             }
             Err(e) => return Err(e),
         };
-        *summary.tracks.entry(dir.split).or_default() += 1;
+        *summary
+            .tracks
+            .entry(split::assign(&dir, &SplitFractions::default()))
+            .or_default() += 1;
         summary.seconds += mix.seconds();
         *summary.sample_rates.entry(mix.sample_rate).or_default() += 1;
         summary.missing_stems += track.missing_stems.len();
@@ -77,10 +82,7 @@ impl fmt::Display for DataSummary {
             self.problems.len()
         )?;
         for (split, n) in &self.tracks {
-            match split {
-                Some(s) => writeln!(f, "  {s:?}: {n}")?,
-                None => writeln!(f, "  (no split folders): {n}")?,
-            }
+            writeln!(f, "  {split:?}: {n}")?;
         }
         writeln!(f, "audio: {:.2} hours of mix", self.seconds / 3600.0)?;
         let rates: Vec<String> = self

@@ -5,10 +5,12 @@
 //! training follow.
 
 pub mod audio;
+pub mod cache;
 pub mod check;
 pub mod error;
 pub mod resample;
 pub mod slakh;
+pub mod split;
 pub mod windows;
 
 pub use error::DataError;

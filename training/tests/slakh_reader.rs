@@ -266,3 +266,72 @@ fn fixture_tracks_cut_into_labelled_windows_at_the_model_rate() {
         );
     }
 }
+
+#[test]
+fn the_window_cache_is_reused_and_invalidated() {
+    use instrunet_model::{ModelSpec, Provenance};
+    use instrunet_training::cache::{CacheStatus, WindowCache};
+    use instrunet_training::windows::WindowSettings;
+    let (root, track_dir) = scratch_track("cache");
+    let cache = WindowCache::new(root.join("cache")).unwrap();
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.mel.window_frames = 64;
+    let settings = WindowSettings {
+        stride_frames: 16,
+        active_dbfs: -60.0,
+    };
+    let track = open_one(&root).unwrap();
+    let (first, status) = cache.load_or_compute(&track, &spec, &settings).unwrap();
+    assert_eq!(status, CacheStatus::Miss);
+    let (again, status) = cache.load_or_compute(&track, &spec, &settings).unwrap();
+    assert_eq!(status, CacheStatus::Hit);
+    assert!(again == first, "cached windows come back bit for bit");
+    // Other window settings or front-end settings: recomputed.
+    let other = WindowSettings {
+        stride_frames: 8,
+        ..settings
+    };
+    assert_eq!(
+        cache.load_or_compute(&track, &spec, &other).unwrap().1,
+        CacheStatus::Miss
+    );
+    let mut spec2 = spec.clone();
+    spec2.mel.n_mels = 64;
+    assert_eq!(
+        cache.load_or_compute(&track, &spec2, &settings).unwrap().1,
+        CacheStatus::Miss
+    );
+    // Changed data: recomputed, and only the newest entry stays on disk.
+    assert_eq!(
+        cache.load_or_compute(&track, &spec, &settings).unwrap().1,
+        CacheStatus::Miss
+    );
+    // S00 (the only stem with sound) replaced by a silent stem: the Guitar labels must go.
+    std::fs::copy(
+        track_dir.join("stems/S01.wav"),
+        track_dir.join("stems/S00.wav"),
+    )
+    .unwrap();
+    let track = open_one(&root).unwrap();
+    let (changed, status) = cache.load_or_compute(&track, &spec, &settings).unwrap();
+    assert_eq!(status, CacheStatus::Miss);
+    assert!(first.labels.iter().any(|&v| v == 1.0));
+    assert!(
+        changed.labels.iter().all(|&v| v == 0.0),
+        "stale labels came back from the cache"
+    );
+    assert_eq!(std::fs::read_dir(root.join("cache")).unwrap().count(), 1);
+    // A damaged cache file is recomputed, not trusted.
+    let entry = std::fs::read_dir(root.join("cache"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&entry, b"garbage").unwrap();
+    assert_eq!(
+        cache.load_or_compute(&track, &spec, &settings).unwrap().1,
+        CacheStatus::Miss
+    );
+    std::fs::remove_dir_all(&root).ok();
+}

@@ -1,0 +1,143 @@
+//! An on-disk cache of a track's labelled windows, so that a second epoch or a second run does not
+//! decode and transform the audio again.
+//!
+//! A cache file is named by the track and a key that hashes everything the windows depend on: the
+//! track's files (path, size and modification time of metadata.yaml, the mix and every stem), the
+//! front-end settings and class list, and the window settings. Change any of them and the key
+//! changes, so the stale file is not used (it is deleted when the new one is written).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use instrunet_model::ModelSpec;
+
+use crate::error::DataError;
+use crate::slakh::Track;
+use crate::split::fnv1a;
+use crate::windows::{LabelledWindows, WindowSettings, track_windows};
+
+const MAGIC: &[u8; 8] = b"INWIN001";
+
+/// Whether a lookup found its windows on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit,
+    Miss,
+}
+
+/// A folder of cached windows.
+#[derive(Debug, Clone)]
+pub struct WindowCache {
+    dir: PathBuf,
+}
+
+impl WindowCache {
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, DataError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+        Ok(Self { dir })
+    }
+
+    /// The key of a track's windows under these settings.
+    pub fn key(
+        track: &Track,
+        spec: &ModelSpec,
+        settings: &WindowSettings,
+    ) -> Result<u64, DataError> {
+        let mut text = format!(
+            "{:?}|{:?}|{}|{}|",
+            spec.mel, spec.classes, settings.stride_frames, settings.active_dbfs
+        );
+        let files = [track.dir.path.join("metadata.yaml"), track.mix_path.clone()]
+            .into_iter()
+            .chain(track.stems.iter().map(|s| s.audio_path.clone()));
+        for path in files {
+            let meta = std::fs::metadata(&path).map_err(|e| DataError::io(&path, e))?;
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos());
+            text.push_str(&format!("{}:{}:{modified:?}|", path.display(), meta.len()));
+        }
+        Ok(fnv1a(text.as_bytes()))
+    }
+
+    fn file(&self, track: &Track, key: u64) -> PathBuf {
+        self.dir
+            .join(format!("{}-{key:016x}.windows", track.dir.id))
+    }
+
+    /// The track's windows from the cache, or computed and stored.
+    pub fn load_or_compute(
+        &self,
+        track: &Track,
+        spec: &ModelSpec,
+        settings: &WindowSettings,
+    ) -> Result<(LabelledWindows, CacheStatus), DataError> {
+        let key = Self::key(track, spec, settings)?;
+        let path = self.file(track, key);
+        if let Ok(w) = read(&path, spec) {
+            return Ok((w, CacheStatus::Hit));
+        }
+        let windows = track_windows(track, spec, settings)?;
+        // Remove this track's stale entries, then write via a temporary file.
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            let prefix = format!("{}-", track.dir.id);
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let tmp = path.with_extension("tmp");
+        write(&tmp, &windows, spec).map_err(|e| DataError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e))?;
+        Ok((windows, CacheStatus::Miss))
+    }
+}
+
+fn write(path: &Path, w: &LabelledWindows, spec: &ModelSpec) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    f.write_all(MAGIC)?;
+    for v in [w.len(), spec.mel.window_len(), spec.n_classes()] {
+        f.write_all(&(v as u64).to_le_bytes())?;
+    }
+    for &s in &w.start_samples {
+        f.write_all(&(s as u64).to_le_bytes())?;
+    }
+    for v in w.windows.iter().chain(&w.labels) {
+        f.write_all(&v.to_le_bytes())?;
+    }
+    f.flush()
+}
+
+fn read(path: &Path, spec: &ModelSpec) -> std::io::Result<LabelledWindows> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a window cache file");
+    if bytes.len() < 32 || &bytes[..8] != MAGIC {
+        return Err(bad());
+    }
+    let u = |i: usize| {
+        u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes")) as usize
+    };
+    let (n, wl, nc) = (u(0), u(1), u(2));
+    if wl != spec.mel.window_len()
+        || nc != spec.n_classes()
+        || bytes.len() != 32 + 8 * n + 4 * n * (wl + nc)
+    {
+        return Err(bad());
+    }
+    let starts = (0..n).map(|i| u(3 + i)).collect();
+    let floats: Vec<f32> = bytes[32 + 8 * n..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .collect();
+    let (windows, labels) = floats.split_at(n * wl);
+    Ok(LabelledWindows {
+        windows: windows.to_vec(),
+        labels: labels.to_vec(),
+        start_samples: starts,
+    })
+}
