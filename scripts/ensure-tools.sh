@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what building InstruNET needs where it is missing, on Debian or Ubuntu:
-# a C toolchain (for linking) and a Rust toolchain new enough for the 2024 edition (1.85+).
+# Installs what building and testing InstruNET needs where it is missing, on Debian or Ubuntu:
+# a C toolchain (for linking), a General MIDI SoundFont, and a Rust toolchain new enough for the
+# 2024 edition (1.85+).
 # Sourced by the other scripts; safe to run repeatedly.
 set -euo pipefail
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# The renderer's tests and `instrunet synth` use a General MIDI SoundFont (FluidR3, sampled).
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need_apt+=(fluid-soundfont-gm)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,6 +8,8 @@ pub mod audio;
 pub mod cache;
 pub mod check;
 pub mod error;
+pub mod gm;
+pub mod render;
 pub mod resample;
 pub mod slakh;
 pub mod split;

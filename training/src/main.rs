@@ -20,11 +20,34 @@ struct Cli {
 enum Command {
     /// Describe the embedded default model.
     Info,
+    /// Render MIDI files into Slakh-format tracks with SoundFonts.
+    Synth(SynthArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct SynthArgs {
+    /// Folder to write TrackNNNNN/ folders into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Render the MIDI files (*.mid, *.midi) of this folder, one track each, as Slakh was made
+    /// from Lakh MIDI. (Composing new songs is a separate step, not in this command yet.)
+    #[arg(long)]
+    midi_dir: PathBuf,
+    /// SoundFonts to draw from per stem (repeatable); default: the training fonts installed at
+    /// their Debian paths.
+    #[arg(long = "soundfont")]
+    soundfonts: Vec<PathBuf>,
+    /// Seed for the per-stem font choice and timbre variation.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Render at most this many files.
+    #[arg(long)]
+    tracks: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +65,7 @@ enum DataCommand {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Synth(args) => synth(args)?,
         Command::Info => {
             let classifier = instrunet_model::Classifier::embedded_default();
             let spec = classifier.spec();
@@ -67,5 +91,69 @@ fn main() -> anyhow::Result<()> {
             print!("{summary}");
         }
     }
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
+    let paths = if args.soundfonts.is_empty() {
+        installed_training_soundfonts().map_err(anyhow::Error::msg)?
+    } else {
+        args.soundfonts.clone()
+    };
+    let fonts = paths
+        .iter()
+        .map(|p| Font::load(p).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.midi_dir)
+        .with_context(|| format!("reading {}", args.midi_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("mid") || x.eq_ignore_ascii_case("midi"))
+        })
+        .collect();
+    files.sort();
+    files.truncate(args.tracks.unwrap_or(usize::MAX));
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no .mid files in {}",
+        args.midi_dir.display()
+    );
+    let rate = instrunet_model::MelSettings::default().sample_rate;
+    let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
+    let mut classes = std::collections::BTreeMap::<String, usize>::new();
+    for (i, file) in files.iter().enumerate() {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let id = format!("Track{:05}", i + 1);
+        match render_track(
+            &bytes,
+            &file.display().to_string(),
+            &fonts,
+            rate,
+            args.seed.wrapping_add(i as u64),
+            &args.out,
+            &id,
+        ) {
+            Ok(meta) => {
+                ok += 1;
+                seconds += std::fs::metadata(args.out.join(&id).join("mix.wav"))
+                    .map(|m| (m.len() as f64 - 44.0) / 2.0 / rate as f64)
+                    .unwrap_or(0.0);
+                for stem in meta.stems.values() {
+                    *classes.entry(stem.inst_class.clone()).or_default() += 1;
+                }
+                println!("{id}: {} ({} stems)", file.display(), meta.stems.len());
+            }
+            Err(e) => eprintln!("{}: skipped: {e}", file.display()),
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "{ok} of {} files rendered: {seconds:.0} s of audio in {took:.1} s ({:.0}x real time)",
+        files.len(),
+        seconds / took.max(1e-9)
+    );
+    println!("stems per Slakh inst_class: {classes:?}");
     Ok(())
 }

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::render::RenderSettings;
 
 /// A track's `metadata.yaml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrackMetadata {
     /// The Lakh MIDI file's md5.
     #[serde(rename = "UUID")]
@@ -16,7 +18,7 @@ pub struct TrackMetadata {
     pub midi_dir: String,
     #[serde(default)]
     pub lmd_midi_dir: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalization_factor: Option<f64>,
     #[serde(default)]
     pub normalized: Option<bool>,
@@ -24,12 +26,18 @@ pub struct TrackMetadata {
     pub overall_gain: Option<f64>,
     #[serde(default)]
     pub target_peak: Option<f64>,
+    /// Tracks made by `instrunet synth`: the seed that renders them again exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_seed: Option<u64>,
+    /// Tracks made by `instrunet synth`: the rate they were rendered at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
     /// The stems by name (`S00`, `S01`, ...).
     pub stems: BTreeMap<String, StemMetadata>,
 }
 
 /// One stem's entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StemMetadata {
     /// General MIDI family, one of Slakh's 17 strings (case matters).
     pub inst_class: String,
@@ -42,11 +50,14 @@ pub struct StemMetadata {
     #[serde(default)]
     pub plugin_name: Option<String>,
     /// LUFS; absent when the stem was not rendered.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrated_loudness: Option<f64>,
     /// BabySlakh says `false` everywhere, even for rendered stems: do not trust it.
     #[serde(default)]
     pub audio_rendered: Option<bool>,
     #[serde(default)]
     pub midi_saved: Option<bool>,
+    /// Tracks made by `instrunet synth`: how this stem was rendered (font, gain, tilt, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render: Option<RenderSettings>,
 }

@@ -1,0 +1,520 @@
+//! Rendering MIDI into Slakh-format tracks, instrument by instrument, the way Slakh was made from
+//! Lakh MIDI: one stem per (channel, program), each rendered alone with a General MIDI SoundFont
+//! through rustysynth at the model's rate, the mix the sum of the stems.
+//!
+//! Timbre variety is part of rendering: per stem, a random choice among the fonts that have the
+//! program, and a random gain, spectral tilt, velocity scaling and detune within musical ranges,
+//! all written into metadata.yaml (`render:` of each stem) so a track can be re-rendered exactly.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::gm::{PROGRAM_NAMES, slakh_inst_class};
+use crate::slakh::{StemMetadata, TrackMetadata};
+
+/// Where Debian's packages put the SoundFonts training uses, with the package of each.
+/// TimGM6mb and MuseScore General are deliberately absent: they are for testing only.
+pub const TRAINING_SOUNDFONTS: [(&str, &str); 3] = [
+    ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm"),
+    ("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2", "opl3-soundfont"),
+    ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont"),
+];
+
+/// The training SoundFonts that are installed; an error naming the packages when none is.
+pub fn installed_training_soundfonts() -> Result<Vec<PathBuf>, String> {
+    let found: Vec<PathBuf> = TRAINING_SOUNDFONTS
+        .iter()
+        .map(|(p, _)| PathBuf::from(p))
+        .filter(|p| p.is_file())
+        .collect();
+    if found.is_empty() {
+        let pkgs: Vec<&str> = TRAINING_SOUNDFONTS.iter().map(|(_, p)| *p).collect();
+        return Err(format!(
+            "no SoundFont found; install one of the Debian packages {} (or pass --soundfont)",
+            pkgs.join(", ")
+        ));
+    }
+    Ok(found)
+}
+
+/// A loaded SoundFont and which programs it has.
+pub struct Font {
+    pub path: PathBuf,
+    pub font: Arc<SoundFont>,
+    /// Melodic programs (bank 0) it defines.
+    programs: Vec<bool>,
+    has_drums: bool,
+}
+
+impl Font {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let font = SoundFont::new(&mut file)
+            .map_err(|e| format!("{}: not a SoundFont: {e:?}", path.display()))?;
+        let mut programs = vec![false; 128];
+        let mut has_drums = false;
+        for p in font.get_presets() {
+            match (p.get_bank_number(), p.get_patch_number()) {
+                (0, n) if (0..128).contains(&n) => programs[n as usize] = true,
+                (128, _) => has_drums = true,
+                _ => {}
+            }
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            font: Arc::new(font),
+            programs,
+            has_drums,
+        })
+    }
+
+    fn has(&self, program: u32, is_drum: bool) -> bool {
+        if is_drum {
+            self.has_drums
+        } else {
+            self.programs
+                .get(program as usize)
+                .copied()
+                .unwrap_or(false)
+        }
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// One note, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Note {
+    pub start: f64,
+    pub end: f64,
+    pub key: u8,
+    pub velocity: u8,
+}
+
+/// The notes of one instrument: a (channel, program) pair of the source MIDI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StemNotes {
+    pub channel: u8,
+    /// 0-127; 128 for the drum channel (10).
+    pub program: u32,
+    pub is_drum: bool,
+    pub notes: Vec<Note>,
+}
+
+/// Splits a standard MIDI file into stems (one per channel and program; channel 10 is drums),
+/// converting ticks to seconds through the file's tempo map.
+pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
+    let smf = Smf::parse(bytes).map_err(|e| format!("not a MIDI file: {e}"))?;
+    let ticks_per_beat = match smf.header.timing {
+        Timing::Metrical(t) => t.as_int() as f64,
+        Timing::Timecode(..) => return Err("SMPTE-timed MIDI files are not supported".into()),
+    };
+    let mut events = Vec::new();
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for (i, ev) in track.iter().enumerate() {
+            tick += ev.delta.as_int() as u64;
+            events.push((tick, events.len(), i, ev.kind));
+        }
+    }
+    events.sort_by_key(|&(tick, order, _, _)| (tick, order));
+    let (mut last_tick, mut seconds, mut us_per_beat) = (0u64, 0.0f64, 500_000.0f64);
+    let mut program = [0u32; 16];
+    let mut open: BTreeMap<(u8, u8), Vec<(f64, u8, u32)>> = BTreeMap::new();
+    let mut stems: BTreeMap<(u8, u32), Vec<Note>> = BTreeMap::new();
+    for (tick, _, _, kind) in events {
+        seconds += (tick - last_tick) as f64 * us_per_beat / ticks_per_beat / 1e6;
+        last_tick = tick;
+        match kind {
+            TrackEventKind::Meta(MetaMessage::Tempo(t)) => us_per_beat = t.as_int() as f64,
+            TrackEventKind::Midi { channel, message } => {
+                let ch = channel.as_int();
+                match message {
+                    MidiMessage::ProgramChange { program: p } => {
+                        program[ch as usize] = p.as_int() as u32
+                    }
+                    MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                        let prog = if ch == 9 { 128 } else { program[ch as usize] };
+                        open.entry((ch, key.as_int())).or_default().push((
+                            seconds,
+                            vel.as_int(),
+                            prog,
+                        ));
+                    }
+                    MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                        if let Some(stack) = open.get_mut(&(ch, key.as_int())) {
+                            if !stack.is_empty() {
+                                let (start, velocity, prog) = stack.remove(0);
+                                stems.entry((ch, prog)).or_default().push(Note {
+                                    start,
+                                    end: seconds,
+                                    key: key.as_int(),
+                                    velocity,
+                                });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    // Notes never switched off end with the file.
+    for ((ch, key), stack) in open {
+        for (start, velocity, prog) in stack {
+            stems.entry((ch, prog)).or_default().push(Note {
+                start,
+                end: seconds.max(start + 0.1),
+                key,
+                velocity,
+            });
+        }
+    }
+    Ok(stems
+        .into_iter()
+        .filter(|(_, notes)| !notes.is_empty())
+        .map(|((channel, program), mut notes)| {
+            notes.sort_by(|a, b| a.start.total_cmp(&b.start));
+            StemNotes {
+                channel,
+                program,
+                is_drum: channel == 9,
+                notes,
+            }
+        })
+        .collect())
+}
+
+/// How one stem was rendered: enough to render it again exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderSettings {
+    /// SoundFont file name.
+    pub soundfont: String,
+    /// Gain applied to the rendered stem, dB.
+    pub gain_db: f32,
+    /// Spectral tilt around 1 kHz, dB (positive: brighter).
+    pub tilt_db: f32,
+    /// Factor on every note velocity.
+    pub velocity_scale: f32,
+    /// Detune through pitch bend, cents (melodic stems only).
+    pub detune_cents: f32,
+}
+
+impl RenderSettings {
+    /// Random settings within musical ranges: gain ±6 dB, tilt ±6 dB, velocity ×0.7-1.15,
+    /// detune ±15 cents.
+    pub fn random(rng: &mut StdRng, soundfont: String, is_drum: bool) -> Self {
+        Self {
+            soundfont,
+            gain_db: rng.random_range(-6.0..6.0),
+            tilt_db: rng.random_range(-6.0..6.0),
+            velocity_scale: rng.random_range(0.7..1.15),
+            detune_cents: if is_drum {
+                0.0
+            } else {
+                rng.random_range(-15.0..15.0)
+            },
+        }
+    }
+}
+
+/// Renders a stem alone, mono, `length` samples at `sample_rate`.
+pub fn render_stem(
+    font: &Font,
+    stem: &StemNotes,
+    settings: &RenderSettings,
+    sample_rate: u32,
+    length: usize,
+) -> Result<Vec<f32>, String> {
+    let mut synth = Synthesizer::new(&font.font, &SynthesizerSettings::new(sample_rate as i32))
+        .map_err(|e| format!("{e:?}"))?;
+    let ch = if stem.is_drum { 9 } else { 0 };
+    if !stem.is_drum {
+        synth.process_midi_message(ch, 0xC0, stem.program as i32, 0);
+        // Pitch bend, default range ±2 semitones (200 cents) over ±8192.
+        let bend = (8192.0 + settings.detune_cents as f64 / 200.0 * 8192.0)
+            .round()
+            .clamp(0.0, 16383.0) as i32;
+        synth.process_midi_message(ch, 0xE0, bend & 0x7f, bend >> 7);
+    }
+    let mut events: Vec<(usize, i32, i32, i32)> = Vec::with_capacity(stem.notes.len() * 2);
+    for n in &stem.notes {
+        let vel = ((n.velocity as f32 * settings.velocity_scale).round() as i32).clamp(1, 127);
+        events.push((
+            (n.start * sample_rate as f64) as usize,
+            0x90,
+            n.key as i32,
+            vel,
+        ));
+        events.push(((n.end * sample_rate as f64) as usize, 0x80, n.key as i32, 0));
+    }
+    // Offs before ons at the same sample, so a repeated note restarts.
+    events.sort_by_key(|&(t, cmd, key, _)| (t, cmd, key));
+    let (mut left, mut right) = (vec![0.0f32; length], vec![0.0f32; length]);
+    let mut pos = 0;
+    for (t, cmd, key, vel) in events.into_iter().chain(std::iter::once((length, 0, 0, 0))) {
+        let t = t.min(length);
+        if t > pos {
+            synth.render(&mut left[pos..t], &mut right[pos..t]);
+            pos = t;
+        }
+        if cmd != 0 {
+            synth.process_midi_message(ch, cmd, key, vel);
+        }
+    }
+    let gain = 10f32.powf(settings.gain_db / 20.0);
+    let mut mono: Vec<f32> = left
+        .iter()
+        .zip(&right)
+        .map(|(l, r)| 0.5 * (l + r) * gain)
+        .collect();
+    tilt(&mut mono, sample_rate, settings.tilt_db);
+    Ok(mono)
+}
+
+/// A first-order tilt around 1 kHz: the band below is scaled by −tilt/2 dB, the band above by
+/// +tilt/2 dB.
+fn tilt(x: &mut [f32], sample_rate: u32, tilt_db: f32) {
+    let a = (-std::f32::consts::TAU * 1000.0 / sample_rate as f32).exp();
+    let (g_low, g_high) = (10f32.powf(-tilt_db / 40.0), 10f32.powf(tilt_db / 40.0));
+    let mut low = 0.0f32;
+    for v in x.iter_mut() {
+        low = (1.0 - a) * *v + a * low;
+        *v = g_low * low + g_high * (*v - low);
+    }
+}
+
+/// Seconds of audio after the last note, for releases to ring out.
+const TAIL_SECONDS: f64 = 1.0;
+/// Peak of the normalised mix, dBFS (as Slakh's `target_peak`).
+const TARGET_PEAK_DBFS: f64 = -1.0;
+
+/// Renders a MIDI file into a Slakh-format track folder `out/<id>/`: `mix.wav`, `stems/SNN.wav`,
+/// `MIDI/SNN.mid`, `all_src.mid` and `metadata.yaml`. Each stem's font is drawn from those that
+/// have its program; `seed` makes the whole track reproducible. Returns the track's metadata.
+pub fn render_track(
+    midi: &[u8],
+    source_name: &str,
+    fonts: &[Font],
+    sample_rate: u32,
+    seed: u64,
+    out: &Path,
+    id: &str,
+) -> Result<TrackMetadata, String> {
+    if fonts.is_empty() {
+        return Err("no SoundFonts given".into());
+    }
+    let stems = stems_from_midi(midi)?;
+    if stems.is_empty() {
+        return Err("the MIDI file has no notes".into());
+    }
+    let end = stems
+        .iter()
+        .flat_map(|s| s.notes.iter().map(|n| n.end))
+        .fold(0.0f64, f64::max);
+    let length = ((end + TAIL_SECONDS) * sample_rate as f64).ceil() as usize;
+    // Draw every stem's font and settings first (in stem order, so the seed fixes them), then
+    // render the stems in parallel: each is independent.
+    let mut rng = StdRng::seed_from_u64(seed);
+    let plan: Vec<(&Font, RenderSettings)> = stems
+        .iter()
+        .map(|stem| {
+            let candidates: Vec<&Font> = fonts
+                .iter()
+                .filter(|f| f.has(stem.program, stem.is_drum))
+                .collect();
+            let pool = if candidates.is_empty() {
+                fonts.iter().collect()
+            } else {
+                candidates
+            };
+            let font = pool[rng.random_range(0..pool.len())];
+            (
+                font,
+                RenderSettings::random(&mut rng, font.name(), stem.is_drum),
+            )
+        })
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(stems.len());
+    let audio: Vec<Result<Vec<f32>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (stems, plan) = (&stems, &plan);
+                scope.spawn(move || {
+                    (t..stems.len())
+                        .step_by(threads)
+                        .map(|i| {
+                            (
+                                i,
+                                render_stem(plan[i].0, &stems[i], &plan[i].1, sample_rate, length),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out: Vec<(usize, Result<Vec<f32>, String>)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render thread panicked"))
+            .collect();
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, r)| r).collect()
+    });
+    let mut rendered = Vec::with_capacity(stems.len());
+    for ((_, settings), a) in plan.into_iter().zip(audio) {
+        rendered.push((settings, a?));
+    }
+    // Normalise the mix's peak to −1 dBFS; the stems take the same gain, so they still sum to it.
+    let mut mix = vec![0.0f32; length];
+    for (_, audio) in &rendered {
+        mix.iter_mut().zip(audio).for_each(|(m, s)| *m += s);
+    }
+    let peak = mix.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
+    let gain = if peak > 0.0 {
+        10f64.powf(TARGET_PEAK_DBFS / 20.0) / peak
+    } else {
+        1.0
+    };
+    mix.iter_mut().for_each(|v| *v *= gain as f32);
+
+    let dir = out.join(id);
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    for sub in ["stems", "MIDI"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir, e))?;
+    }
+    write_wav(&dir.join("mix.wav"), &mix, sample_rate)?;
+    std::fs::write(dir.join("all_src.mid"), midi).map_err(|e| io(&dir, e))?;
+    let mut meta_stems = BTreeMap::new();
+    for (i, (stem, (settings, audio))) in stems.iter().zip(&mut rendered).enumerate() {
+        let name = format!("S{i:02}");
+        audio.iter_mut().for_each(|v| *v *= gain as f32);
+        write_wav(
+            &dir.join("stems").join(format!("{name}.wav")),
+            audio,
+            sample_rate,
+        )?;
+        write_stem_midi(&dir.join("MIDI").join(format!("{name}.mid")), stem)?;
+        let program_name = if stem.is_drum {
+            "Drums".to_owned()
+        } else {
+            PROGRAM_NAMES[stem.program as usize].to_owned()
+        };
+        meta_stems.insert(
+            name,
+            StemMetadata {
+                inst_class: slakh_inst_class(stem.program, stem.is_drum).to_owned(),
+                program_num: stem.program,
+                is_drum: stem.is_drum,
+                midi_program_name: Some(program_name),
+                plugin_name: Some(settings.soundfont.clone()),
+                integrated_loudness: None,
+                audio_rendered: Some(audio.iter().any(|&v| v != 0.0)),
+                midi_saved: Some(true),
+                render: Some(settings.clone()),
+            },
+        );
+    }
+    let metadata = TrackMetadata {
+        uuid: format!("{:016x}{:016x}", crate::split::fnv1a(midi), seed),
+        audio_dir: "stems".into(),
+        midi_dir: "MIDI".into(),
+        lmd_midi_dir: Some(source_name.to_owned()),
+        normalization_factor: None,
+        normalized: Some(true),
+        overall_gain: Some(gain),
+        target_peak: Some(TARGET_PEAK_DBFS),
+        render_seed: Some(seed),
+        sample_rate: Some(sample_rate),
+        stems: meta_stems,
+    };
+    let yaml = serde_yaml_ng::to_string(&metadata).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("metadata.yaml"), yaml).map_err(|e| io(&dir, e))?;
+    Ok(metadata)
+}
+
+fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), String> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let err = |e: hound::Error| format!("{}: {e}", path.display());
+    let mut w = hound::WavWriter::create(path, spec).map_err(err)?;
+    for &s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16)
+            .map_err(err)?;
+    }
+    w.finalize().map_err(err)
+}
+
+/// A one-track MIDI file of a stem's notes (480 ticks per beat at 120 bpm: 1 ms per tick).
+fn write_stem_midi(path: &Path, stem: &StemNotes) -> Result<(), String> {
+    use midly::num::{u4, u7, u15, u28};
+    use midly::{Format, Header, TrackEvent};
+    let ch = u4::new(stem.channel.min(15));
+    let mut events: Vec<(u64, MidiMessage)> = Vec::new();
+    if !stem.is_drum {
+        events.push((
+            0,
+            MidiMessage::ProgramChange {
+                program: u7::new(stem.program as u8),
+            },
+        ));
+    }
+    for n in &stem.notes {
+        let (a, b) = ((n.start * 960.0) as u64, (n.end * 960.0) as u64);
+        events.push((
+            a,
+            MidiMessage::NoteOn {
+                key: u7::new(n.key),
+                vel: u7::new(n.velocity.max(1)),
+            },
+        ));
+        events.push((
+            b,
+            MidiMessage::NoteOff {
+                key: u7::new(n.key),
+                vel: u7::new(0),
+            },
+        ));
+    }
+    events.sort_by_key(|(t, m)| (*t, matches!(m, MidiMessage::NoteOn { .. })));
+    let mut track = Vec::with_capacity(events.len() + 1);
+    let mut last = 0u64;
+    for (t, message) in events {
+        track.push(TrackEvent {
+            delta: u28::new((t - last) as u32),
+            kind: TrackEventKind::Midi {
+                channel: ch,
+                message,
+            },
+        });
+        last = t;
+    }
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let smf = Smf {
+        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(480))),
+        tracks: vec![track],
+    };
+    smf.save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,198 @@
+//! Rendering MIDI into the Slakh layout and reading it back: the window labels agree with the notes
+//! that were written (where a stem is silent, its class is absent), the layout and metadata are
+//! Slakh's, and the same seed renders the same track.
+
+use std::path::PathBuf;
+
+use instrunet_model::{ModelSpec, Provenance};
+use instrunet_training::render::{
+    Font, installed_training_soundfonts, render_track, stems_from_midi,
+};
+use instrunet_training::slakh::{Track, discover};
+use instrunet_training::windows::{WindowSettings, track_windows};
+use midly::num::{u4, u7, u15, u28};
+use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
+
+/// Eight seconds at 120 bpm (480 ticks per beat, 960 ticks per second): a piano (program 0) plays
+/// through the first four seconds only, a bass (program 33) through the last four, drums
+/// throughout.
+fn song() -> Vec<u8> {
+    let mut events: Vec<(u64, u8, MidiMessage)> = vec![
+        (
+            0,
+            0,
+            MidiMessage::ProgramChange {
+                program: u7::new(0),
+            },
+        ),
+        (
+            0,
+            1,
+            MidiMessage::ProgramChange {
+                program: u7::new(33),
+            },
+        ),
+    ];
+    let mut note = |t0: f64, t1: f64, ch: u8, key: u8| {
+        events.push((
+            (t0 * 960.0) as u64,
+            ch,
+            MidiMessage::NoteOn {
+                key: u7::new(key),
+                vel: u7::new(100),
+            },
+        ));
+        events.push((
+            (t1 * 960.0) as u64,
+            ch,
+            MidiMessage::NoteOff {
+                key: u7::new(key),
+                vel: u7::new(0),
+            },
+        ));
+    };
+    for b in 0..8 {
+        let t = b as f64 * 0.5;
+        note(t, t + 0.45, 0, 60 + (b % 4) * 4);
+        note(4.0 + t, 4.0 + t + 0.45, 1, 36 + (b % 3) * 2);
+    }
+    for b in 0..16 {
+        let t = b as f64 * 0.5;
+        note(t, t + 0.1, 9, if b % 2 == 0 { 36 } else { 38 });
+    }
+    events.sort_by_key(|e| e.0);
+    let mut track = vec![TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::Tempo(500_000.into())),
+    }];
+    let mut last = 0;
+    for (t, ch, message) in events {
+        track.push(TrackEvent {
+            delta: u28::new((t - last) as u32),
+            kind: TrackEventKind::Midi {
+                channel: u4::new(ch),
+                message,
+            },
+        });
+        last = t;
+    }
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let smf = Smf {
+        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(480))),
+        tracks: vec![track],
+    };
+    let mut bytes = Vec::new();
+    smf.write_std(&mut bytes).unwrap();
+    bytes
+}
+
+fn fonts() -> Vec<Font> {
+    let paths =
+        installed_training_soundfonts().expect("the test command installs fluid-soundfont-gm");
+    paths
+        .iter()
+        .take(1)
+        .map(|p| Font::load(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn midi_splits_into_stems_per_channel_and_program() {
+    let stems = stems_from_midi(&song()).unwrap();
+    let summary: Vec<(u8, u32, bool, usize)> = stems
+        .iter()
+        .map(|s| (s.channel, s.program, s.is_drum, s.notes.len()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(0, 0, false, 8), (1, 33, false, 8), (9, 128, true, 16)]
+    );
+    let bass = &stems[1].notes[0];
+    assert!(
+        (bass.start - 4.0).abs() < 1e-3 && (bass.end - 4.45).abs() < 2e-3,
+        "{bass:?}"
+    );
+    assert!(stems_from_midi(b"not midi").is_err());
+}
+
+#[test]
+fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
+    let out = std::env::temp_dir().join(format!("instrunet-render-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let fonts = fonts();
+    let meta = render_track(&song(), "song.mid", &fonts, 16_000, 7, &out, "Track00001").unwrap();
+    let dir = out.join("Track00001");
+    for f in [
+        "mix.wav",
+        "all_src.mid",
+        "metadata.yaml",
+        "stems/S00.wav",
+        "stems/S02.wav",
+        "MIDI/S01.mid",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert_eq!(meta.stems["S00"].inst_class, "Piano");
+    assert_eq!(meta.stems["S01"].inst_class, "Bass");
+    assert_eq!(meta.stems["S02"].inst_class, "Drums");
+    assert!(meta.stems["S01"].render.is_some());
+    // The stem MIDI files parse back to the same notes.
+    let s01 = stems_from_midi(&std::fs::read(dir.join("MIDI/S01.mid")).unwrap()).unwrap();
+    assert_eq!(s01[0].notes.len(), 8);
+
+    // Read back as Slakh data and label 1-s windows (64 frames, stride 16 frames = 0.26 s).
+    let track = Track::open(&discover(&out).unwrap()[0]).unwrap();
+    assert_eq!(track.stems.len(), 3);
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.mel.window_frames = 64;
+    let w = track_windows(
+        &track,
+        &spec,
+        &WindowSettings {
+            stride_frames: 16,
+            active_dbfs: -60.0,
+        },
+    )
+    .unwrap();
+    let idx = |name: &str| spec.classes.iter().position(|c| c == name).unwrap();
+    let (piano, bass, drums) = (idx("Piano"), idx("Bass"), idx("Drums"));
+    let window_s = spec.mel.window_samples() as f64 / 16_000.0;
+    let mut checked = 0;
+    for (k, &start) in w.start_samples.iter().enumerate() {
+        let (t0, t1) = (start as f64 / 16_000.0, start as f64 / 16_000.0 + window_s);
+        let row = &w.labels[k * spec.n_classes()..(k + 1) * spec.n_classes()];
+        if t1 < 8.0 {
+            assert_eq!(row[drums], 1.0, "window at {t0:.2}s: drums play throughout");
+        }
+        // Away from the change at 4 s (allowing 0.6 s for the piano's release to fade), the
+        // labels follow the notes.
+        if t1 < 3.9 {
+            assert_eq!((row[piano], row[bass]), (1.0, 0.0), "window at {t0:.2}s");
+            checked += 1;
+        }
+        if t0 > 4.6 && t1 < 8.0 {
+            assert_eq!((row[piano], row[bass]), (0.0, 1.0), "window at {t0:.2}s");
+            checked += 1;
+        }
+        let others: f32 = row
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| ![piano, bass, drums].contains(c))
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(others, 0.0);
+    }
+    assert!(checked >= 10, "{checked}");
+
+    // The same seed renders the same audio.
+    let again = out.join("again");
+    render_track(&song(), "song.mid", &fonts, 16_000, 7, &again, "Track00001").unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("mix.wav")).unwrap(),
+        std::fs::read(again.join("Track00001/mix.wav")).unwrap()
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
