@@ -419,6 +419,27 @@ fn pad_planar_to_c8(
     }
 }
 
+/// The 4×4 output tile `Aᵀ M A` of tile `t`, channel block `cb` (Aᵀ on every column of the 6×6
+/// product tile, then A on every row).
+#[inline(always)]
+fn output_tile<V: Lanes>(m: &[f32], t: usize, c_out: usize, cb: usize) -> [[V; M]; M] {
+    let mut rows = [[V::zero(); A]; M];
+    for c in 0..A {
+        let mut col = [V::zero(); A];
+        for (r, x) in col.iter_mut().enumerate() {
+            *x = V::load(&m[(t * A * A + r * A + c) * c_out + cb * LANES..]);
+        }
+        for (r, val) in at(col).into_iter().enumerate() {
+            rows[r][c] = val;
+        }
+    }
+    let mut y = [[V::zero(); M]; M];
+    for (yr, row) in y.iter_mut().zip(&rows) {
+        *yr = at(*row);
+    }
+    y
+}
+
 avx2_dispatch!(fn output_transform_planar => output_transform_planar_impl(m: &[f32], c_out: usize, g: &Geometry, bias: &[f32], out: &mut [f32]));
 
 /// `out = Aᵀ M A + bias` for every tile and output channel, written as a planar image.
@@ -435,22 +456,12 @@ fn output_transform_planar_impl<V: Lanes>(
         let (oy0, ox0) = ((t / g.tiles_x) * M, (t % g.tiles_x) * M);
         for cb in 0..c_out / LANES {
             let b = V::load(&bias[cb * LANES..]);
-            let mut rows = [[V::zero(); A]; M];
-            for c in 0..A {
-                let mut col = [V::zero(); A];
-                for (r, x) in col.iter_mut().enumerate() {
-                    *x = V::load(&m[(t * A * A + r * A + c) * c_out + cb * LANES..]);
-                }
-                for (r, val) in at(col).into_iter().enumerate() {
-                    rows[r][c] = val;
-                }
-            }
-            for (i, row) in rows.iter().enumerate() {
+            for (i, row) in output_tile::<V>(m, t, c_out, cb).iter().enumerate() {
                 let oy = oy0 + i;
                 if oy >= h {
                     break;
                 }
-                for (j, val) in at(*row).into_iter().enumerate() {
+                for (j, &val) in row.iter().enumerate() {
                     let ox = ox0 + j;
                     if ox >= w {
                         break;
@@ -519,21 +530,7 @@ fn output_transform_pool_impl<V: Lanes>(
         for cb in 0..c_out / LANES {
             let b = V::load(&bias[cb * LANES..]);
             let dst = &mut out[cb * ho * wo * LANES..(cb + 1) * ho * wo * LANES];
-            // Aᵀ on every column, then A on every row.
-            let mut rows = [[V::zero(); A]; M];
-            for c in 0..A {
-                let mut col = [V::zero(); A];
-                for (r, x) in col.iter_mut().enumerate() {
-                    *x = V::load(&m[(t * A * A + r * A + c) * c_out + cb * LANES..]);
-                }
-                for (r, val) in at(col).into_iter().enumerate() {
-                    rows[r][c] = val;
-                }
-            }
-            let mut y = [[V::zero(); M]; M];
-            for (yr, row) in y.iter_mut().zip(&rows) {
-                *yr = at(*row);
-            }
+            let y = output_tile::<V>(m, t, c_out, cb);
             // Pool each 2×2 cell of the 4×4 tile, add the bias, ReLU, store eight channels.
             let (oy0, ox0) = ((t / g.tiles_x) * 2, (t % g.tiles_x) * 2);
             for py in 0..2 {
