@@ -21,10 +21,30 @@ use crate::slakh::{StemMetadata, TrackMetadata};
 
 /// Where Debian's packages put the SoundFonts training uses, with the package of each.
 /// TimGM6mb and MuseScore General are deliberately absent: they are for testing only.
-pub const TRAINING_SOUNDFONTS: [(&str, &str); 3] = [
+pub const TRAINING_SOUNDFONTS: [(&str, &str); 5] = [
     ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm"),
     ("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2", "opl3-soundfont"),
     ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont"),
+    (
+        "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+        "avldrums.lv2-soundfont",
+    ),
+    (
+        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
+        "avldrums.lv2-soundfont",
+    ),
+];
+
+/// General MIDI drum keys and what plays there: the ones a drum kit must get right.
+pub const GM_DRUM_KEYS: [(u8, &str); 8] = [
+    (36, "bass drum"),
+    (38, "snare"),
+    (42, "closed hi-hat"),
+    (46, "open hi-hat"),
+    (45, "low tom"),
+    (50, "high tom"),
+    (49, "crash cymbal"),
+    (51, "ride cymbal"),
 ];
 
 /// The training SoundFonts that are installed; an error naming the packages when none is.
@@ -51,6 +71,9 @@ pub struct Font {
     /// Melodic programs (bank 0) it defines.
     programs: Vec<bool>,
     has_drums: bool,
+    /// A font that is one drum kit at bank 0, program 0 (the AVL kits): it serves drum stems only,
+    /// played on a melodic channel.
+    kit_only: bool,
 }
 
 impl Font {
@@ -67,15 +90,23 @@ impl Font {
                 _ => {}
             }
         }
+        // One preset and no General MIDI set: a drum kit (the AVL kits name theirs "…_4pc").
+        let kit_only = font.get_presets().len() == 1 && !has_drums;
+        if kit_only {
+            programs.fill(false);
+            has_drums = true;
+        }
         Ok(Self {
             path: path.to_owned(),
             font: Arc::new(font),
             programs,
             has_drums,
+            kit_only,
         })
     }
 
-    fn has(&self, program: u32, is_drum: bool) -> bool {
+    /// Whether the font can play this program (128 / `is_drum`: a drum kit).
+    pub fn covers(&self, program: u32, is_drum: bool) -> bool {
         if is_drum {
             self.has_drums
         } else {
@@ -84,6 +115,11 @@ impl Font {
                 .copied()
                 .unwrap_or(false)
         }
+    }
+
+    /// A one-kit font (the AVL kits), used for drum stems only.
+    pub fn is_kit_only(&self) -> bool {
+        self.kit_only
     }
 
     fn name(&self) -> String {
@@ -241,8 +277,12 @@ pub fn render_stem(
 ) -> Result<Vec<f32>, String> {
     let mut synth = Synthesizer::new(&font.font, &SynthesizerSettings::new(sample_rate as i32))
         .map_err(|e| format!("{e:?}"))?;
-    let ch = if stem.is_drum { 9 } else { 0 };
-    if !stem.is_drum {
+    // Drums play on channel 10 (percussion bank), except with a kit-only font, whose kit is the
+    // melodic bank-0 program 0.
+    let ch = if stem.is_drum && !font.kit_only { 9 } else { 0 };
+    if stem.is_drum && font.kit_only {
+        synth.process_midi_message(ch, 0xC0, 0, 0);
+    } else if !stem.is_drum {
         synth.process_midi_message(ch, 0xC0, stem.program as i32, 0);
         // Pitch bend, default range ±2 semitones (200 cents) over ±8192.
         let bend = (8192.0 + settings.detune_cents as f64 / 200.0 * 8192.0)
@@ -334,7 +374,7 @@ pub fn render_track(
         .map(|stem| {
             let candidates: Vec<&Font> = fonts
                 .iter()
-                .filter(|f| f.has(stem.program, stem.is_drum))
+                .filter(|f| f.covers(stem.program, stem.is_drum))
                 .collect();
             let pool = if candidates.is_empty() {
                 fonts.iter().collect()
@@ -517,4 +557,41 @@ fn write_stem_midi(path: &Path, stem: &StemNotes) -> Result<(), String> {
     };
     smf.save(path)
         .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Sound of one drum key: (key, RMS in dBFS, spectral centroid in Hz) of a 0.3 s hit.
+pub fn drum_key_sound(font: &Font, key: u8, sample_rate: u32) -> Result<(u8, f32, f32), String> {
+    let stem = StemNotes {
+        channel: 9,
+        program: 128,
+        is_drum: true,
+        notes: vec![Note {
+            start: 0.0,
+            end: 0.3,
+            key,
+            velocity: 110,
+        }],
+    };
+    let settings = RenderSettings {
+        soundfont: font.name(),
+        gain_db: 0.0,
+        tilt_db: 0.0,
+        velocity_scale: 1.0,
+        detune_cents: 0.0,
+    };
+    let x = render_stem(
+        font,
+        &stem,
+        &settings,
+        sample_rate,
+        (0.4 * sample_rate as f64) as usize,
+    )?;
+    let rms = (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    // Centroid from zero-crossing rate: cheap, and enough to tell a kick from a cymbal.
+    let crossings = x
+        .windows(2)
+        .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0) && rms > 0.0)
+        .count();
+    let centroid = crossings as f32 * sample_rate as f32 / (2.0 * x.len() as f32);
+    Ok((key, (20.0 * rms.max(1e-12).log10()) as f32, centroid))
 }

@@ -196,3 +196,51 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// The AVL drum kits (extra drum timbres) against General MIDI's drum map: every key a groove
+/// uses sounds, and the kick is lower than the snare, the snare lower than the hi-hat.
+#[test]
+fn avl_drum_kits_follow_the_general_midi_drum_map() {
+    use instrunet_training::render::{GM_DRUM_KEYS, drum_key_sound};
+    for path in [
+        "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
+    ] {
+        let font = Font::load(std::path::Path::new(path))
+            .expect("the test command installs avldrums.lv2-soundfont");
+        let mut brightness = std::collections::BTreeMap::new();
+        for (key, what) in GM_DRUM_KEYS {
+            let (_, db, centroid) = drum_key_sound(&font, key, 16_000).unwrap();
+            println!("{path}: key {key} ({what}): {db:.1} dBFS, ~{centroid:.0} Hz");
+            assert!(
+                db > -50.0,
+                "{path}: key {key} ({what}) is silent ({db:.1} dBFS)"
+            );
+            brightness.insert(key, centroid);
+        }
+        assert!(
+            brightness[&36] < brightness[&38] && brightness[&38] < brightness[&42],
+            "{path}: {brightness:?}"
+        );
+    }
+}
+
+/// Every training font is installed by the test command and loads: the three General MIDI sets
+/// with all 128 programs and a drum kit, the two AVL fonts as drum kits only.
+#[test]
+fn every_training_font_loads() {
+    use instrunet_training::render::TRAINING_SOUNDFONTS;
+    for (path, package) in TRAINING_SOUNDFONTS {
+        let font = Font::load(std::path::Path::new(path))
+            .unwrap_or_else(|e| panic!("{e} (package {package})"));
+        assert!(font.covers(128, true), "{path}: no drum kit");
+        if package == "avldrums.lv2-soundfont" {
+            assert!(font.is_kit_only() && !font.covers(0, false), "{path}");
+        } else {
+            assert!(
+                (0..128).all(|p| font.covers(p, false)),
+                "{path}: missing programs"
+            );
+        }
+    }
+}
