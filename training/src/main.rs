@@ -123,7 +123,18 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     let rate = instrunet_model::MelSettings::default().sample_rate;
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
     let mut classes = std::collections::BTreeMap::<String, usize>::new();
+    let bar = indicatif::ProgressBar::new(files.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} tracks, {elapsed} elapsed, ~{eta} left  {msg}",
+        )
+        .expect("valid template"),
+    );
     for (i, file) in files.iter().enumerate() {
+        bar.set_message(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let id = format!("Track{:05}", i + 1);
         match render_track(
@@ -143,11 +154,16 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 for stem in meta.stems.values() {
                     *classes.entry(stem.inst_class.clone()).or_default() += 1;
                 }
-                println!("{id}: {} ({} stems)", file.display(), meta.stems.len());
+                say(
+                    &bar,
+                    format!("{id}: {} ({} stems)", file.display(), meta.stems.len()),
+                );
             }
-            Err(e) => eprintln!("{}: skipped: {e}", file.display()),
+            Err(e) => say(&bar, format!("{}: skipped: {e}", file.display())),
         }
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let took = started.elapsed().as_secs_f64();
     println!(
         "{ok} of {} files rendered: {seconds:.0} s of audio in {took:.1} s ({:.0}x real time)",
@@ -156,4 +172,13 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     );
     println!("stems per Slakh inst_class: {classes:?}");
     Ok(())
+}
+
+/// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
