@@ -265,7 +265,7 @@ pub fn frames_to_window(
     n_mels: usize,
     window: &mut [f32],
 ) -> Result<(), InputError> {
-    if n_mels == 0 || frames.len() % n_mels != 0 {
+    if n_mels == 0 || !frames.len().is_multiple_of(n_mels) {
         return Err(InputError::WrongLength {
             what: "Mel frames",
             expected: n_mels,

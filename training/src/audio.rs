@@ -88,14 +88,14 @@ pub fn read_mono(path: &Path) -> Result<MonoAudio, DataError> {
                 .map(|f| f.iter().sum::<f32>() / channels as f32),
         );
     }
-    if let Some(n) = expected {
-        if (samples.len() as u64) < n {
-            return Err(bad(format!(
-                "truncated: {} of {} samples",
-                samples.len(),
-                n
-            )));
-        }
+    if let Some(n) = expected
+        && (samples.len() as u64) < n
+    {
+        return Err(bad(format!(
+            "truncated: {} of {} samples",
+            samples.len(),
+            n
+        )));
     }
     if samples.is_empty() {
         return Err(bad("no samples".into()));

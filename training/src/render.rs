@@ -168,7 +168,9 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
     events.sort_by_key(|&(tick, order, _, _)| (tick, order));
     let (mut last_tick, mut seconds, mut us_per_beat) = (0u64, 0.0f64, 500_000.0f64);
     let mut program = [0u32; 16];
-    let mut open: BTreeMap<(u8, u8), Vec<(f64, u8, u32)>> = BTreeMap::new();
+    // Notes sounding, by (channel, key): (start seconds, velocity, program), oldest first.
+    type Sounding = Vec<(f64, u8, u32)>;
+    let mut open: BTreeMap<(u8, u8), Sounding> = BTreeMap::new();
     let mut stems: BTreeMap<(u8, u32), Vec<Note>> = BTreeMap::new();
     for (tick, _, _, kind) in events {
         seconds += (tick - last_tick) as f64 * us_per_beat / ticks_per_beat / 1e6;
@@ -190,16 +192,16 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
                         ));
                     }
                     MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                        if let Some(stack) = open.get_mut(&(ch, key.as_int())) {
-                            if !stack.is_empty() {
-                                let (start, velocity, prog) = stack.remove(0);
-                                stems.entry((ch, prog)).or_default().push(Note {
-                                    start,
-                                    end: seconds,
-                                    key: key.as_int(),
-                                    velocity,
-                                });
-                            }
+                        if let Some(stack) = open.get_mut(&(ch, key.as_int()))
+                            && !stack.is_empty()
+                        {
+                            let (start, velocity, prog) = stack.remove(0);
+                            stems.entry((ch, prog)).or_default().push(Note {
+                                start,
+                                end: seconds,
+                                key: key.as_int(),
+                                velocity,
+                            });
                         }
                     }
                     _ => {}

@@ -2,8 +2,6 @@
 //! that were written (where a stem is silent, its class is absent), the layout and metadata are
 //! Slakh's, and the same seed renders the same track.
 
-use std::path::PathBuf;
-
 use instrunet_model::{ModelSpec, Provenance};
 use instrunet_training::render::{
     Font, installed_training_soundfonts, render_track, stems_from_midi,

@@ -315,7 +315,7 @@ fn the_window_cache_is_reused_and_invalidated() {
     let track = open_one(&root).unwrap();
     let (changed, status) = cache.load_or_compute(&track, &spec, &settings).unwrap();
     assert_eq!(status, CacheStatus::Miss);
-    assert!(first.labels.iter().any(|&v| v == 1.0));
+    assert!(first.labels.contains(&1.0));
     assert!(
         changed.labels.iter().all(|&v| v == 0.0),
         "stale labels came back from the cache"

@@ -115,7 +115,7 @@ impl WinogradConv {
     pub fn new(weight: &[f32], bias: &[f32], c_in: usize) -> Self {
         let c_out = bias.len();
         assert!(
-            c_in % LANES == 0 && c_out % LANES == 0,
+            c_in.is_multiple_of(LANES) && c_out.is_multiple_of(LANES),
             "channel counts must be multiples of {LANES}"
         );
         assert_eq!(
@@ -269,7 +269,7 @@ pub fn filter_gradient(
     grad_u: &mut [f32],
 ) {
     assert!(
-        c_in % LANES == 0 && c_out % LANES == 0,
+        c_in.is_multiple_of(LANES) && c_out.is_multiple_of(LANES),
         "channel counts must be multiples of {LANES}"
     );
     assert_eq!(grad_u.len(), A * A * c_in * c_out);

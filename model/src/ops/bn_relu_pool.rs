@@ -172,6 +172,7 @@ fn affine_relu_pool_plane_impl<V: Lanes>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn affine_relu_pool(
     x: &[f32],
     n: usize,

@@ -51,7 +51,7 @@ fn forward(
 ) {
     let (hw, per_in, per_out) = (h * w, c_in * h * w, c_out * h * w);
     let shared = SharedMut::new(out);
-    if c_in % LANES == 0 && c_out % LANES == 0 {
+    if c_in.is_multiple_of(LANES) && c_out.is_multiple_of(LANES) {
         let zeros = vec![0.0; if bias.is_some() { 0 } else { c_out }];
         let conv = WinogradConv::new(weight, bias.unwrap_or(&zeros), c_in);
         let (p, v, m) = winograd::scratch_sizes(c_in, c_out, h, w);

@@ -77,22 +77,25 @@ fn parallel_ranges(n: usize, threads: usize, f: impl Fn(std::ops::Range<usize>, 
     });
 }
 
-/// A mutable slice that threads write in disjoint ranges.
+/// A mutable slice that threads write in disjoint ranges. It borrows the slice for `'a`, so no
+/// sub-slice can outlive it.
 #[derive(Clone, Copy)]
-struct SharedMut {
+struct SharedMut<'a> {
     ptr: *mut f32,
     len: usize,
+    _slice: std::marker::PhantomData<&'a mut [f32]>,
 }
 
 // SAFETY: only used by `parallel_ranges` workers that write disjoint ranges.
-unsafe impl Send for SharedMut {}
-unsafe impl Sync for SharedMut {}
+unsafe impl Send for SharedMut<'_> {}
+unsafe impl Sync for SharedMut<'_> {}
 
-impl SharedMut {
-    fn new(s: &mut [f32]) -> Self {
+impl<'a> SharedMut<'a> {
+    fn new(s: &'a mut [f32]) -> Self {
         Self {
             ptr: s.as_mut_ptr(),
             len: s.len(),
+            _slice: std::marker::PhantomData,
         }
     }
 
@@ -100,7 +103,7 @@ impl SharedMut {
     ///
     /// # Safety
     /// No two live sub-slices may overlap.
-    unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
+    unsafe fn slice(&self, start: usize, len: usize) -> &'a mut [f32] {
         assert!(start + len <= self.len);
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
     }

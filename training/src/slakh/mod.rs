@@ -81,10 +81,9 @@ pub fn discover(root: &Path) -> Result<Vec<TrackDir>, DataError> {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(Split::from_folder)
+            && path.is_dir()
         {
-            if path.is_dir() {
-                tracks.extend(track_dirs_in(&path, Some(split))?);
-            }
+            tracks.extend(track_dirs_in(&path, Some(split))?);
         }
     }
     if tracks.is_empty() {
