@@ -23,30 +23,31 @@ pub const POWER_FLOOR: f64 = 1e-10;
 /// The dB value of silence: `10·log10(POWER_FLOOR)`.
 pub const SILENCE_DB: f32 = -100.0;
 
-/// Hz → Mel on the Slaney scale (librosa `hz_to_mel(htk=False)`): linear below 1 kHz,
-/// logarithmic above.
+/// Slaney scale: linear at 200/3 Hz per Mel below 1 kHz, logarithmic (27 steps per factor 6.4)
+/// above (librosa `htk=False`).
+const SLANEY_HZ_PER_MEL: f64 = 200.0 / 3.0;
+const SLANEY_MIN_LOG_HZ: f64 = 1000.0;
+const SLANEY_MIN_LOG_MEL: f64 = SLANEY_MIN_LOG_HZ / SLANEY_HZ_PER_MEL;
+
+fn slaney_log_step() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
+/// Hz → Mel on the Slaney scale (librosa `hz_to_mel(htk=False)`).
 pub fn hz_to_mel_slaney(hz: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
-    let logstep = (6.4f64).ln() / 27.0;
-    if hz >= MIN_LOG_HZ {
-        MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / logstep
+    if hz >= SLANEY_MIN_LOG_HZ {
+        SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_log_step()
     } else {
-        hz / F_SP
+        hz / SLANEY_HZ_PER_MEL
     }
 }
 
 /// Mel → Hz on the Slaney scale (librosa `mel_to_hz(htk=False)`).
 pub fn mel_to_hz_slaney(mel: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
-    let logstep = (6.4f64).ln() / 27.0;
-    if mel >= MIN_LOG_MEL {
-        MIN_LOG_HZ * (logstep * (mel - MIN_LOG_MEL)).exp()
+    if mel >= SLANEY_MIN_LOG_MEL {
+        SLANEY_MIN_LOG_HZ * (slaney_log_step() * (mel - SLANEY_MIN_LOG_MEL)).exp()
     } else {
-        F_SP * mel
+        SLANEY_HZ_PER_MEL * mel
     }
 }
 

@@ -146,11 +146,9 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
             &args.out,
             &id,
         ) {
-            Ok(meta) => {
+            Ok((meta, track_seconds)) => {
                 ok += 1;
-                seconds += std::fs::metadata(args.out.join(&id).join("mix.wav"))
-                    .map(|m| (m.len() as f64 - 44.0) / 2.0 / rate as f64)
-                    .unwrap_or(0.0);
+                seconds += track_seconds;
                 for stem in meta.stems.values() {
                     *classes.entry(stem.inst_class.clone()).or_default() += 1;
                 }

@@ -346,7 +346,8 @@ const TARGET_PEAK_DBFS: f64 = -1.0;
 
 /// Renders a MIDI file into a Slakh-format track folder `out/<id>/`: `mix.wav`, `stems/SNN.wav`,
 /// `MIDI/SNN.mid`, `all_src.mid` and `metadata.yaml`. Each stem's font is drawn from those that
-/// have its program; `seed` makes the whole track reproducible. Returns the track's metadata.
+/// have its program; `seed` makes the whole track reproducible. Returns the track's metadata and
+/// its length in seconds.
 pub fn render_track(
     midi: &[u8],
     source_name: &str,
@@ -355,7 +356,7 @@ pub fn render_track(
     seed: u64,
     out: &Path,
     id: &str,
-) -> Result<TrackMetadata, String> {
+) -> Result<(TrackMetadata, f64), String> {
     if fonts.is_empty() {
         return Err("no SoundFonts given".into());
     }
@@ -486,7 +487,7 @@ pub fn render_track(
     };
     let yaml = serde_yaml_ng::to_string(&metadata).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("metadata.yaml"), yaml).map_err(|e| io(&dir, e))?;
-    Ok(metadata)
+    Ok((metadata, length as f64 / sample_rate as f64))
 }
 
 fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), String> {

@@ -121,7 +121,8 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
     let out = std::env::temp_dir().join(format!("instrunet-render-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let fonts = fonts();
-    let meta = render_track(&song(), "song.mid", &fonts, 16_000, 7, &out, "Track00001").unwrap();
+    let (meta, _) =
+        render_track(&song(), "song.mid", &fonts, 16_000, 7, &out, "Track00001").unwrap();
     let dir = out.join("Track00001");
     for f in [
         "mix.wav",
