@@ -7,6 +7,7 @@
 pub mod audio;
 pub mod cache;
 pub mod check;
+pub mod compose;
 pub mod error;
 pub mod gm;
 pub mod render;

@@ -31,23 +31,28 @@ enum Command {
 
 #[derive(clap::Args)]
 struct SynthArgs {
-    /// Folder to write TrackNNNNN/ folders into.
+    /// Folder to write TrackNNNNN/ folders into (numbering continues after the tracks already
+    /// there).
     #[arg(long)]
     out: PathBuf,
-    /// Render the MIDI files (*.mid, *.midi) of this folder, one track each, as Slakh was made
-    /// from Lakh MIDI. (Composing new songs is a separate step, not in this command yet.)
+    /// How many tracks: songs to compose, or at most this many MIDI files with --midi-dir.
     #[arg(long)]
-    midi_dir: PathBuf,
+    tracks: Option<usize>,
     /// SoundFonts to draw from per stem (repeatable); default: the training fonts installed at
     /// their Debian paths.
     #[arg(long = "soundfont")]
     soundfonts: Vec<PathBuf>,
-    /// Seed for the per-stem font choice and timbre variation.
+    /// Render the MIDI files (*.mid, *.midi) of this folder, one track each, as Slakh was made
+    /// from Lakh MIDI, instead of composing songs.
+    #[arg(long)]
+    midi_dir: Option<PathBuf>,
+    /// With --midi-dir: give every part a new General MIDI program from the composer's
+    /// instrument picker (for score corpora whose parts are all piano or unnamed).
+    #[arg(long, requires = "midi_dir")]
+    arrange: bool,
+    /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Render at most this many files.
-    #[arg(long)]
-    tracks: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -94,8 +99,17 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One track to make: a song to compose or a MIDI file to render.
+enum SynthJob {
+    Compose(u64),
+    Midi(PathBuf),
+}
+
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
+    use instrunet_training::compose::{arrange, compose, song_seed};
+    use instrunet_training::render::{
+        Font, installed_training_soundfonts, render_track, stems_from_midi, stems_to_midi,
+    };
     let paths = if args.soundfonts.is_empty() {
         installed_training_soundfonts().map_err(anyhow::Error::msg)?
     } else {
@@ -105,71 +119,148 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| Font::load(p).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.midi_dir)
-        .with_context(|| format!("reading {}", args.midi_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("mid") || x.eq_ignore_ascii_case("midi"))
-        })
-        .collect();
-    files.sort();
-    files.truncate(args.tracks.unwrap_or(usize::MAX));
-    anyhow::ensure!(
-        !files.is_empty(),
-        "no .mid files in {}",
-        args.midi_dir.display()
-    );
+    let jobs: Vec<SynthJob> = match &args.midi_dir {
+        Some(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| {
+                        x.eq_ignore_ascii_case("mid") || x.eq_ignore_ascii_case("midi")
+                    })
+                })
+                .collect();
+            files.sort();
+            files.truncate(args.tracks.unwrap_or(usize::MAX));
+            anyhow::ensure!(!files.is_empty(), "no .mid files in {}", dir.display());
+            files.into_iter().map(SynthJob::Midi).collect()
+        }
+        None => (0..args.tracks.unwrap_or(10) as u64)
+            .map(|i| SynthJob::Compose(song_seed(args.seed, i)))
+            .collect(),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let first_id = next_track_number(&args.out)?;
     let rate = instrunet_model::MelSettings::default().sample_rate;
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
-    let mut classes = std::collections::BTreeMap::<String, usize>::new();
-    let bar = indicatif::ProgressBar::new(files.len() as u64).with_style(
+    // Per class: tracks it sounds in, and stems.
+    let mut classes =
+        std::collections::BTreeMap::<instrunet_model::InstrumentClass, (usize, usize)>::new();
+    let bar = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "{bar:30} {pos}/{len} tracks, {elapsed} elapsed, ~{eta} left  {msg}",
         )
         .expect("valid template"),
     );
-    for (i, file) in files.iter().enumerate() {
-        bar.set_message(
-            file.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let id = format!("Track{:05}", i + 1);
-        match render_track(
-            &bytes,
-            &file.display().to_string(),
-            &fonts,
-            rate,
-            args.seed.wrapping_add(i as u64),
-            &args.out,
-            &id,
-        ) {
-            Ok((meta, track_seconds)) => {
+    for (i, job) in jobs.iter().enumerate() {
+        let id = format!("Track{:05}", first_id + i);
+        let render_seed = song_seed(args.seed ^ 0x5eed, i as u64);
+        let made = match job {
+            SynthJob::Compose(song) => {
+                let song = compose(*song);
+                bar.set_message(format!("{:?}", song.style));
+                let midi = song.to_midi();
+                render_track(
+                    &midi,
+                    &format!("composer:{:016x}", song.seed),
+                    &fonts,
+                    rate,
+                    render_seed,
+                    &args.out,
+                    &id,
+                )
+                .map(|r| (r, song.describe()))
+            }
+            SynthJob::Midi(file) => {
+                bar.set_message(
+                    file.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                std::fs::read(file)
+                    .map_err(|e| format!("{}: {e}", file.display()))
+                    .and_then(|bytes| {
+                        if args.arrange {
+                            Ok(stems_to_midi(&arrange(
+                                &stems_from_midi(&bytes)?,
+                                render_seed,
+                            )))
+                        } else {
+                            Ok(bytes)
+                        }
+                    })
+                    .and_then(|midi| {
+                        render_track(
+                            &midi,
+                            &file.display().to_string(),
+                            &fonts,
+                            rate,
+                            render_seed,
+                            &args.out,
+                            &id,
+                        )
+                    })
+                    .map(|r| (r, file.display().to_string()))
+                    .map_err(|e| format!("{}: {e}", file.display()))
+            }
+        };
+        match made {
+            Ok(((meta, track_seconds), what)) => {
                 ok += 1;
                 seconds += track_seconds;
+                let mut in_track = std::collections::BTreeSet::new();
                 for stem in meta.stems.values() {
-                    *classes.entry(stem.inst_class.clone()).or_default() += 1;
+                    if let Ok(class) =
+                        instrunet_model::InstrumentClass::from_stem(stem.program_num, stem.is_drum)
+                    {
+                        classes.entry(class).or_default().1 += 1;
+                        in_track.insert(class);
+                    }
                 }
-                say(
-                    &bar,
-                    format!("{id}: {} ({} stems)", file.display(), meta.stems.len()),
-                );
+                for class in in_track {
+                    classes.entry(class).or_default().0 += 1;
+                }
+                say(&bar, format!("{id}: {what}"));
             }
-            Err(e) => say(&bar, format!("{}: skipped: {e}", file.display())),
+            Err(e) => say(&bar, format!("{id}: skipped: {e}")),
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
     let took = started.elapsed().as_secs_f64();
     println!(
-        "{ok} of {} files rendered: {seconds:.0} s of audio in {took:.1} s ({:.0}x real time)",
-        files.len(),
+        "{ok} of {} tracks written to {}: {seconds:.0} s of audio in {took:.1} s ({:.0}x real time)",
+        jobs.len(),
+        args.out.display(),
         seconds / took.max(1e-9)
     );
-    println!("stems per Slakh inst_class: {classes:?}");
+    println!("{:<22} {:>7} {:>7}", "class", "tracks", "stems");
+    for class in instrunet_model::InstrumentClass::ALL {
+        let (t, s) = classes.get(&class).copied().unwrap_or_default();
+        println!(
+            "{:<22} {t:>7} {s:>7}  {}",
+            class.name(),
+            "#".repeat((t * 40).div_ceil(ok.max(1)))
+        );
+    }
     Ok(())
+}
+
+/// The number after the highest TrackNNNNN folder in `dir` (1 for an empty folder).
+fn next_track_number(dir: &std::path::Path) -> anyhow::Result<usize> {
+    let mut highest = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let name = entry?.file_name();
+        if let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("Track"))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            highest = highest.max(n);
+        }
+    }
+    Ok(highest + 1)
 }
 
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).

@@ -241,7 +241,7 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
 pub struct RenderSettings {
     /// SoundFont file name.
     pub soundfont: String,
-    /// Gain applied to the rendered stem, dB.
+    /// Gain of the stem, dB, relative to [`STEM_LEVEL_DBFS`] (its level while it plays).
     pub gain_db: f32,
     /// Spectral tilt around 1 kHz, dB (positive: brighter).
     pub tilt_db: f32,
@@ -317,14 +317,44 @@ pub fn render_stem(
             synth.process_midi_message(ch, cmd, key, vel);
         }
     }
-    let gain = 10f32.powf(settings.gain_db / 20.0);
     let mut mono: Vec<f32> = left
         .iter()
         .zip(&right)
-        .map(|(l, r)| 0.5 * (l + r) * gain)
+        .map(|(l, r)| 0.5 * (l + r))
         .collect();
     tilt(&mut mono, sample_rate, settings.tilt_db);
+    // Fonts and programs differ by 20 dB and more in level; bring each stem to one playing level
+    // first, so that the random gain, not the font, decides the balance of the mix.
+    let level = playing_level_db(&mono, sample_rate);
+    let gain = if level.is_finite() {
+        10f32.powf((STEM_LEVEL_DBFS + settings.gain_db - level) / 20.0)
+    } else {
+        1.0
+    };
+    mono.iter_mut().for_each(|v| *v *= gain);
     Ok(mono)
+}
+
+/// The level every stem is brought to before its random gain: dBFS, RMS while it plays.
+pub const STEM_LEVEL_DBFS: f32 = -20.0;
+
+/// A stem's level while it plays: the mean power of its 100 ms blocks that are within 40 dB of
+/// its loudest block, in dBFS (−∞ for silence).
+pub fn playing_level_db(x: &[f32], sample_rate: u32) -> f32 {
+    let block = (sample_rate as usize / 10).max(1);
+    let powers: Vec<f64> = x
+        .chunks(block)
+        .map(|c| c.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let loudest = powers.iter().copied().fold(0.0f64, f64::max);
+    if loudest <= 0.0 {
+        return f32::NEG_INFINITY;
+    }
+    let playing: Vec<f64> = powers
+        .into_iter()
+        .filter(|&p| p >= loudest * 1e-4)
+        .collect();
+    (10.0 * (playing.iter().sum::<f64>() / playing.len() as f64).log10()) as f32
 }
 
 /// A first-order tilt around 1 kHz: the band below is scaled by −tilt/2 dB, the band above by
@@ -506,10 +536,37 @@ fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), Strin
     w.finalize().map_err(err)
 }
 
-/// A one-track MIDI file of a stem's notes (480 ticks per beat at 120 bpm: 1 ms per tick).
+/// A one-track MIDI file of a stem's notes.
 fn write_stem_midi(path: &Path, stem: &StemNotes) -> Result<(), String> {
-    use midly::num::{u4, u7, u15, u28};
-    use midly::{Format, Header, TrackEvent};
+    std::fs::write(path, stems_to_midi(std::slice::from_ref(stem)))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A MIDI file of stems, one track each on the stem's channel (480 ticks per beat at 120 bpm:
+/// 960 ticks per second).
+pub fn stems_to_midi(stems: &[StemNotes]) -> Vec<u8> {
+    use midly::Format;
+    let tracks: Vec<_> = stems.iter().map(stem_track).collect();
+    let smf = Smf {
+        header: midly::Header::new(
+            if tracks.len() == 1 {
+                Format::SingleTrack
+            } else {
+                Format::Parallel
+            },
+            Timing::Metrical(midly::num::u15::new(480)),
+        ),
+        tracks,
+    };
+    let mut bytes = Vec::new();
+    smf.write_std(&mut bytes)
+        .expect("writing MIDI to memory cannot fail");
+    bytes
+}
+
+fn stem_track(stem: &StemNotes) -> Vec<midly::TrackEvent<'static>> {
+    use midly::TrackEvent;
+    use midly::num::{u4, u7, u28};
     let ch = u4::new(stem.channel.min(15));
     let mut events: Vec<(u64, MidiMessage)> = Vec::new();
     if !stem.is_drum {
@@ -521,7 +578,8 @@ fn write_stem_midi(path: &Path, stem: &StemNotes) -> Result<(), String> {
         ));
     }
     for n in &stem.notes {
-        let (a, b) = ((n.start * 960.0) as u64, (n.end * 960.0) as u64);
+        let a = (n.start * 960.0) as u64;
+        let b = ((n.end * 960.0) as u64).max(a + 1);
         events.push((
             a,
             MidiMessage::NoteOn {
@@ -554,12 +612,7 @@ fn write_stem_midi(path: &Path, stem: &StemNotes) -> Result<(), String> {
         delta: u28::new(0),
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
     });
-    let smf = Smf {
-        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(480))),
-        tracks: vec![track],
-    };
-    smf.save(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    track
 }
 
 /// Sound of one drum key: (key, RMS in dBFS, spectral centroid in Hz) of a 0.3 s hit.

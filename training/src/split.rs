@@ -38,10 +38,17 @@ fn spread(bytes: &[u8]) -> u64 {
 
 /// The split a track belongs to: its split folder's, or one drawn from a hash of its id.
 pub fn assign(track: &TrackDir, fractions: &SplitFractions) -> Split {
+    assign_song(track, &track.id, fractions)
+}
+
+/// The split a track belongs to: its split folder's, or one drawn from a hash of its song, so
+/// that renderings of one song (several timbres of one MIDI file) all land in the same split.
+/// The song is metadata.yaml's `lmd_midi_dir` for tracks rendered from MIDI.
+pub fn assign_song(track: &TrackDir, song: &str, fractions: &SplitFractions) -> Split {
     if let Some(split) = track.split {
         return split;
     }
-    let u = (spread(track.id.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64;
+    let u = (spread(song.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64;
     if u < fractions.train {
         Split::Train
     } else if u < fractions.train + fractions.validation {
