@@ -536,7 +536,7 @@ fn roles_for(class: InstrumentClass) -> &'static [Role] {
 fn program_range(program: u32) -> (i32, i32) {
     match program {
         0..=7 => (36, 96),
-        8 | 9 | 10 => (72, 108),
+        8..=10 => (72, 108),
         11..=13 => (53, 89),
         14 => (60, 77),
         15 => (55, 88),

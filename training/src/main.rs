@@ -108,7 +108,7 @@ enum SynthJob {
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use instrunet_training::compose::{arrange, compose, song_seed};
     use instrunet_training::render::{
-        Font, installed_training_soundfonts, render_track, stems_from_midi, stems_to_midi,
+        Font, installed_training_soundfonts, render_track, stems_from_midi_tracks, stems_to_midi,
     };
     let paths = if args.soundfonts.is_empty() {
         installed_training_soundfonts().map_err(anyhow::Error::msg)?
@@ -183,7 +183,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
                     .and_then(|bytes| {
                         if args.arrange {
                             Ok(stems_to_midi(&arrange(
-                                &stems_from_midi(&bytes)?,
+                                &stems_from_midi_tracks(&bytes)?,
                                 render_seed,
                             )))
                         } else {

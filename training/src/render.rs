@@ -152,17 +152,41 @@ pub struct StemNotes {
 /// Splits a standard MIDI file into stems (one per channel and program; channel 10 is drums),
 /// converting ticks to seconds through the file's tempo map.
 pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
+    split_midi(bytes, false)
+}
+
+/// Like [`stems_from_midi`], but one stem per (MIDI track, channel, program): for files whose
+/// parts share a channel and a program (score exports write every voice as channel 1 piano).
+/// Stems get distinct channels, in order, skipping the drum channel for melodic ones.
+pub fn stems_from_midi_tracks(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
+    let mut stems = split_midi(bytes, true)?;
+    let mut next = 0u8;
+    for stem in &mut stems {
+        if stem.is_drum {
+            stem.channel = 9;
+        } else {
+            if next == 9 {
+                next += 1;
+            }
+            stem.channel = next.min(15);
+            next = next.saturating_add(1);
+        }
+    }
+    Ok(stems)
+}
+
+fn split_midi(bytes: &[u8], by_track: bool) -> Result<Vec<StemNotes>, String> {
     let smf = Smf::parse(bytes).map_err(|e| format!("not a MIDI file: {e}"))?;
     let ticks_per_beat = match smf.header.timing {
         Timing::Metrical(t) => t.as_int() as f64,
         Timing::Timecode(..) => return Err("SMPTE-timed MIDI files are not supported".into()),
     };
     let mut events = Vec::new();
-    for track in &smf.tracks {
+    for (t, track) in smf.tracks.iter().enumerate() {
         let mut tick = 0u64;
-        for (i, ev) in track.iter().enumerate() {
+        for ev in track {
             tick += ev.delta.as_int() as u64;
-            events.push((tick, events.len(), i, ev.kind));
+            events.push((tick, events.len(), if by_track { t } else { 0 }, ev.kind));
         }
     }
     events.sort_by_key(|&(tick, order, _, _)| (tick, order));
@@ -170,9 +194,9 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
     let mut program = [0u32; 16];
     // Notes sounding, by (channel, key): (start seconds, velocity, program), oldest first.
     type Sounding = Vec<(f64, u8, u32)>;
-    let mut open: BTreeMap<(u8, u8), Sounding> = BTreeMap::new();
-    let mut stems: BTreeMap<(u8, u32), Vec<Note>> = BTreeMap::new();
-    for (tick, _, _, kind) in events {
+    let mut open: BTreeMap<(usize, u8, u8), Sounding> = BTreeMap::new();
+    let mut stems: BTreeMap<(usize, u8, u32), Vec<Note>> = BTreeMap::new();
+    for (tick, _, track, kind) in events {
         seconds += (tick - last_tick) as f64 * us_per_beat / ticks_per_beat / 1e6;
         last_tick = tick;
         match kind {
@@ -185,18 +209,18 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
                     }
                     MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
                         let prog = if ch == 9 { 128 } else { program[ch as usize] };
-                        open.entry((ch, key.as_int())).or_default().push((
+                        open.entry((track, ch, key.as_int())).or_default().push((
                             seconds,
                             vel.as_int(),
                             prog,
                         ));
                     }
                     MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                        if let Some(stack) = open.get_mut(&(ch, key.as_int()))
+                        if let Some(stack) = open.get_mut(&(track, ch, key.as_int()))
                             && !stack.is_empty()
                         {
                             let (start, velocity, prog) = stack.remove(0);
-                            stems.entry((ch, prog)).or_default().push(Note {
+                            stems.entry((track, ch, prog)).or_default().push(Note {
                                 start,
                                 end: seconds,
                                 key: key.as_int(),
@@ -211,9 +235,9 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
         }
     }
     // Notes never switched off end with the file.
-    for ((ch, key), stack) in open {
+    for ((track, ch, key), stack) in open {
         for (start, velocity, prog) in stack {
-            stems.entry((ch, prog)).or_default().push(Note {
+            stems.entry((track, ch, prog)).or_default().push(Note {
                 start,
                 end: seconds.max(start + 0.1),
                 key,
@@ -224,7 +248,7 @@ pub fn stems_from_midi(bytes: &[u8]) -> Result<Vec<StemNotes>, String> {
     Ok(stems
         .into_iter()
         .filter(|(_, notes)| !notes.is_empty())
-        .map(|((channel, program), mut notes)| {
+        .map(|((_, channel, program), mut notes)| {
             notes.sort_by(|a, b| a.start.total_cmp(&b.start));
             StemNotes {
                 channel,

@@ -1,0 +1,131 @@
+"""Writes pieces of music21's bundled score corpus as MIDI files, one per piece, for
+`instrunet synth --midi-dir DIR --arrange`.
+
+The corpus ships inside the `music21` package on PyPI (pinned in requirements-corpus.txt): Bach
+chorales, Palestrina masses, Monteverdi madrigals, Trecento pieces, string quartets, Irish fiddle
+tunes (Ryan's Mammoth Collection, O'Neill's), Essen folk songs. Pieces are taken in a fixed,
+seeded order across the collections so that any prefix of the output is a varied sample; each
+piece is cut to its first --max-seconds at its own tempo.
+
+    python corpus_to_midi.py --out DIR [--pieces N] [--seed S] [--jobs J]
+"""
+
+import argparse
+import hashlib
+import multiprocessing
+import os
+import random
+import sys
+import warnings
+
+# Per collection: at most this many files, and at most this many pieces from one file (an opus).
+COLLECTIONS = {
+    "bach": (433, 1),
+    "palestrina": (350, 1),
+    "ryansMammoth": (350, 1),
+    "trecento": (103, 1),
+    "monteverdi": (97, 1),
+    "oneills1850": (39, 6),
+    "essenFolksong": (31, 6),
+    "beethoven": (26, 1),
+    "mozart": (16, 1),
+    "haydn": (9, 1),
+    "josquin": (8, 1),
+    "airdsAirs": (6, 4),
+    "schumann_robert": (7, 1),
+    "schumann_clara": (5, 1),
+}
+
+
+def collection_of(path):
+    return str(path).split("/corpus/")[1].split("/")[0]
+
+
+def export(job):
+    path, max_pieces, out, max_seconds = job
+    warnings.filterwarnings("ignore")
+    from music21 import converter, stream, tempo
+
+    written = []
+    try:
+        parsed = converter.parse(path)
+    except Exception as e:  # noqa: BLE001 - the corpus has a few files music21 cannot read
+        return [], f"{path}: {e}"
+    scores = list(parsed.scores)[:max_pieces] if isinstance(parsed, stream.Opus) else [parsed]
+    for i, score in enumerate(scores):
+        try:
+            bpm = 100.0
+            marks = score.recurse().getElementsByClass(tempo.MetronomeMark)
+            if marks and marks[0].number:
+                bpm = float(marks[0].number)
+            # Quarter lengths that fit the time limit at the piece's tempo.
+            limit = max_seconds * bpm / 60.0
+            if score.highestTime > limit:
+                score = _cut(score, limit)
+            stem = os.path.splitext(os.path.basename(str(path)))[0].replace(".", "_")
+            name = f"{collection_of(path)}-{stem}-{i:02d}"
+            name = name.replace(" ", "_")
+            target = os.path.join(out, name + ".mid")
+            score.write("midi", fp=target)
+            written.append(target)
+        except Exception as e:  # noqa: BLE001
+            return written, f"{path}[{i}]: {e}"
+    return written, None
+
+
+def _cut(score, limit):
+    """The score up to `limit` quarter lengths (whole measures)."""
+    measures = score.parts[0].getElementsByClass("Measure") if score.parts else []
+    last = None
+    for m in measures:
+        if m.offset >= limit:
+            break
+        last = m.number
+    if last is None:
+        return score
+    return score.measures(0, last)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pieces", type=int, default=1000, help="stop after this many MIDI files")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--max-seconds", type=float, default=90.0)
+    args = ap.parse_args()
+    from music21 import corpus
+
+    os.makedirs(args.out, exist_ok=True)
+    by_collection = {}
+    for p in corpus.getCorePaths():
+        c = collection_of(p)
+        if c in COLLECTIONS and p.suffix != ".rntxt":
+            by_collection.setdefault(c, []).append(p)
+    rng = random.Random(args.seed)
+    files = []
+    for c, paths in sorted(by_collection.items()):
+        paths = sorted(paths)
+        rng.shuffle(paths)
+        n, per_file = COLLECTIONS[c]
+        files += [(p, per_file) for p in paths[:n]]
+    # Interleave collections: a stable shuffle keyed by the path's hash and the seed.
+    files.sort(key=lambda f: hashlib.sha1(f"{args.seed}:{f[0]}".encode()).hexdigest())
+    jobs = [(str(p), k, args.out, args.max_seconds) for p, k in files]
+    done, failed = 0, 0
+    with multiprocessing.Pool(args.jobs) as pool:
+        for written, err in pool.imap(export, jobs):
+            done += len(written)
+            if err:
+                failed += 1
+                print("skipped:", err, file=sys.stderr)
+            if done >= args.pieces:
+                pool.terminate()
+                break
+            if done and done % 50 == 0:
+                print(f"{done} pieces", flush=True)
+    print(f"{done} MIDI files in {args.out} ({failed} files skipped)")
+
+
+if __name__ == "__main__":
+    main()
