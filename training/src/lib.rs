@@ -8,12 +8,17 @@ pub mod audio;
 pub mod cache;
 pub mod check;
 pub mod compose;
+pub mod dataset;
 pub mod error;
 pub mod gm;
+pub mod metrics;
+pub mod optim;
+pub mod plot;
 pub mod render;
 pub mod resample;
 pub mod slakh;
 pub mod split;
+pub mod train;
 pub mod windows;
 
 pub use error::DataError;

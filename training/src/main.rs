@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod commands;
+
 #[derive(Parser)]
 #[command(
     name = "instrunet",
@@ -22,6 +24,14 @@ enum Command {
     Info,
     /// Render MIDI files into Slakh-format tracks with SoundFonts.
     Synth(SynthArgs),
+    /// Train InstruNET on Slakh-format data; writes the weights, a JSON log, a training-curve PNG
+    /// and a checkpoint next to --out.
+    Train(TrainArgs),
+    /// Train the paper's shallow feed-forward baseline on the same split.
+    Baseline(TrainArgs),
+    /// Evaluate weights on a data folder's test split (or another split): Markdown table, and
+    /// JSON with --json.
+    Eval(EvalArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -55,6 +65,83 @@ struct SynthArgs {
     seed: u64,
 }
 
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Data roots (repeatable): TrackNNNNN/ folders, or train/ validation/ test/ holding them.
+    #[arg(long = "data", required = true)]
+    data: Vec<PathBuf>,
+    /// Where computed windows are cached (default: ~/.cache/instrunet/windows).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// Skip tracks that cannot be read (counted and reported) instead of stopping.
+    #[arg(long)]
+    skip_bad: bool,
+    /// Frames between window starts when cutting tracks (64 = 1.02 s at the defaults).
+    #[arg(long, default_value_t = 64)]
+    stride: usize,
+    /// Threads for decoding, inference and training.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The weights file to write (the log, curves and checkpoint go next to it).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Peak learning rate (AdamW; warm-up, then cosine decay).
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// Stop after the epoch that crosses this many minutes.
+    #[arg(long)]
+    max_minutes: Option<f64>,
+    /// Steps per epoch (default: one pass over the training windows).
+    #[arg(long)]
+    steps_per_epoch: Option<usize>,
+    /// Epochs without a better validation mAP before stopping.
+    #[arg(long, default_value_t = 4)]
+    patience: usize,
+    /// Train on the first N training songs only (validation and test stay whole): for studies
+    /// of how much data helps.
+    #[arg(long)]
+    train_songs: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Continue from the checkpoint next to --out.
+    #[arg(long)]
+    resume: bool,
+    /// cpu, or cuda / metal when built with those features.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Free text for the weights' provenance (what the data is).
+    #[arg(long, default_value = "")]
+    describe: String,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// InstruNET weights (default: the embedded model).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Baseline weights from `instrunet baseline`, shown side by side.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Which split to evaluate: test, validation, train or all.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Also write the metrics as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum DataCommand {
     /// Read every track of a BabySlakh / Slakh2100 folder and print a summary: tracks, stems per
@@ -71,6 +158,13 @@ enum DataCommand {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Synth(args) => synth(args)?,
+        Command::Train(args) => {
+            commands::train(args, instrunet_training::train::Architecture::InstruNet)?
+        }
+        Command::Baseline(args) => {
+            commands::train(args, instrunet_training::train::Architecture::Baseline)?
+        }
+        Command::Eval(args) => commands::eval(args)?,
         Command::Info => {
             let classifier = instrunet_model::Classifier::embedded_default();
             let spec = classifier.spec();

@@ -1,0 +1,391 @@
+//! `instrunet train`, `instrunet baseline` and `instrunet eval`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use instrunet_model::{ModelSpec, Provenance, Weights};
+use instrunet_training::dataset::{LoadOptions, WindowSet, load};
+use instrunet_training::metrics::{Metrics, evaluate};
+use instrunet_training::train::{
+    Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
+    run_files, train as run_training,
+};
+use instrunet_training::windows::WindowSettings;
+
+use crate::{DataArgs, EvalArgs, TrainArgs};
+
+fn threads(args: &DataArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn cache_dir(args: &DataArgs) -> PathBuf {
+    args.cache.clone().unwrap_or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("instrunet")
+            .join("windows")
+    })
+}
+
+/// Every data root's windows, merged split by split.
+fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]> {
+    let options = LoadOptions {
+        windows: WindowSettings {
+            stride_frames: args.stride,
+            ..Default::default()
+        },
+        skip_bad: args.skip_bad,
+        threads: threads(args),
+        ..Default::default()
+    };
+    let (wl, nc) = (spec.mel.window_len(), spec.n_classes());
+    let mut sets = [
+        WindowSet::new(wl, nc),
+        WindowSet::new(wl, nc),
+        WindowSet::new(wl, nc),
+    ];
+    let cache = cache_dir(args);
+    for root in &args.data {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} tracks read ({elapsed}, ~{eta} left)",
+            )
+            .expect("valid template"),
+        );
+        let (loaded, report) = load(root, &cache, spec, &options, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .with_context(|| {
+            format!(
+                "reading {} (use --skip-bad to skip unreadable tracks)",
+                root.display()
+            )
+        })?;
+        bar.finish_and_clear();
+        eprintln!(
+            "{}: {} tracks ({} from the cache in {}, {} computed), {} skipped",
+            root.display(),
+            report.cache_hits + report.cache_misses,
+            report.cache_hits,
+            cache.display(),
+            report.cache_misses,
+            report.skipped.len()
+        );
+        for e in &report.skipped {
+            eprintln!("  skipped: {e}");
+        }
+        for (all, part) in sets.iter_mut().zip(loaded) {
+            all.append(part);
+        }
+    }
+    for (name, set) in ["train", "validation", "test"].iter().zip(&sets) {
+        eprintln!(
+            "  {name}: {} windows from {} tracks of {} songs",
+            set.len(),
+            set.tracks.len(),
+            set.songs.len()
+        );
+    }
+    Ok(sets)
+}
+
+pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
+    match args.device.as_str() {
+        "cpu" => {}
+        "cuda" | "metal" => anyhow::bail!(
+            "--device {0}: training runs on the CPU in this build; rebuild with `--features {0}` \
+             (the model's GPU path is candle's own ops)",
+            args.device
+        ),
+        other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
+    }
+    let spec = ModelSpec::new_default(Provenance::default());
+    let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
+    if let Some(n) = args.train_songs {
+        train_set = train_set.first_songs(n);
+        eprintln!(
+            "  training on the first {} songs: {} windows",
+            train_set.songs.len(),
+            train_set.len()
+        );
+    }
+    let config = TrainConfig {
+        architecture,
+        epochs: args.epochs,
+        batch: args.batch,
+        lr: args.lr,
+        patience: args.patience,
+        seed: args.seed,
+        threads: threads(&args.data),
+        max_minutes: args.max_minutes,
+        steps_per_epoch: args.steps_per_epoch,
+        ..Default::default()
+    };
+    let (log_path, png_path, ckpt_path) = run_files(&args.out);
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "epoch {prefix} {bar:30} {pos}/{len} steps, {per_sec}, ~{eta} left, {msg}",
+        )
+        .expect("valid template"),
+    );
+    let hidden = bar.is_hidden();
+    let mut report = |p: Progress| match p {
+        Progress::Step {
+            epoch,
+            step_in_epoch,
+            steps_per_epoch,
+            loss,
+        } => {
+            bar.set_prefix(format!("{}", epoch + 1));
+            bar.set_length(steps_per_epoch as u64);
+            bar.set_position(step_in_epoch as u64);
+            bar.set_message(format!("loss {loss:.4}"));
+            if hidden && step_in_epoch % 100 == 0 {
+                println!(
+                    "epoch {} step {step_in_epoch}/{steps_per_epoch} loss {loss:.4}",
+                    epoch + 1
+                );
+            }
+        }
+        Progress::Epoch(e) => {
+            let line = format!(
+                "epoch {:>2}: train loss {:.4}, validation loss {:.4}, mAP {:.3}, macro F1 {:.3}, weighted F1 {:.3} ({:.0} examples/s, {:.1} min)",
+                e.epoch,
+                e.train_loss,
+                e.val_loss,
+                e.val_map,
+                e.val_macro_f1,
+                e.val_weighted_f1,
+                e.examples_per_second,
+                e.seconds / 60.0
+            );
+            if hidden {
+                println!("{line}")
+            } else {
+                bar.println(line)
+            }
+        }
+        Progress::Note(n) => {
+            if hidden {
+                println!("{n}")
+            } else {
+                bar.println(n)
+            }
+        }
+    };
+    let outcome = run_training(
+        &spec,
+        &train_set,
+        &validation,
+        &config,
+        Some(&ckpt_path),
+        args.resume,
+        &mut report,
+    )?;
+    bar.finish_and_clear();
+    let mut weights = outcome.weights;
+    // The held-out test split, at the thresholds tuned on validation.
+    let probs = match architecture {
+        Architecture::InstruNet => predict_with(&weights, &test, config.threads)?,
+        Architecture::Baseline => baseline_probabilities(&weights, &test)?,
+    };
+    let test_metrics = evaluate(
+        &probs,
+        &test.labels,
+        &weights.spec.classes,
+        &weights.spec.thresholds,
+    );
+    let name = match architecture {
+        Architecture::InstruNet => "InstruNET",
+        Architecture::Baseline => "Baseline (feed-forward)",
+    };
+    println!(
+        "\nTest split ({} windows, {} songs never seen in training):\n",
+        test.len(),
+        test.songs.len()
+    );
+    println!("{}", Metrics::markdown_summary(&[(name, &test_metrics)]));
+    println!("{}", test_metrics.markdown_classes());
+    let p = &mut weights.spec.provenance;
+    p.data = format!(
+        "{}{}: {} training songs ({} windows), {} validation songs; data roots {}",
+        args.describe,
+        if args.describe.is_empty() { "" } else { ";" },
+        train_set.songs.len(),
+        train_set.len(),
+        validation.songs.len(),
+        args.data
+            .data
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    p.notes = format!(
+        "architecture {architecture:?}; trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
+        if architecture == Architecture::InstruNet {
+            "train"
+        } else {
+            "baseline"
+        },
+        env!("CARGO_PKG_VERSION"),
+        outcome.seconds / 60.0,
+        config.threads,
+        outcome.best_epoch,
+        outcome.log.len(),
+        config.seed
+    );
+    let m = &test_metrics;
+    for (k, v) in [
+        ("test_subset_accuracy", m.subset_accuracy),
+        ("test_hamming_accuracy", m.hamming_accuracy),
+        ("test_weighted_f1", m.weighted.f1),
+        ("test_macro_f1", m.macro_avg.f1),
+        ("test_micro_f1", m.micro.f1),
+        ("test_map", m.map),
+    ] {
+        p.metrics
+            .insert(k.into(), serde_json::json!((v * 1e4).round() / 1e4));
+    }
+    weights
+        .save(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(
+        &log_path,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "config": config,
+            "epochs": outcome.log,
+            "best_epoch": outcome.best_epoch,
+            "test": test_metrics,
+        }))?,
+    )?;
+    if let Err(e) = plot_curves(&outcome.log, &png_path, name) {
+        eprintln!("no training-curve plot: {e}");
+    }
+    println!(
+        "wrote {} (and {}, {}, checkpoint {})",
+        args.out.display(),
+        log_path.display(),
+        png_path.display(),
+        ckpt_path.display()
+    );
+    Ok(())
+}
+
+/// Reads a weights file written by `instrunet baseline`.
+fn load_baseline(path: &Path) -> anyhow::Result<Weights> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e}", path.display()))?;
+    let spec = ModelSpec::from_metadata(meta.metadata().as_ref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    anyhow::ensure!(
+        spec.provenance.notes.contains("Baseline"),
+        "{}: not baseline weights (its provenance does not say `architecture Baseline`)",
+        path.display()
+    );
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut map = std::collections::BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        map.insert(name, (view.shape().to_vec(), values));
+    }
+    for (name, shape) in instrunet_training::train::Baseline::tensor_shapes(&spec) {
+        let got = map.get(&name).map(|(s, _)| s.clone());
+        anyhow::ensure!(
+            got.as_ref() == Some(&shape),
+            "{}: tensor {name} is {got:?}, expected {shape:?}",
+            path.display()
+        );
+    }
+    Ok(Weights {
+        spec,
+        tensors: instrunet_model::TensorMap(map),
+    })
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let (weights, label) = match &args.weights {
+        Some(p) => (
+            Weights::from_file(p).with_context(|| format!("loading {}", p.display()))?,
+            p.file_name()
+                .map_or("InstruNET".into(), |n| n.to_string_lossy().into_owned()),
+        ),
+        None => (
+            Weights::from_bytes(instrunet_model::classifier::DEFAULT_WEIGHTS)?,
+            "InstruNET (embedded)".to_owned(),
+        ),
+    };
+    let [train_set, validation, test] = load_all(&args.data, &weights.spec)?;
+    let set = match args.split.as_str() {
+        "test" => test,
+        "validation" => validation,
+        "train" => train_set,
+        "all" => {
+            let mut all = train_set;
+            all.append(validation);
+            all.append(test);
+            all
+        }
+        other => anyhow::bail!("--split {other}: expected test, validation, train or all"),
+    };
+    anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
+    let threads = threads(&args.data);
+    let probs = predict_with(&weights, &set, threads)?;
+    let ours = evaluate(
+        &probs,
+        &set.labels,
+        &weights.spec.classes,
+        &weights.spec.thresholds,
+    );
+    let baseline = match &args.baseline {
+        Some(p) => {
+            let b = load_baseline(p)?;
+            let probs = baseline_probabilities(&b, &set)?;
+            Some(evaluate(
+                &probs,
+                &set.labels,
+                &b.spec.classes,
+                &b.spec.thresholds,
+            ))
+        }
+        None => None,
+    };
+    println!(
+        "{} split: {} windows, {} tracks, {} songs\n",
+        args.split,
+        set.len(),
+        set.tracks.len(),
+        set.songs.len()
+    );
+    let mut columns: Vec<(&str, &Metrics)> = Vec::new();
+    if let Some(b) = &baseline {
+        columns.push(("Baseline (feed-forward)", b));
+    }
+    columns.push((label.as_str(), &ours));
+    println!("{}", Metrics::markdown_summary(&columns));
+    println!("{label}, per class:\n\n{}", ours.markdown_classes());
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "split": args.split,
+            "windows": set.len(),
+            "songs": set.songs.len(),
+            "model": label,
+            "metrics": ours,
+            "baseline": baseline,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

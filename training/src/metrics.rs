@@ -1,0 +1,314 @@
+//! Multi-label metrics, as the README defines them.
+//!
+//! For each class, over all windows: precision, recall and F1 of the positive class at the class's
+//! threshold, and average precision (AP, threshold-free: the mean of the precision at the rank of
+//! each positive, scores sorted high to low). Averages: *weighted* (by each class's support, the
+//! number of windows where it is present; the paper's averaging), *macro* (plain mean over the
+//! classes present in the evaluated data) and *micro* (counts pooled over classes). mAP is the
+//! macro mean of AP. Subset accuracy counts windows whose whole label set is right; Hamming
+//! accuracy counts right (window, class) decisions.
+
+use serde::Serialize;
+
+/// One class's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassMetrics {
+    pub class: String,
+    /// Windows where the class is present.
+    pub support: usize,
+    pub threshold: f32,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Average precision; `None` when the class never occurs.
+    pub ap: Option<f64>,
+}
+
+/// Precision, recall and F1 under one averaging.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Prf {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// Everything `instrunet eval` reports for one model on one set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub windows: usize,
+    pub subset_accuracy: f64,
+    pub hamming_accuracy: f64,
+    pub weighted: Prf,
+    pub macro_avg: Prf,
+    pub micro: Prf,
+    pub map: f64,
+    pub classes: Vec<ClassMetrics>,
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Average precision of scores against binary labels; `None` without positives.
+pub fn average_precision(scores: &[f32], positive: &[bool]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    if n_pos == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut sum) = (0usize, 0.0f64);
+    let mut i = 0;
+    // Tied scores form one step, as sklearn's average_precision_score does.
+    while i < order.len() {
+        let mut j = i;
+        let mut tp_here = 0;
+        while j < order.len() && scores[order[j]] == scores[order[i]] {
+            tp_here += positive[order[j]] as usize;
+            j += 1;
+        }
+        tp += tp_here;
+        sum += tp_here as f64 * tp as f64 / j as f64;
+        i = j;
+    }
+    Some(sum / n_pos as f64)
+}
+
+/// Evaluates probabilities (`n × classes`) against labels at per-class thresholds.
+pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f32]) -> Metrics {
+    let c = names.len();
+    let n = if c == 0 { 0 } else { labels.len() / c };
+    let (mut exact, mut right) = (0usize, 0usize);
+    let mut tp = vec![0usize; c];
+    let mut fp = vec![0usize; c];
+    let mut fn_ = vec![0usize; c];
+    for w in 0..n {
+        let mut all = true;
+        for k in 0..c {
+            let pred = probs[w * c + k] >= thresholds[k];
+            let truth = labels[w * c + k] > 0.5;
+            match (pred, truth) {
+                (true, true) => tp[k] += 1,
+                (true, false) => fp[k] += 1,
+                (false, true) => fn_[k] += 1,
+                _ => {}
+            }
+            if pred == truth {
+                right += 1;
+            } else {
+                all = false;
+            }
+        }
+        exact += all as usize;
+    }
+    let mut classes = Vec::with_capacity(c);
+    for k in 0..c {
+        let scores: Vec<f32> = (0..n).map(|w| probs[w * c + k]).collect();
+        let positive: Vec<bool> = (0..n).map(|w| labels[w * c + k] > 0.5).collect();
+        let (p, r) = (ratio(tp[k], tp[k] + fp[k]), ratio(tp[k], tp[k] + fn_[k]));
+        classes.push(ClassMetrics {
+            class: names[k].clone(),
+            support: tp[k] + fn_[k],
+            threshold: thresholds[k],
+            precision: p,
+            recall: r,
+            f1: f1(p, r),
+            ap: average_precision(&scores, &positive),
+        });
+    }
+    let present: Vec<&ClassMetrics> = classes.iter().filter(|m| m.support > 0).collect();
+    let total_support: usize = present.iter().map(|m| m.support).sum();
+    let avg = |weighted: bool, f: &dyn Fn(&ClassMetrics) -> f64| -> f64 {
+        if present.is_empty() {
+            return 0.0;
+        }
+        if weighted {
+            present.iter().map(|m| f(m) * m.support as f64).sum::<f64>()
+                / total_support.max(1) as f64
+        } else {
+            present.iter().map(|m| f(m)).sum::<f64>() / present.len() as f64
+        }
+    };
+    let prf = |weighted: bool| Prf {
+        precision: avg(weighted, &|m| m.precision),
+        recall: avg(weighted, &|m| m.recall),
+        f1: avg(weighted, &|m| m.f1),
+    };
+    let (stp, sfp, sfn) = (
+        tp.iter().sum::<usize>(),
+        fp.iter().sum::<usize>(),
+        fn_.iter().sum::<usize>(),
+    );
+    let (mp, mr) = (ratio(stp, stp + sfp), ratio(stp, stp + sfn));
+    let aps: Vec<f64> = classes.iter().filter_map(|m| m.ap).collect();
+    Metrics {
+        windows: n,
+        subset_accuracy: ratio(exact, n),
+        hamming_accuracy: ratio(right, n * c),
+        weighted: prf(true),
+        macro_avg: prf(false),
+        micro: Prf {
+            precision: mp,
+            recall: mr,
+            f1: f1(mp, mr),
+        },
+        map: if aps.is_empty() {
+            0.0
+        } else {
+            aps.iter().sum::<f64>() / aps.len() as f64
+        },
+        classes,
+    }
+}
+
+/// Per-class thresholds that maximise each class's F1 on the given data (0.5 for a class that
+/// never occurs there).
+pub fn tune_thresholds(probs: &[f32], labels: &[f32], n_classes: usize) -> Vec<f32> {
+    let n = labels.len() / n_classes.max(1);
+    (0..n_classes)
+        .map(|k| {
+            if !(0..n).any(|w| labels[w * n_classes + k] > 0.5) {
+                return 0.5;
+            }
+            let mut best = (0.0f64, 0.5f32);
+            for step in 1..50 {
+                let t = step as f32 * 0.02;
+                let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+                for w in 0..n {
+                    let pred = probs[w * n_classes + k] >= t;
+                    let truth = labels[w * n_classes + k] > 0.5;
+                    tp += (pred && truth) as usize;
+                    fp += (pred && !truth) as usize;
+                    fn_ += (!pred && truth) as usize;
+                }
+                let f = f1(ratio(tp, tp + fp), ratio(tp, tp + fn_));
+                if f > best.0 + 1e-9 {
+                    best = (f, t);
+                }
+            }
+            best.1
+        })
+        .collect()
+}
+
+impl Metrics {
+    /// The headline rows, one column per model.
+    pub fn markdown_summary(models: &[(&str, &Metrics)]) -> String {
+        let mut s = String::from("| Metric |");
+        for (name, _) in models {
+            s += &format!(" {name} |");
+        }
+        s += "\n|---|";
+        s += &"---:|".repeat(models.len());
+        s += "\n";
+        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 13] = [
+            ("Subset accuracy", &|m| m.subset_accuracy, true),
+            ("Hamming accuracy", &|m| m.hamming_accuracy, true),
+            ("F1 (weighted)", &|m| m.weighted.f1, false),
+            ("Precision (weighted)", &|m| m.weighted.precision, false),
+            ("Recall (weighted)", &|m| m.weighted.recall, false),
+            ("F1 (macro)", &|m| m.macro_avg.f1, false),
+            ("Precision (macro)", &|m| m.macro_avg.precision, false),
+            ("Recall (macro)", &|m| m.macro_avg.recall, false),
+            ("F1 (micro)", &|m| m.micro.f1, false),
+            ("Precision (micro)", &|m| m.micro.precision, false),
+            ("Recall (micro)", &|m| m.micro.recall, false),
+            ("mAP (macro)", &|m| m.map, false),
+            ("Windows", &|m| m.windows as f64, false),
+        ];
+        for (label, f, percent) in rows {
+            s += &format!("| {label} |");
+            for (_, m) in models {
+                let v = f(m);
+                s += &if label == "Windows" {
+                    format!(" {v:.0} |")
+                } else if percent {
+                    format!(" {:.1} % |", 100.0 * v)
+                } else {
+                    format!(" {v:.3} |")
+                };
+            }
+            s += "\n";
+        }
+        s
+    }
+
+    /// The per-class table.
+    pub fn markdown_classes(&self) -> String {
+        let mut s = String::from(
+            "| Class | Support | Threshold | Precision | Recall | F1 | AP |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for m in &self.classes {
+            s += &format!(
+                "| {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {} |\n",
+                m.class,
+                m.support,
+                m.threshold,
+                m.precision,
+                m.recall,
+                m.f1,
+                m.ap.map_or("–".to_owned(), |a| format!("{a:.3}"))
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn average_precision_matches_hand_computed_values() {
+        // Ranking: + - + -  → (1/1 + 2/3) / 2.
+        let ap = average_precision(&[0.9, 0.8, 0.7, 0.1], &[true, false, true, false]).unwrap();
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert_eq!(average_precision(&[0.1, 0.2], &[false, false]), None);
+        // All tied: precision is the positive rate.
+        let ap = average_precision(&[0.5; 4], &[true, false, false, false]).unwrap();
+        assert!((ap - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn averages_follow_their_definitions() {
+        // Two classes, four windows. Class 0: support 3, predicted for windows 0,1,3 (truth 0,1,2):
+        // tp 2, fp 1, fn 1 → P = R = F1 = 2/3. Class 1: support 1, predicted nowhere → 0.
+        let labels = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+        let probs = [0.9, 0.1, 0.8, 0.2, 0.3, 0.4, 0.7, 0.1];
+        let m = evaluate(&probs, &labels, &names(2), &[0.5, 0.5]);
+        assert!((m.classes[0].f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.classes[1].f1, 0.0);
+        assert!((m.weighted.f1 - (3.0 * 2.0 / 3.0) / 4.0).abs() < 1e-12);
+        assert!((m.macro_avg.f1 - (2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // Micro: tp 2, fp 1, fn 2 → P 2/3, R 1/2.
+        assert!((m.micro.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.micro.recall - 0.5).abs() < 1e-12);
+        // Exact: windows 0 and 1 → 1/2; Hamming: 5 of 8 right.
+        assert!((m.subset_accuracy - 0.5).abs() < 1e-12);
+        assert!((m.hamming_accuracy - 5.0 / 8.0).abs() < 1e-12);
+        // Class 1's single positive (score 0.4) ranks first → AP 1.
+        assert!((m.classes[1].ap.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tuned_thresholds_separate_separable_scores() {
+        let labels = [1.0, 0.0, 1.0, 0.0];
+        let probs = [0.35, 0.3, 0.4, 0.1];
+        let t = tune_thresholds(&probs, &labels, 1);
+        assert!(t[0] > 0.3 && t[0] <= 0.35, "{t:?}");
+        let m = evaluate(&probs, &labels, &names(1), &t);
+        assert_eq!(m.classes[0].f1, 1.0);
+    }
+}
