@@ -14,6 +14,7 @@ pub mod mel;
 pub mod net;
 pub mod ops;
 pub mod spec;
+pub mod stream;
 pub mod weights;
 
 pub use classes::{ClassError, InstrumentClass};
@@ -22,4 +23,5 @@ pub use error::{InputError, WeightsError};
 pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
 pub use net::InstruNet;
 pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, Normalization, Provenance};
+pub use stream::{StreamAnalyzer, StreamError};
 pub use weights::{TensorMap, Weights};

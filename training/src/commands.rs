@@ -12,7 +12,7 @@ use instrunet_training::train::{
 };
 use instrunet_training::windows::WindowSettings;
 
-use crate::{DataArgs, EvalArgs, TrainArgs};
+use crate::{AnalyzeArgs, DataArgs, EvalArgs, TrainArgs};
 
 fn threads(args: &DataArgs) -> usize {
     args.threads
@@ -386,6 +386,93 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
+    use instrunet_model::Classifier;
+    anyhow::ensure!(
+        (0.05..=1.0).contains(&args.hop),
+        "--hop {}: choose between 0.05 and 1 seconds",
+        args.hop
+    );
+    let (classifier, model) = match &args.weights {
+        Some(path) => match Classifier::from_file_or_default(path) {
+            (c, None) => (c, path.display().to_string()),
+            (c, Some(e)) => {
+                eprintln!(
+                    "warning: {}: {e}; using the embedded model instead",
+                    path.display()
+                );
+                (c, "embedded default model".to_owned())
+            }
+        },
+        None => (
+            Classifier::embedded_default(),
+            "embedded default model".to_owned(),
+        ),
+    };
+    let audio = instrunet_training::audio::read_mono(&args.file)?;
+    let started = std::time::Instant::now();
+    let timeline = instrunet_training::analyze::analyze(
+        classifier,
+        &audio.samples,
+        audio.sample_rate,
+        args.hop,
+    )?;
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "{}: {:.1} s at {} Hz, analysed in {:.2} s ({:.0}x real time); {model}, {} classes, a window every {:.3} s",
+        args.file.display(),
+        timeline.duration_seconds,
+        audio.sample_rate,
+        took,
+        timeline.duration_seconds / took.max(1e-9),
+        timeline.classes.len(),
+        timeline.hop_seconds
+    );
+    if timeline.times.is_empty() {
+        println!(
+            "the file is shorter than one model window ({:.2} s): nothing to analyse",
+            timeline.window_seconds
+        );
+        return Ok(());
+    }
+    println!("\nclass, seconds active, when:\n{}", timeline.text());
+    let dir = args
+        .out_dir
+        .clone()
+        .or_else(|| args.file.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stem = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "audio".into());
+    let base = dir.join(format!("{stem}.instrunet"));
+    let (csv, json, png) = (
+        base.with_extension("instrunet.csv"),
+        base.with_extension("instrunet.json"),
+        base.with_extension("instrunet.png"),
+    );
+    std::fs::write(&csv, timeline.csv()).with_context(|| format!("writing {}", csv.display()))?;
+    let doc = serde_json::json!({"file": args.file.display().to_string(), "model": model, "timeline": timeline});
+    std::fs::write(&json, serde_json::to_string_pretty(&doc)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    match timeline.plot(&png, &format!("{stem}: instrument activity ({model})")) {
+        Ok(()) => println!(
+            "wrote {}, {} and {}",
+            csv.display(),
+            json.display(),
+            png.display()
+        ),
+        Err(e) => println!(
+            "wrote {} and {}; no plot: {e}",
+            csv.display(),
+            json.display()
+        ),
     }
     Ok(())
 }

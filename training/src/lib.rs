@@ -4,6 +4,7 @@
 //! checking a data folder ([`check`]). Windowing, labels, caching, rendering new tracks and
 //! training follow.
 
+pub mod analyze;
 pub mod audio;
 pub mod cache;
 pub mod check;

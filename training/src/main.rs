@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Describe the embedded default model.
     Info,
+    /// Run the plugin's streaming engine over an audio file (WAV, FLAC, MP3, OGG): prints which
+    /// classes play when, and writes CSV, JSON and a PNG activity plot.
+    Analyze(AnalyzeArgs),
     /// Render MIDI files into Slakh-format tracks with SoundFonts.
     Synth(SynthArgs),
     /// Train InstruNET on Slakh-format data; writes the weights, a JSON log, a training-curve PNG
@@ -63,6 +66,22 @@ struct SynthArgs {
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// The audio file.
+    file: PathBuf,
+    /// Weights file (default: the embedded model). A bad file falls back to the embedded model
+    /// with a warning that says why.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Seconds between analyses (0.05 to 1).
+    #[arg(long, default_value_t = 0.25)]
+    hop: f32,
+    /// Folder for FILE.instrunet.csv, .json and .png (default: next to FILE).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -165,6 +184,7 @@ fn main() -> anyhow::Result<()> {
             commands::train(args, instrunet_training::train::Architecture::Baseline)?
         }
         Command::Eval(args) => commands::eval(args)?,
+        Command::Analyze(args) => commands::analyze(args)?,
         Command::Info => {
             let classifier = instrunet_model::Classifier::embedded_default();
             let spec = classifier.spec();
