@@ -114,7 +114,11 @@ impl Timeline {
                 .iter()
                 .map(|g| format!("{}–{}", clock(g.start), clock(g.end)))
                 .collect();
-            let total: f64 = self.segments[k].iter().map(|g| g.end - g.start).sum::<f64>() + 0.0;
+            let total: f64 = self.segments[k]
+                .iter()
+                .map(|g| g.end - g.start)
+                .sum::<f64>()
+                + 0.0;
             s += &format!(
                 "{class:<width$}  {:>5.1} s  {}\n",
                 total,

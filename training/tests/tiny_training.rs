@@ -1,0 +1,107 @@
+//! A tiny training run, as CI can afford: a few composed tracks, a few dozen steps. The loss on
+//! the training windows falls, and the trained weights (BatchNorm running statistics included)
+//! survive save → load exactly.
+
+use instrunet_model::{Classifier, ModelSpec, Provenance, Weights};
+use instrunet_training::compose::{compose, song_seed};
+use instrunet_training::dataset::{LoadOptions, load};
+use instrunet_training::render::{Font, render_track};
+use instrunet_training::train::{Progress, TrainConfig, predict_with, train};
+
+fn bce(probs: &[f32], labels: &[f32]) -> f64 {
+    probs
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| {
+            let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
+            -(y as f64 * p.ln() + (1.0 - y as f64) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / probs.len() as f64
+}
+
+#[test]
+fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
+    let root = std::env::temp_dir().join(format!("instrunet-tiny-training-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let font = Font::load(std::path::Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+        .expect("the test command installs fluid-soundfont-gm");
+    for i in 0..10u64 {
+        let song = compose(song_seed(424_242, i));
+        render_track(
+            &song.to_midi(),
+            &format!("composer:{i}"),
+            std::slice::from_ref(&font),
+            16_000,
+            i,
+            &data,
+            &format!("Track{:05}", i + 1),
+        )
+        .unwrap();
+    }
+    let spec = ModelSpec::new_default(Provenance::default());
+    let mut options = LoadOptions::default();
+    options.windows.stride_frames = 128;
+    let ([train_set, validation, _test], _) =
+        load(&data, &root.join("cache"), &spec, &options, &|_, _| {}).unwrap();
+    assert!(
+        train_set.len() > 50 && !validation.is_empty(),
+        "{} / {}",
+        train_set.len(),
+        validation.len()
+    );
+    let config = TrainConfig {
+        epochs: 2,
+        steps_per_epoch: Some(25),
+        batch: 16,
+        lr: 2e-3,
+        patience: 10,
+        ..Default::default()
+    };
+    // The untrained network, with the run's normalisation: the starting loss.
+    let mut start_spec = spec.clone();
+    start_spec.normalization = instrunet_training::train::normalization_of(&train_set);
+    let start = Weights::random(start_spec, config.seed);
+    let before = bce(
+        &predict_with(&start, &train_set, 2).unwrap(),
+        &train_set.labels,
+    );
+    let mut steps = 0;
+    let outcome = train(
+        &spec,
+        &train_set,
+        &validation,
+        &config,
+        None,
+        false,
+        &mut |p| {
+            if let Progress::Step { .. } = p {
+                steps += 1
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(steps, 50);
+    let probs = predict_with(&outcome.weights, &train_set, 2).unwrap();
+    let after = bce(&probs, &train_set.labels);
+    assert!(
+        after < 0.85 * before,
+        "training-set BCE {before:.4} → {after:.4}"
+    );
+    // BatchNorm's running statistics moved away from their initial 0 / 1 ...
+    let mean = outcome.weights.tensors.values("bn1.running_mean").unwrap();
+    assert!(mean.iter().any(|&v| v.abs() > 1e-3));
+    // ... and everything survives the file.
+    let path = root.join("tiny.safetensors");
+    outcome.weights.save(&path).unwrap();
+    let loaded = Weights::from_file(&path).unwrap();
+    assert_eq!(loaded, outcome.weights);
+    let mut classifier = Classifier::from_file(&path).unwrap();
+    let again = classifier
+        .predict_batch(&train_set.windows[..train_set.window_len * 4], 4)
+        .unwrap();
+    assert_eq!(again[..], probs[..4 * spec.n_classes()]);
+    std::fs::remove_dir_all(&root).ok();
+}
