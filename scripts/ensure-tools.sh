@@ -13,6 +13,8 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 [ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ] || need_apt+=(opl3-soundfont)
 [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] || need_apt+=(csound-soundfont)
 [ -f /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 ] || need_apt+=(avldrums.lv2-soundfont)
+# The font of the PNG plots (training curves, activity plots).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -94,15 +94,7 @@ fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]>
 }
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
-    match args.device.as_str() {
-        "cpu" => {}
-        "cuda" | "metal" => anyhow::bail!(
-            "--device {0}: training runs on the CPU in this build; rebuild with `--features {0}` \
-             (the model's GPU path is candle's own ops)",
-            args.device
-        ),
-        other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
-    }
+    instrunet_training::train::device_named(&args.device)?;
     let spec = ModelSpec::new_default(Provenance::default());
     let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
     if let Some(n) = args.train_songs {
@@ -123,6 +115,7 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
         threads: threads(&args.data),
         max_minutes: args.max_minutes,
         steps_per_epoch: args.steps_per_epoch,
+        device: args.device.clone(),
         ..Default::default()
     };
     let (log_path, png_path, ckpt_path) = run_files(&args.out);

@@ -197,6 +197,18 @@ fn main() -> anyhow::Result<()> {
                 "trained on: {} ({} epochs)",
                 spec.provenance.data, spec.provenance.epochs
             );
+            if !spec.provenance.metrics.is_empty() {
+                let metrics: Vec<String> = spec
+                    .provenance
+                    .metrics
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                println!("held-out metrics: {}", metrics.join(", "));
+            }
+            if !spec.provenance.notes.is_empty() {
+                println!("notes: {}", spec.provenance.notes);
+            }
         }
         Command::Data {
             command: DataCommand::Check { dir, skip_bad },

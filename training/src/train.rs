@@ -59,6 +59,21 @@ pub struct TrainConfig {
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
     pub steps_per_epoch: Option<usize>,
+    /// Where the network trains: `cpu`, or `cuda` / `metal` in builds with those features.
+    pub device: String,
+}
+
+/// The candle device for a `--device` name.
+pub fn device_named(name: &str) -> anyhow::Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if cfg!(feature = "cuda") => Ok(Device::new_cuda(0)?),
+        "metal" if cfg!(feature = "metal") => Ok(Device::new_metal(0)?),
+        "cuda" | "metal" => anyhow::bail!(
+            "--device {name}: this build has no {name} support; rebuild with `--features {name}`"
+        ),
+        other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
+    }
 }
 
 impl Default for TrainConfig {
@@ -78,6 +93,7 @@ impl Default for TrainConfig {
             mix_probability: 0.3,
             max_minutes: None,
             steps_per_epoch: None,
+            device: "cpu".into(),
         }
     }
 }
@@ -250,6 +266,7 @@ fn augmented_example(
 struct Model {
     varmap: VarMap,
     net: Box<dyn ModuleT>,
+    device: Device,
 }
 
 fn build(
@@ -272,7 +289,11 @@ fn build(
     if let Some(init) = init {
         init.copy_into_varmap(&varmap)?;
     }
-    Ok(Model { varmap, net })
+    Ok(Model {
+        varmap,
+        net,
+        device: device.clone(),
+    })
 }
 
 /// Probabilities of a model's current weights on a set, `len × n_classes`.
@@ -295,7 +316,7 @@ fn predict_set(
                 let xs = Tensor::from_slice(
                     &set.windows[start * set.window_len..(start + n) * set.window_len],
                     (n, 1, spec.mel.n_mels, spec.mel.window_frames),
-                    &Device::Cpu,
+                    &model.device,
                 )?;
                 let p = candle_nn::ops::sigmoid(&model.net.forward_t(&xs, false)?)?;
                 out.extend(p.flatten_all()?.to_vec1::<f32>()?);
@@ -393,7 +414,7 @@ pub fn train(
         "the validation split has no windows"
     );
     instrunet_model::ops::keep_freed_memory_for_reuse();
-    let device = Device::Cpu;
+    let device = device_named(&config.device)?;
     let started = Instant::now();
     let mut spec = spec_template.clone();
     let n_classes = spec.n_classes();
