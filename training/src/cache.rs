@@ -58,14 +58,28 @@ impl WindowCache {
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos());
-            text.push_str(&format!("{}:{}:{modified:?}|", path.display(), meta.len()));
+            // Names relative to the track folder: the same data reached by another path (relative
+            // or absolute) has the same key.
+            let name = path.strip_prefix(&track.dir.path).unwrap_or(&path);
+            text.push_str(&format!("{}:{}:{modified:?}|", name.display(), meta.len()));
         }
         Ok(fnv1a(text.as_bytes()))
     }
 
+    /// Cache files of one track folder start with this: its id and a hash of its absolute path,
+    /// so that `Track00001` of two data roots sharing a cache do not evict each other.
+    fn prefix(track: &Track) -> String {
+        let dir = std::fs::canonicalize(&track.dir.path).unwrap_or_else(|_| track.dir.path.clone());
+        format!(
+            "{}-{:08x}-",
+            track.dir.id,
+            fnv1a(dir.to_string_lossy().as_bytes()) as u32
+        )
+    }
+
     fn file(&self, track: &Track, key: u64) -> PathBuf {
         self.dir
-            .join(format!("{}-{key:016x}.windows", track.dir.id))
+            .join(format!("{}{key:016x}.windows", Self::prefix(track)))
     }
 
     /// The track's windows from the cache, or computed and stored.
@@ -83,7 +97,7 @@ impl WindowCache {
         let windows = track_windows(track, spec, settings)?;
         // Remove this track's stale entries, then write via a temporary file.
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            let prefix = format!("{}-", track.dir.id);
+            let prefix = Self::prefix(track);
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with(&prefix) {
                     let _ = std::fs::remove_file(e.path());

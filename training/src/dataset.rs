@@ -187,7 +187,9 @@ pub fn load(
         dirs.truncate(n);
     }
     let cache = WindowCache::new(cache_dir)?;
-    type Loaded = Result<(Split, String, crate::windows::LabelledWindows, CacheStatus), DataError>;
+    // First, every track's windows into the cache, in parallel; only their count is kept, so
+    // that memory holds the windows once (in the sets below), not twice.
+    type Loaded = Result<(Track, Split, String, usize, CacheStatus), DataError>;
     let results: Vec<Mutex<Option<Loaded>>> = dirs.iter().map(|_| Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -203,7 +205,7 @@ pub fn load(
                         let song = song_of(&track);
                         let split = assign_song(&dirs[i], &song, &options.fractions);
                         let (w, status) = cache.load_or_compute(&track, spec, &options.windows)?;
-                        Ok((split, song, w, status))
+                        Ok((track, split, song, w.len(), status))
                     });
                     *results[i].lock().expect("not poisoned") = Some(r);
                     let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -218,28 +220,40 @@ pub fn load(
         WindowSet::new(wl, nc),
         WindowSet::new(wl, nc),
     ];
+    let index = |split: Split| match split {
+        Split::Train => 0,
+        Split::Validation => 1,
+        _ => 2,
+    };
     let mut report = LoadReport::default();
-    for (dir, r) in dirs.iter().zip(results) {
+    let mut good = Vec::with_capacity(dirs.len());
+    let mut sizes = [0usize; 3];
+    for r in results {
         match r
             .into_inner()
             .expect("not poisoned")
             .expect("every track was read")
         {
-            Ok((split, song, w, status)) => {
+            Ok((track, split, song, n, status)) => {
                 match status {
                     CacheStatus::Hit => report.cache_hits += 1,
                     CacheStatus::Miss => report.cache_misses += 1,
                 }
-                let k = match split {
-                    Split::Train => 0,
-                    Split::Validation => 1,
-                    _ => 2,
-                };
-                sets[k].push_track(&dir.id, &song, &w.windows, &w.labels);
+                sizes[index(split)] += n;
+                good.push((track, split, song));
             }
             Err(e) if options.skip_bad => report.skipped.push(e),
             Err(e) => return Err(e),
         }
+    }
+    for (set, &n) in sets.iter_mut().zip(&sizes) {
+        set.windows.reserve_exact(n * wl);
+        set.labels.reserve_exact(n * nc);
+    }
+    // Then the windows, from the cache, one track at a time.
+    for (track, split, song) in good {
+        let (w, _) = cache.load_or_compute(&track, spec, &options.windows)?;
+        sets[index(split)].push_track(&track.dir.id, &song, &w.windows, &w.labels);
     }
     Ok((sets, report))
 }
