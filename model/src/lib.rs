@@ -13,6 +13,7 @@ pub mod loss;
 pub mod mel;
 pub mod net;
 pub mod ops;
+pub mod realtime;
 pub mod spec;
 pub mod stream;
 pub mod weights;

@@ -1,0 +1,151 @@
+//! What the worker publishes and the audio thread and the GUI read: latest probabilities, a
+//! history ring of past analyses, and counters. Only atomics: readers never lock and never wait.
+//! A reader may see an analysis half-written (some classes new, some old); for meters that is
+//! harmless, and the history's per-entry sequence number lets the GUI skip an entry being written.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use atomic_float::{AtomicF32, AtomicF64};
+
+/// Most classes a model may have here.
+pub const MAX_CLASSES: usize = 32;
+/// Analyses kept in the history: 30 s at the shortest hop (50 ms) is 600.
+pub const HISTORY_LEN: usize = 1024;
+
+/// State shared between the audio thread, the worker and the GUI.
+pub struct Shared {
+    n_classes: AtomicUsize,
+    latest: [AtomicF32; MAX_CLASSES],
+    history: Box<[AtomicF32]>,
+    /// Stream time of each history entry, seconds.
+    history_time: Box<[AtomicF64]>,
+    /// Analyses published so far; entry `i` lives at `i % HISTORY_LEN`.
+    analyses: AtomicU64,
+    /// Input blocks the audio thread had to drop because the worker was behind.
+    dropped_blocks: AtomicU64,
+    /// Mean time of the last analyses, microseconds.
+    inference_us: AtomicF32,
+    /// Audio seconds the worker has processed.
+    stream_seconds: AtomicF64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        Self {
+            n_classes: AtomicUsize::new(0),
+            latest: std::array::from_fn(|_| AtomicF32::new(0.0)),
+            history: (0..HISTORY_LEN * MAX_CLASSES)
+                .map(|_| AtomicF32::new(0.0))
+                .collect(),
+            history_time: (0..HISTORY_LEN).map(|_| AtomicF64::new(0.0)).collect(),
+            analyses: AtomicU64::new(0),
+            dropped_blocks: AtomicU64::new(0),
+            inference_us: AtomicF32::new(0.0),
+            stream_seconds: AtomicF64::new(0.0),
+        }
+    }
+
+    /// Classes in the running model (0 before the first activation).
+    pub fn n_classes(&self) -> usize {
+        self.n_classes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_n_classes(&self, n: usize) {
+        self.n_classes.store(n.min(MAX_CLASSES), Ordering::Relaxed);
+    }
+
+    /// The latest probability of class `k`.
+    pub fn probability(&self, k: usize) -> f32 {
+        self.latest
+            .get(k)
+            .map_or(0.0, |a| a.load(Ordering::Relaxed))
+    }
+
+    /// Copies the latest probabilities into `out` (as many as fit).
+    pub fn latest_into(&self, out: &mut [f32]) {
+        for (o, a) in out.iter_mut().zip(&self.latest) {
+            *o = a.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Publishes one analysis (worker only).
+    pub(crate) fn publish(&self, time: f64, probabilities: &[f32], inference_us: f32) {
+        let i = self.analyses.load(Ordering::Relaxed);
+        let slot = (i as usize) % HISTORY_LEN;
+        for (k, &p) in probabilities.iter().take(MAX_CLASSES).enumerate() {
+            self.latest[k].store(p, Ordering::Relaxed);
+            self.history[slot * MAX_CLASSES + k].store(p, Ordering::Relaxed);
+        }
+        self.history_time[slot].store(time, Ordering::Relaxed);
+        let avg = self.inference_us.load(Ordering::Relaxed);
+        let avg = if i == 0 {
+            inference_us
+        } else {
+            0.9 * avg + 0.1 * inference_us
+        };
+        self.inference_us.store(avg, Ordering::Relaxed);
+        // Release: a reader that sees the new count sees the entry's values.
+        self.analyses.store(i + 1, Ordering::Release);
+    }
+
+    pub(crate) fn set_stream_seconds(&self, s: f64) {
+        self.stream_seconds.store(s, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_dropped_block(&self) {
+        self.dropped_blocks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Analyses published since the plugin was created.
+    pub fn analyses(&self) -> u64 {
+        self.analyses.load(Ordering::Acquire)
+    }
+
+    pub fn dropped_blocks(&self) -> u64 {
+        self.dropped_blocks.load(Ordering::Relaxed)
+    }
+
+    /// Smoothed time per analysis, microseconds.
+    pub fn inference_us(&self) -> f32 {
+        self.inference_us.load(Ordering::Relaxed)
+    }
+
+    /// Seconds of audio the worker has analysed since activation.
+    pub fn stream_seconds(&self) -> f64 {
+        self.stream_seconds.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f(time, probabilities)` for the history entries newer than `since_seconds` before the
+    /// latest, oldest first; `scratch` holds one entry (at least `n_classes` long). Entries being
+    /// overwritten while read are skipped.
+    pub fn history(&self, since_seconds: f64, scratch: &mut [f32], mut f: impl FnMut(f64, &[f32])) {
+        let n = self.n_classes().min(scratch.len());
+        let end = self.analyses();
+        if end == 0 {
+            return;
+        }
+        let newest = self.history_time[((end - 1) as usize) % HISTORY_LEN].load(Ordering::Relaxed);
+        let start = end.saturating_sub(HISTORY_LEN as u64 - 1);
+        for i in start..end {
+            let slot = (i as usize) % HISTORY_LEN;
+            let t = self.history_time[slot].load(Ordering::Relaxed);
+            if t < newest - since_seconds {
+                continue;
+            }
+            for (k, s) in scratch.iter_mut().take(n).enumerate() {
+                *s = self.history[slot * MAX_CLASSES + k].load(Ordering::Relaxed);
+            }
+            // The writer moved past this slot while we read it: skip the torn entry.
+            if self.analyses.load(Ordering::Acquire) >= i + HISTORY_LEN as u64 {
+                continue;
+            }
+            f(t, &scratch[..n]);
+        }
+    }
+}
