@@ -18,6 +18,8 @@ pub mod spec;
 pub mod stream;
 pub mod weights;
 
+/// The candle device type, for building a [`Classifier`] without depending on candle directly.
+pub use candle_core::Device;
 pub use classes::{ClassError, InstrumentClass};
 pub use classifier::{Classifier, DEFAULT_WEIGHTS, PredictError, sigmoid};
 pub use error::{InputError, WeightsError};
