@@ -13,6 +13,11 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 [ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ] || need_apt+=(opl3-soundfont)
 [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] || need_apt+=(csound-soundfont)
 [ -f /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 ] || need_apt+=(avldrums.lv2-soundfont)
+# The plugin's editor (baseview: X11, XCB, OpenGL) and the standalone app (ALSA, JACK).
+for pkg in libx11-dev libx11-xcb-dev libxcursor-dev libxcb1-dev libxcb-icccm4-dev libxcb-dri2-0-dev \
+           libgl-dev libasound2-dev libjack-jackd2-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 # The font of the PNG plots (training curves, activity plots).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)

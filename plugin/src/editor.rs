@@ -208,7 +208,7 @@ impl NiceEguiApp for MetersApp {
             );
         }
         ui.add_space(6.0);
-        ui.label("Last 30 s (time →, brighter = more likely):");
+        ui.label("Last 30 s (newest on the right; brighter = more likely):");
 
         // History heat map.
         let (hrect, _) = ui.allocate_exact_size(
