@@ -205,9 +205,9 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
     println!("{}", test_metrics.markdown_classes());
     let p = &mut weights.spec.provenance;
     p.data = format!(
-        "{}{}: {} training songs ({} windows), {} validation songs; data roots {}",
+        "{}{}{} training songs ({} windows), {} validation songs; data roots {}",
         args.describe,
-        if args.describe.is_empty() { "" } else { ";" },
+        if args.describe.is_empty() { "" } else { "; " },
         train_set.songs.len(),
         train_set.len(),
         validation.songs.len(),
