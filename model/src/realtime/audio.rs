@@ -42,6 +42,23 @@ pub enum ChannelMode {
     Right,
 }
 
+/// An audio side with its two channels, without a worker: the block channel to read full blocks
+/// from, and the pool to return them to (`pool_len` blocks are made here). For benchmarks and
+/// tests of the audio side alone; [`super::Engine::start`] wires the same pieces to a worker.
+pub fn detached(
+    pool_len: usize,
+    shared: Arc<Shared>,
+) -> (AudioSide, Receiver<Box<Block>>, Sender<Box<Block>>) {
+    let (to_worker, blocks) = crossbeam_channel::bounded(pool_len);
+    let (pool_tx, pool_rx) = crossbeam_channel::bounded(pool_len);
+    for _ in 0..pool_len {
+        pool_tx
+            .try_send(Block::new())
+            .expect("the pool has room for every block");
+    }
+    (AudioSide::new(to_worker, pool_rx, shared), blocks, pool_tx)
+}
+
 /// The audio thread's end of the engine.
 pub struct AudioSide {
     to_worker: Sender<Box<Block>>,

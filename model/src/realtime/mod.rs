@@ -49,14 +49,7 @@ impl Engine {
         )?;
         shared.set_n_classes(analyzer.classifier().n_classes());
         let pool_len = (sample_rate as usize / BLOCK_LEN).max(16);
-        let (to_worker, blocks) = crossbeam_channel::bounded(pool_len);
-        let (pool_tx, pool_rx) = crossbeam_channel::bounded(pool_len);
-        for _ in 0..pool_len {
-            pool_tx
-                .try_send(audio::Block::new())
-                .expect("the pool has room for every block");
-        }
-        let audio = AudioSide::new(to_worker, pool_rx, shared.clone());
+        let (audio, blocks, pool_tx) = audio::detached(pool_len, shared.clone());
         let worker = std::thread::Builder::new()
             .name("instrunet-analysis".into())
             .spawn(move || worker::run(analyzer, blocks, pool_tx, shared, hop_seconds))
