@@ -676,6 +676,7 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
