@@ -123,7 +123,7 @@ impl StreamAnalyzer {
 
     /// Changes the analysis hop (takes effect from the next frame).
     pub fn set_hop_seconds(&mut self, hop_seconds: f32) {
-        let mel = self.classifier.spec().mel.clone();
+        let mel = self.mel.settings();
         let frames = hop_seconds.max(0.0) as f64 * mel.sample_rate as f64 / mel.hop_length as f64;
         self.hop_frames = (frames.round() as usize).max(1);
     }
@@ -205,26 +205,31 @@ impl StreamAnalyzer {
         sample: f32,
         on_analysis: &mut dyn FnMut(f64, &[f32]),
     ) -> Result<(), PredictError> {
-        let mel = self.classifier.spec().mel.clone();
+        // Plain numbers copied out per sample (cloning the settings here ran once per sample).
+        let s = self.mel.settings();
+        let (n_fft, hop, n_mels, t_frames, rate) = (
+            s.n_fft,
+            s.hop_length,
+            s.n_mels,
+            s.window_frames,
+            s.sample_rate,
+        );
         self.pending.push(sample);
-        if self.pending.len() < mel.n_fft {
+        if self.pending.len() < n_fft {
             return Ok(());
         }
         self.mel
-            .process_frame(&self.pending[..mel.n_fft], &mut self.frame)?;
-        self.pending.drain(..mel.hop_length);
-        self.consumed += mel.hop_length as u64;
-        let n_mels = mel.n_mels;
+            .process_frame(&self.pending[..n_fft], &mut self.frame)?;
+        self.pending.drain(..hop);
+        self.consumed += hop as u64;
         let at = self.next_frame * n_mels;
         self.frames[at..at + n_mels].copy_from_slice(&self.frame);
-        self.next_frame = (self.next_frame + 1) % mel.window_frames;
-        self.frames_filled = (self.frames_filled + 1).min(mel.window_frames);
+        self.next_frame = (self.next_frame + 1) % t_frames;
+        self.frames_filled = (self.frames_filled + 1).min(t_frames);
         self.frames_since_analysis += 1;
-        if self.frames_filled == mel.window_frames && self.frames_since_analysis >= self.hop_frames
-        {
+        if self.frames_filled == t_frames && self.frames_since_analysis >= self.hop_frames {
             self.frames_since_analysis = 0;
             // Lay the ring out oldest first, mel-major.
-            let t_frames = mel.window_frames;
             for t in 0..t_frames {
                 let src = ((self.next_frame + t) % t_frames) * n_mels;
                 for m in 0..n_mels {
@@ -233,12 +238,9 @@ impl StreamAnalyzer {
             }
             self.classifier
                 .predict(&self.window, &mut self.probabilities)?;
-            let end_samples = (self.consumed + (mel.n_fft - mel.hop_length) as u64)
-                .saturating_sub(self.delay as u64);
-            on_analysis(
-                end_samples as f64 / mel.sample_rate as f64,
-                &self.probabilities,
-            );
+            let end_samples =
+                (self.consumed + (n_fft - hop) as u64).saturating_sub(self.delay as u64);
+            on_analysis(end_samples as f64 / rate as f64, &self.probabilities);
         }
         Ok(())
     }

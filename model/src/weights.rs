@@ -139,6 +139,17 @@ impl Weights {
         Ok(Self { spec, tensors })
     }
 
+    /// The spec and f32 tensors of a weights file, the tensors *not* checked against InstruNET's
+    /// network: for other networks stored in the same format (the training tool's baseline).
+    pub fn parts_from_bytes(bytes: &[u8]) -> Result<(ModelSpec, TensorMap), WeightsError> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let spec = ModelSpec::from_metadata(metadata.metadata().as_ref())?;
+        Ok((spec, TensorMap(f32_tensors(&st)?)))
+    }
+
     /// Reads, parses and validates a weights file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
         let path = path.as_ref();
@@ -211,6 +222,19 @@ impl Weights {
 }
 
 fn read_tensors(st: &SafeTensors<'_>, spec: &ModelSpec) -> Result<TensorMap, WeightsError> {
+    let map = f32_tensors(st)?;
+    check_tensors(
+        spec,
+        map.iter()
+            .map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())),
+    )?;
+    Ok(TensorMap(map))
+}
+
+type Tensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// Every tensor of a file as f32 values; any other dtype is an error.
+fn f32_tensors(st: &SafeTensors<'_>) -> Result<Tensors, WeightsError> {
     let mut map = BTreeMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
@@ -226,12 +250,7 @@ fn read_tensors(st: &SafeTensors<'_>, spec: &ModelSpec) -> Result<TensorMap, Wei
             .collect();
         map.insert(name, (view.shape().to_vec(), values));
     }
-    check_tensors(
-        spec,
-        map.iter()
-            .map(|(n, (s, v))| (n.as_str(), s.clone(), v.as_slice())),
-    )?;
-    Ok(TensorMap(map))
+    Ok(map)
 }
 
 /// Checks names, shapes, class count and finiteness of a set of tensors against the network.

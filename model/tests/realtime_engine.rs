@@ -4,8 +4,6 @@
 //! The classifier here is built by hand so that its behaviour is known: class 0 ("loud") fires
 //! when the input is loud, every other class stays low.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,41 +12,11 @@ use candle_core::Device;
 use instrunet_model::realtime::{ChannelMode, Engine, Shared};
 use instrunet_model::{Classifier, ModelSpec, Provenance, StreamAnalyzer, TensorMap, Weights};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod common;
+use common::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations(f: impl FnOnce()) -> usize {
-    ALLOCATIONS.with(|a| a.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.with(|a| a.get())
-}
+static GLOBAL: common::Counting = common::Counting;
 
 /// A network whose class 0 measures loudness: channel 0 of every layer passes on the centre tap
 /// of channel 0 (ReLU of the normalised dB value), the average pool turns that into the mean
@@ -56,17 +24,11 @@ fn allocations(f: impl FnOnce()) -> usize {
 fn loudness_classifier() -> Classifier {
     let spec = ModelSpec::new_default(Provenance::default());
     let mut t = TensorMap::random_init(spec.n_classes(), 1);
-    for (name, (shape, values)) in t.0.iter_mut() {
+    for (name, (_, values)) in t.0.iter_mut() {
         values.fill(0.0);
-        let centre_of_channel_0 = |shape: &[usize]| {
-            // [out, in, 3, 3]: out 0, in 0, tap (1, 1).
-            let _ = shape;
-            4
-        };
         match name.as_str() {
-            "conv1.weight" | "conv2.weight" | "conv3.weight" => {
-                values[centre_of_channel_0(shape)] = 1.0
-            }
+            // [out, in, 3, 3]: out 0, in 0, tap (1, 1) is flat index 4.
+            "conv1.weight" | "conv2.weight" | "conv3.weight" => values[4] = 1.0,
             n if n.starts_with("bn") && (n.ends_with(".weight") || n.ends_with("running_var")) => {
                 values.fill(1.0)
             }

@@ -62,6 +62,16 @@ pub fn create(
     create_egui_editor(state, RepaintNotifier::new(), settings, app)
 }
 
+/// A checkbox for a boolean parameter, as one host gesture per click.
+fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam, label: &str) {
+    let mut on = param.value();
+    if ui.checkbox(&mut on, label).changed() {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, on);
+        setter.end_set_parameter(param);
+    }
+}
+
 fn meter_colour(p: f32, present: bool) -> Color32 {
     if present {
         Color32::from_rgb(70, 200, 110)
@@ -258,12 +268,7 @@ impl NiceEguiApp for MetersApp {
             egui::Grid::new("params").num_columns(4).show(ui, |ui| {
                 let p = &self.params;
                 ui.label("Model thresholds");
-                let mut on = p.model_thresholds.value();
-                if ui.checkbox(&mut on, "per class").changed() {
-                    setter.begin_set_parameter(&p.model_thresholds);
-                    setter.set_parameter(&p.model_thresholds, on);
-                    setter.end_set_parameter(&p.model_thresholds);
-                }
+                toggle(ui, &setter, &p.model_thresholds, "per class");
                 ui.label("Threshold");
                 ui.add(ParamSlider::for_param(&p.threshold, &setter));
                 ui.end_row();
@@ -278,12 +283,7 @@ impl NiceEguiApp for MetersApp {
                 ui.add(ParamSlider::for_param(&p.hysteresis, &setter));
                 ui.end_row();
                 ui.label("MIDI out");
-                let mut midi = p.midi_out.value();
-                if ui.checkbox(&mut midi, "one note per class").changed() {
-                    setter.begin_set_parameter(&p.midi_out);
-                    setter.set_parameter(&p.midi_out, midi);
-                    setter.end_set_parameter(&p.midi_out);
-                }
+                toggle(ui, &setter, &p.midi_out, "one note per class");
                 ui.label("MIDI channel");
                 ui.add(ParamSlider::for_param(&p.midi_channel, &setter));
                 ui.end_row();

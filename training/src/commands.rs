@@ -272,38 +272,22 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
 /// Reads a weights file written by `instrunet baseline`.
 fn load_baseline(path: &Path) -> anyhow::Result<Weights> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e}", path.display()))?;
-    let spec = ModelSpec::from_metadata(meta.metadata().as_ref())
+    let (spec, tensors) = Weights::parts_from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     anyhow::ensure!(
         spec.provenance.notes.contains("Baseline"),
         "{}: not baseline weights (its provenance does not say `architecture Baseline`)",
         path.display()
     );
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut map = std::collections::BTreeMap::new();
-    for (name, view) in st.tensors() {
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        map.insert(name, (view.shape().to_vec(), values));
-    }
     for (name, shape) in instrunet_training::train::Baseline::tensor_shapes(&spec) {
-        let got = map.get(&name).map(|(s, _)| s.clone());
+        let got = tensors.0.get(&name).map(|(s, _)| s.clone());
         anyhow::ensure!(
             got.as_ref() == Some(&shape),
             "{}: tensor {name} is {got:?}, expected {shape:?}",
             path.display()
         );
     }
-    Ok(Weights {
-        spec,
-        tensors: instrunet_model::TensorMap(map),
-    })
+    Ok(Weights { spec, tensors })
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -458,21 +458,14 @@ pub fn song_seed(base: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The classes besides drums and bass that a song draws from, equally likely.
-const COLOUR_CLASSES: [InstrumentClass; 12] = [
-    InstrumentClass::Piano,
-    InstrumentClass::ChromaticPercussion,
-    InstrumentClass::Organ,
-    InstrumentClass::Guitar,
-    InstrumentClass::Strings,
-    InstrumentClass::Brass,
-    InstrumentClass::Reed,
-    InstrumentClass::Pipe,
-    InstrumentClass::SynthLead,
-    InstrumentClass::SynthPad,
-    InstrumentClass::Ethnic,
-    InstrumentClass::SoundEffects,
-];
+/// The classes besides drums and bass that a song draws from, equally likely: every class of
+/// [`InstrumentClass::ALL`] but those two, in its order.
+fn colour_classes() -> Vec<InstrumentClass> {
+    InstrumentClass::ALL
+        .into_iter()
+        .filter(|c| !matches!(c, InstrumentClass::Drums | InstrumentClass::Bass))
+        .collect()
+}
 
 /// Programs of a class suited to a role, and the roles a class can take.
 fn programs_for(class: InstrumentClass, role: Role) -> Vec<u32> {
@@ -812,7 +805,7 @@ fn pick_parts(rng: &mut StdRng, song: &Song) -> Vec<Part> {
         classes.push((InstrumentClass::Bass, Role::Bass));
     }
     let n_colour = rng.random_range(2..=6usize);
-    let mut pool = COLOUR_CLASSES.to_vec();
+    let mut pool = colour_classes();
     let mut roles_taken: Vec<Role> = Vec::new();
     for _ in 0..n_colour {
         let class = pool.swap_remove(rng.random_range(0..pool.len()));
@@ -1768,7 +1761,7 @@ pub fn arrange(stems: &[StemNotes], seed: u64) -> Vec<StemNotes> {
     };
     let mut order: Vec<usize> = (0..stems.len()).filter(|&i| !stems[i].is_drum).collect();
     order.sort_by_key(|&i| median(&stems[i]));
-    let mut pool = COLOUR_CLASSES.to_vec();
+    let mut pool = colour_classes();
     let mut out: Vec<StemNotes> = stems.iter().filter(|s| s.is_drum).cloned().collect();
     for (rank, &i) in order.iter().enumerate() {
         let top = rank + 1 == order.len();
@@ -1776,7 +1769,7 @@ pub fn arrange(stems: &[StemNotes], seed: u64) -> Vec<StemNotes> {
             (InstrumentClass::Bass, Role::Bass)
         } else {
             if pool.is_empty() {
-                pool = COLOUR_CLASSES.to_vec();
+                pool = colour_classes();
             }
             let class = pool.swap_remove(rng.random_range(0..pool.len()));
             let roles = roles_for(class);

@@ -647,69 +647,67 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
         .fold(0.0f64, f64::max)
         .max(1e-3)
         * 1.1;
-    let mut chart = ChartBuilder::on(&left)
-        .caption(format!("{title}: loss"), ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.5..epochs + 0.5, 0.0..max_loss)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("BCE")
-        .draw()?;
-    for (name, color, f) in [
-        (
-            "train (weighted, augmented)",
-            BLUE,
-            (|e: &EpochLog| e.train_loss) as fn(&EpochLog) -> f64,
-        ),
-        ("validation", RED, |e: &EpochLog| e.val_loss),
-    ] {
+    type Series = (&'static str, RGBColor, fn(&EpochLog) -> f64);
+    let losses: [Series; 2] = [
+        ("train (weighted, augmented)", BLUE, |e| e.train_loss),
+        ("validation", RED, |e| e.val_loss),
+    ];
+    let metrics: [Series; 3] = [
+        ("mAP", BLUE, |e| e.val_map),
+        ("macro F1", RED, |e| e.val_macro_f1),
+        ("weighted F1", GREEN, |e| e.val_weighted_f1),
+    ];
+    let panel = |area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+                 caption: String,
+                 y_max: f64,
+                 y_desc: &str,
+                 series: &[Series],
+                 legend: SeriesLabelPosition|
+     -> anyhow::Result<()> {
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.5..epochs + 0.5, 0.0..y_max)?;
         chart
-            .draw_series(LineSeries::new(
-                log.iter().map(|e| (e.epoch as f64, f(e))),
-                color.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    let mut chart = ChartBuilder::on(&right)
-        .caption(format!("{title}: validation"), ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.5..epochs + 0.5, 0.0..1.0)?;
-    chart.configure_mesh().x_desc("epoch").draw()?;
-    for (name, color, f) in [
-        (
-            "mAP",
-            BLUE,
-            (|e: &EpochLog| e.val_map) as fn(&EpochLog) -> f64,
-        ),
-        ("macro F1", RED, |e: &EpochLog| e.val_macro_f1),
-        ("weighted F1", GREEN, |e: &EpochLog| e.val_weighted_f1),
-    ] {
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(y_desc)
+            .draw()?;
+        for &(name, color, f) in series {
+            chart
+                .draw_series(LineSeries::new(
+                    log.iter().map(|e| (e.epoch as f64, f(e))),
+                    color.stroke_width(2),
+                ))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
         chart
-            .draw_series(LineSeries::new(
-                log.iter().map(|e| (e.epoch as f64, f(e))),
-                color.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
+            .configure_series_labels()
+            .position(legend)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    };
+    panel(
+        &left,
+        format!("{title}: loss"),
+        max_loss,
+        "BCE",
+        &losses,
+        SeriesLabelPosition::UpperRight,
+    )?;
+    panel(
+        &right,
+        format!("{title}: validation"),
+        1.0,
+        "",
+        &metrics,
+        SeriesLabelPosition::LowerRight,
+    )?;
     root.present()?;
     Ok(())
 }

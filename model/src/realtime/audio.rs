@@ -121,16 +121,14 @@ impl AudioSide {
             i += n;
             if block.len == BLOCK_LEN {
                 let full = self.current.take().expect("set above");
-                if let Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) =
+                if let Err(TrySendError::Full(mut b) | TrySendError::Disconnected(mut b)) =
                     self.to_worker.try_send(full)
                 {
                     // Cannot happen while the pool and the channel are the same size; keep the
                     // block for reuse rather than free it on this thread.
                     self.shared.count_dropped_block();
+                    b.len = 0;
                     self.current = Some(b);
-                    if let Some(b) = self.current.as_mut() {
-                        b.len = 0;
-                    }
                 }
             }
         }
