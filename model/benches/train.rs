@@ -34,7 +34,7 @@ fn train_step(c: &mut Criterion) {
             VarBuilder::from_varmap(&varmap, DType::F32, &dev),
         )
         .unwrap();
-        TensorMap::random_init(spec.n_classes(), 1)
+        TensorMap::random_init(&spec, 1)
             .copy_into_varmap(&varmap)
             .unwrap();
         net.set_threads(threads);

@@ -69,7 +69,7 @@ fn main() -> candle_core::Result<()> {
     let out: String = arg(&args, "--out", "loss_curves.csv".to_string());
     let dev = Device::Cpu;
     let spec = ModelSpec::new_default(Provenance::default());
-    let init = TensorMap::random_init(spec.n_classes(), seed);
+    let init = TensorMap::random_init(&spec, seed);
 
     let make = |candle_ops: bool| -> candle_core::Result<(InstruNet, AdamW)> {
         let varmap = VarMap::new();

@@ -25,6 +25,6 @@ pub use classifier::{Classifier, DEFAULT_WEIGHTS, PredictError, sigmoid};
 pub use error::{InputError, WeightsError};
 pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
 pub use net::InstruNet;
-pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, Normalization, Provenance};
+pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, NetworkShape, Normalization, Provenance};
 pub use stream::{StreamAnalyzer, StreamError};
 pub use weights::{TensorMap, Weights};

@@ -30,8 +30,9 @@ pub const BN_MOMENTUM: f64 = 0.1;
 /// Dropout probability before the output layer, used when training.
 pub const DEFAULT_DROPOUT: f32 = 0.3;
 
-/// Every tensor of a network with `n_classes` outputs, with its shape, in file order.
-pub fn tensor_shapes(n_classes: usize) -> Vec<(String, Vec<usize>)> {
+/// Every tensor of the network `spec` describes, with its shape, in file order.
+pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
+    let n_classes = spec.n_classes();
     let mut shapes = Vec::new();
     let mut c_in = 1;
     for (i, &c) in CONV_CHANNELS.iter().enumerate() {
@@ -43,7 +44,10 @@ pub fn tensor_shapes(n_classes: usize) -> Vec<(String, Vec<usize>)> {
         }
         c_in = c;
     }
-    shapes.push(("fc1.weight".into(), vec![FC_HIDDEN, c_in]));
+    shapes.push((
+        "fc1.weight".into(),
+        vec![FC_HIDDEN, c_in * spec.network.pool_bands],
+    ));
     shapes.push(("fc1.bias".into(), vec![FC_HIDDEN]));
     shapes.push(("fc2.weight".into(), vec![n_classes, FC_HIDDEN]));
     shapes.push(("fc2.bias".into(), vec![n_classes]));
@@ -141,6 +145,27 @@ pub fn max_pool2x2(xs: &Tensor) -> Result<Tensor> {
         .max(3)
 }
 
+/// Adaptive average pool of `(n, c, h, w)` to `(n, c·bands)`: time (`w`) averaged out, the
+/// frequency axis (`h`) averaged into `bands` bands with PyTorch's `AdaptiveAvgPool2d((bands, 1))`
+/// boundaries, flattened channel-major as PyTorch's `flatten(1)` does.
+pub fn adaptive_band_pool(xs: &Tensor, bands: usize) -> Result<Tensor> {
+    let (n, c, h, _) = xs.dims4()?;
+    let time_mean = xs.mean(3)?;
+    if bands == 1 {
+        return time_mean.mean(2);
+    }
+    let parts = band_ranges(h, bands)
+        .map(|(start, end)| time_mean.narrow(2, start, end - start)?.mean_keepdim(2))
+        .collect::<Result<Vec<_>>>()?;
+    Tensor::cat(&parts, 2)?.reshape((n, c * bands))
+}
+
+/// Row ranges of `bands` adaptive-pool bands over `h` rows (PyTorch's rule: from
+/// ⌊b·h/bands⌋ to ⌈(b+1)·h/bands⌉).
+pub fn band_ranges(h: usize, bands: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..bands).map(move |b| (b * h / bands, ((b + 1) * h).div_ceil(bands)))
+}
+
 /// The InstruNET network.
 #[derive(Debug, Clone)]
 pub struct InstruNet {
@@ -150,6 +175,8 @@ pub struct InstruNet {
     dropout: Dropout,
     normalization: Normalization,
     n_classes: usize,
+    /// Frequency bands of the adaptive average pool.
+    pool_bands: usize,
     /// Run the blocks on candle's ops even on the CPU (the reference path).
     candle_ops: bool,
     /// Threads the fused CPU kernels spread a batch over.
@@ -165,7 +192,8 @@ impl InstruNet {
             ConvBlock::new(2, c1, c2, &vb)?,
             ConvBlock::new(3, c2, c3, &vb)?,
         ];
-        let fc1 = candle_nn::linear(c3, FC_HIDDEN, vb.pp("fc1"))?;
+        let pool_bands = spec.network.pool_bands;
+        let fc1 = candle_nn::linear(c3 * pool_bands, FC_HIDDEN, vb.pp("fc1"))?;
         let fc2 = candle_nn::linear(FC_HIDDEN, spec.n_classes(), vb.pp("fc2"))?;
         Ok(Self {
             blocks,
@@ -174,6 +202,7 @@ impl InstruNet {
             dropout: Dropout::new(dropout),
             normalization: spec.normalization,
             n_classes: spec.n_classes(),
+            pool_bands,
             candle_ops: false,
             threads: 1,
         })
@@ -211,8 +240,7 @@ impl InstruNet {
                 x.apply_t(b, train)
             }
         })?;
-        // Global average pool over the two spatial axes.
-        let xs = xs.mean(3)?.mean(2)?;
+        let xs = adaptive_band_pool(&xs, self.pool_bands)?;
         let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;
         xs.apply(&self.fc2)
     }
@@ -239,4 +267,49 @@ pub fn windows_to_tensor(
 ) -> Result<Tensor> {
     let (m, t) = (spec.mel.n_mels, spec.mel.window_frames);
     Tensor::from_slice(windows, (batch, 1, m, t), device)?.to_dtype(DType::F32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_ranges_follow_pytorch_adaptive_pooling() {
+        assert_eq!(
+            band_ranges(16, 4).collect::<Vec<_>>(),
+            [(0, 4), (4, 8), (8, 12), (12, 16)]
+        );
+        // PyTorch's AdaptiveAvgPool1d(3) over 5 values: [0, 2), [1, 4), [3, 5).
+        assert_eq!(
+            band_ranges(5, 3).collect::<Vec<_>>(),
+            [(0, 2), (1, 4), (3, 5)]
+        );
+        assert_eq!(band_ranges(7, 1).collect::<Vec<_>>(), [(0, 7)]);
+    }
+
+    #[test]
+    fn band_pool_averages_time_and_bands_channel_major() {
+        // (1, 2, 4, 3): channel c, row r, column t holds 100c + 10r + t.
+        let v: Vec<f32> = (0..2)
+            .flat_map(|c| {
+                (0..4).flat_map(move |r| (0..3).map(move |t| (100 * c + 10 * r + t) as f32))
+            })
+            .collect();
+        let xs = Tensor::from_vec(v, (1, 2, 4, 3), &Device::Cpu).unwrap();
+        let got: Vec<f32> = adaptive_band_pool(&xs, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        // Band 0 = rows 0-1 (mean row 0.5), band 1 = rows 2-3 (2.5); time mean 1.
+        assert_eq!(got, [6.0, 26.0, 106.0, 126.0]);
+        let global: Vec<f32> = adaptive_band_pool(&xs, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(global, [16.0, 116.0]);
+    }
 }

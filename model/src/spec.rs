@@ -124,6 +124,23 @@ impl Default for Normalization {
     }
 }
 
+/// The network's shape where the paper leaves it open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkShape {
+    /// Frequency bands the adaptive average pool after the last block keeps (time is always
+    /// averaged out). 1 is a global average pool; more bands let the classifier see which
+    /// register a pattern sits in, and widen the first fully connected layer to
+    /// `128 × pool_bands` inputs.
+    pub pool_bands: usize,
+}
+
+impl Default for NetworkShape {
+    /// A global average pool (what files without a `network` entry hold).
+    fn default() -> Self {
+        Self { pool_bands: 1 }
+    }
+}
+
 /// Where a weights file came from. Free-form beyond these fields; training fills it in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -148,6 +165,8 @@ pub struct ModelSpec {
     pub mel: MelSettings,
     /// Input normalisation.
     pub normalization: Normalization,
+    /// The network's open shape choices.
+    pub network: NetworkShape,
     /// Per-class decision thresholds on the probabilities, in class order.
     pub thresholds: Vec<f32>,
     /// Where the weights came from.
@@ -161,6 +180,8 @@ mod key {
     pub const CLASSES: &str = "classes";
     pub const FRONTEND: &str = "frontend";
     pub const NORMALIZATION: &str = "normalization";
+    /// Optional: absent in files written before it existed (a global average pool).
+    pub const NETWORK: &str = "network";
     pub const THRESHOLDS: &str = "thresholds";
     pub const PROVENANCE: &str = "provenance";
 }
@@ -174,6 +195,7 @@ impl ModelSpec {
             classes,
             mel: MelSettings::default(),
             normalization: Normalization::default(),
+            network: NetworkShape::default(),
             thresholds,
             provenance,
         }
@@ -210,6 +232,17 @@ impl ModelSpec {
                 format!(
                     "mean {} / std {} must be finite with std > 0",
                     n.mean, n.std
+                ),
+            ));
+        }
+        // After three 2×2 pools at least one row must fall in every band.
+        let bands = self.network.pool_bands;
+        if bands == 0 || bands > self.mel.n_mels / 8 {
+            return Err(bad(
+                key::NETWORK,
+                format!(
+                    "pool_bands {bands} must be between 1 and n_mels / 8 = {}",
+                    self.mel.n_mels / 8
                 ),
             ));
         }
@@ -251,6 +284,10 @@ impl ModelSpec {
             (
                 key::NORMALIZATION.to_owned(),
                 json(serde_json::json!(self.normalization)),
+            ),
+            (
+                key::NETWORK.to_owned(),
+                json(serde_json::json!(self.network)),
             ),
             (
                 key::THRESHOLDS.to_owned(),
@@ -301,6 +338,10 @@ impl ModelSpec {
             classes: parse(key::CLASSES, get(key::CLASSES)?)?,
             mel: parse(key::FRONTEND, get(key::FRONTEND)?)?,
             normalization: parse(key::NORMALIZATION, get(key::NORMALIZATION)?)?,
+            network: match meta.get(key::NETWORK) {
+                Some(text) => parse(key::NETWORK, text)?,
+                None => NetworkShape::default(),
+            },
             thresholds: parse(key::THRESHOLDS, get(key::THRESHOLDS)?)?,
             provenance: parse(key::PROVENANCE, get(key::PROVENANCE)?)?,
         };
@@ -348,7 +389,7 @@ mod tests {
     #[test]
     fn every_missing_key_is_named() {
         let full = ModelSpec::new_default(Provenance::default()).to_metadata();
-        for k in full.keys() {
+        for k in full.keys().filter(|k| *k != key::NETWORK) {
             let mut meta = full.clone();
             meta.remove(k);
             match ModelSpec::from_metadata(Some(&meta)) {
@@ -406,6 +447,22 @@ mod tests {
         assert!(s.validate().is_err());
         let mut s = base;
         s.mel.hop_length = 0;
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn files_without_a_network_entry_have_a_global_pool() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.pool_bands = 4;
+        let mut meta = spec.to_metadata();
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        meta.remove(key::NETWORK);
+        let back = ModelSpec::from_metadata(Some(&meta)).unwrap();
+        assert_eq!(back.network.pool_bands, 1);
+        let mut s = spec.clone();
+        s.network.pool_bands = 0;
+        assert!(s.validate().is_err());
+        s.network.pool_bands = 17;
         assert!(s.validate().is_err());
     }
 

@@ -89,14 +89,14 @@ impl TensorMap {
         Ok(())
     }
 
-    /// A deterministic random initialisation for a network with `n_classes` outputs, following
+    /// A deterministic random initialisation for the network `spec` describes, following
     /// PyTorch's defaults (uniform ±1/√fan_in for conv and linear weights and biases; BatchNorm
     /// weight 1, bias 0, running mean 0, running variance 1).
-    pub fn random_init(n_classes: usize, seed: u64) -> Self {
+    pub fn random_init(spec: &ModelSpec, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut map = BTreeMap::new();
         let mut fan_in = 1;
-        for (name, shape) in tensor_shapes(n_classes) {
+        for (name, shape) in tensor_shapes(spec) {
             let n: usize = shape.iter().product();
             let values = if name.ends_with(".weight") && !name.starts_with("bn") {
                 fan_in = shape[1..].iter().product();
@@ -176,7 +176,7 @@ impl Weights {
     /// Deterministic random weights with InstruNET's default spec, for tests and for the embedded
     /// default until trained weights exist.
     pub fn random(spec: ModelSpec, seed: u64) -> Self {
-        let tensors = TensorMap::random_init(spec.n_classes(), seed);
+        let tensors = TensorMap::random_init(&spec, seed);
         Self { spec, tensors }
     }
 
@@ -258,7 +258,7 @@ fn check_tensors<'a>(
     spec: &ModelSpec,
     tensors: impl Iterator<Item = (&'a str, Vec<usize>, &'a [f32])>,
 ) -> Result<(), WeightsError> {
-    let shapes = tensor_shapes(spec.n_classes());
+    let shapes = tensor_shapes(spec);
     let expected: HashMap<&str, &Vec<usize>> =
         shapes.iter().map(|(n, s)| (n.as_str(), s)).collect();
     let mut seen = std::collections::HashSet::new();

@@ -211,3 +211,16 @@ fn cpu_network_matches_candle_network_at_odd_sizes() {
         check_network(spec, 2, n_mels as u64);
     }
 }
+
+#[test]
+fn cpu_network_matches_candle_network_with_band_pooling() {
+    // 128 mels: 16 rows into 4 equal bands; 40 mels: 5 rows into 3 overlapping adaptive bands
+    // (rows 0-1, 1-3, 3-4), 96 mels: 12 rows into 5.
+    for (n_mels, frames, bands) in [(128, 128, 4), (40, 75, 3), (96, 200, 5)] {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.mel.n_mels = n_mels;
+        spec.mel.window_frames = frames;
+        spec.network.pool_bands = bands;
+        check_network(spec, 2, bands as u64);
+    }
+}

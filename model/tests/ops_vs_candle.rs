@@ -221,7 +221,7 @@ fn network(candle_ops: bool, threads: usize) -> (InstruNet, VarMap) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &DEV);
     let mut net = InstruNet::new(&spec, 0.0, vb).unwrap();
-    instrunet_model::TensorMap::random_init(spec.n_classes(), 5)
+    instrunet_model::TensorMap::random_init(&spec, 5)
         .copy_into_varmap(&varmap)
         .unwrap();
     net.use_candle_ops(candle_ops);

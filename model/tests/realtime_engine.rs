@@ -23,7 +23,7 @@ static GLOBAL: common::Counting = common::Counting;
 /// level above −40 dB, and class 0's logit is `10·level − 5`. Every other logit is −5.
 fn loudness_classifier() -> Classifier {
     let spec = ModelSpec::new_default(Provenance::default());
-    let mut t = TensorMap::random_init(spec.n_classes(), 1);
+    let mut t = TensorMap::random_init(&spec, 1);
     for (name, (_, values)) in t.0.iter_mut() {
         values.fill(0.0);
         match name.as_str() {

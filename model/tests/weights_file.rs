@@ -90,7 +90,10 @@ fn save_then_load_is_bit_exact() {
 
 #[test]
 fn tensor_names_follow_pytorch() {
-    let names: Vec<String> = tensor_shapes(14).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = tensor_shapes(&ModelSpec::new_default(Provenance::default()))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for want in [
         "conv1.weight",
         "conv1.bias",
@@ -105,7 +108,9 @@ fn tensor_names_follow_pytorch() {
         assert!(names.iter().any(|n| n == want), "{want}");
     }
     assert_eq!(names.len(), 3 * 6 + 4);
-    let shapes: HashMap<_, _> = tensor_shapes(14).into_iter().collect();
+    let shapes: HashMap<_, _> = tensor_shapes(&ModelSpec::new_default(Provenance::default()))
+        .into_iter()
+        .collect();
     assert_eq!(shapes["conv2.weight"], vec![64, 32, 3, 3]);
     assert_eq!(shapes["fc1.weight"], vec![256, 128]);
     assert_eq!(shapes["fc2.weight"], vec![14, 256]);

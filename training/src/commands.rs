@@ -95,7 +95,10 @@ fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]>
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
     instrunet_training::train::device_named(&args.device)?;
-    let spec = ModelSpec::new_default(Provenance::default());
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.network.pool_bands = args.pool_bands;
+    spec.validate()
+        .map_err(|e| anyhow::anyhow!("--pool-bands {}: {e}", args.pool_bands))?;
     let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
     if let Some(n) = args.train_songs {
         train_set = train_set.first_songs(n);

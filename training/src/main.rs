@@ -126,6 +126,10 @@ struct TrainArgs {
     /// Epochs without a better validation mAP before stopping.
     #[arg(long, default_value_t = 4)]
     patience: usize,
+    /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
+    /// more let it hear which register a sound sits in). Stored in the weights file.
+    #[arg(long, default_value_t = 4)]
+    pool_bands: usize,
     /// Train on the first N training songs only (validation and test stay whole): for studies
     /// of how much data helps.
     #[arg(long)]

@@ -281,7 +281,7 @@ fn build(
         Architecture::InstruNet => {
             let mut net = InstruNet::new(spec, config.dropout, vb)?;
             net.set_threads(config.threads);
-            TensorMap::random_init(spec.n_classes(), config.seed).copy_into_varmap(&varmap)?;
+            TensorMap::random_init(spec, config.seed).copy_into_varmap(&varmap)?;
             Box::new(net)
         }
         Architecture::Baseline => Box::new(Baseline::new(spec, config.dropout, vb)?),

@@ -15,7 +15,7 @@ pub mod matmul;
 pub mod winograd;
 
 use crate::error::InputError;
-use crate::net::{BN_EPS, CONV_CHANNELS, FC_HIDDEN};
+use crate::net::{BN_EPS, CONV_CHANNELS, FC_HIDDEN, band_ranges};
 use crate::spec::Normalization;
 use crate::weights::Weights;
 use winograd::WinogradConv;
@@ -154,6 +154,8 @@ pub struct CpuNet {
     normalization: Normalization,
     first: FoldedConv,
     wide: [WinogradConv; 2],
+    /// Frequency bands of the adaptive average pool.
+    pool_bands: usize,
     fc1_weight: Vec<f32>,
     fc1_bias: Vec<f32>,
     fc2_weight: Vec<f32>,
@@ -196,6 +198,7 @@ impl CpuNet {
             normalization: spec.normalization,
             first: FoldedConv::fold(weights, 1),
             wide,
+            pool_bands: spec.network.pool_bands,
             fc1_weight: v("fc1.weight"),
             fc1_bias: v("fc1.bias"),
             fc2_weight: v("fc2.weight"),
@@ -236,7 +239,7 @@ impl CpuNet {
             m: vec![0.0; m],
             ping: vec![0.0; pooled],
             pong: vec![0.0; pooled],
-            features: vec![0.0; CONV_CHANNELS[2]],
+            features: vec![0.0; CONV_CHANNELS[2] * self.pool_bands],
             hidden: vec![0.0; FC_HIDDEN],
         }
     }
@@ -310,19 +313,22 @@ impl CpuNet {
         } else {
             &s.ping
         };
-        // Global average pool of the last C8 image.
-        let hw = h * w;
-        let l = lanes::LANES;
+        // Adaptive average pool of the last C8 image over time and into frequency bands; the
+        // features are channel-major (`c · bands + band`), as the network flattens them.
+        let (l, bands) = (lanes::LANES, self.pool_bands);
+        let channels = s.features.len() / bands;
         s.features.fill(0.0);
-        for (cb, block) in last[..s.features.len() * hw]
-            .chunks_exact(hw * l)
-            .enumerate()
-        {
-            let f = &mut s.features[cb * l..(cb + 1) * l];
-            for px in block.chunks_exact(l) {
-                f.iter_mut().zip(px).for_each(|(a, &v)| *a += v);
+        for (cb, block) in last[..channels * h * w].chunks_exact(h * w * l).enumerate() {
+            for (band, (start, end)) in band_ranges(h, bands).enumerate() {
+                let mut sum = [0.0f32; lanes::LANES];
+                for px in block[start * w * l..end * w * l].chunks_exact(l) {
+                    sum.iter_mut().zip(px).for_each(|(a, &v)| *a += v);
+                }
+                let n = ((end - start) * w) as f32;
+                for (lane, v) in sum.iter().enumerate() {
+                    s.features[(cb * l + lane) * bands + band] = v / n;
+                }
             }
-            f.iter_mut().for_each(|a| *a /= hw as f32);
         }
         dense(
             &self.fc1_weight,
