@@ -2,6 +2,7 @@
 # The main job: compose and render a short song InstruNET has never heard (fixed seed, not one of
 # the training seeds), then run the plugin's streaming engine over it with the embedded default
 # model: a per-class timeline on the terminal, CSV, JSON and a PNG activity plot in target/demo/.
+# Then builds the plugin bundles (target/bundled/InstruNET.clap and .vst3) and says where they go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
@@ -14,3 +15,17 @@ echo
 "$bin" synth --out "$demo" --tracks 1 --seed 2026 | head -n 1
 echo
 "$bin" analyze "$demo/Track00001/mix.wav" --out-dir "$demo"
+
+echo
+echo "== the plugin: cargo xtask bundle instrunet --release"
+cargo xtask bundle instrunet --release --locked
+cat <<'TEXT'
+
+Plugin bundles: target/bundled/InstruNET.clap and target/bundled/InstruNET.vst3. For a DAW, copy them
+where hosts look for plugins, then rescan in the DAW:
+  Linux:   mkdir -p ~/.clap ~/.vst3 && cp -r target/bundled/InstruNET.clap ~/.clap/ && cp -r target/bundled/InstruNET.vst3 ~/.vst3/
+  macOS:   ~/Library/Audio/Plug-Ins/CLAP/ and ~/Library/Audio/Plug-Ins/VST3/
+  Windows: %COMMONPROGRAMFILES%\CLAP\ and %COMMONPROGRAMFILES%\VST3\
+Without a DAW, the standalone app (JACK or ALSA; -b dummy needs no sound card):
+  cargo run --release -p instrunet-plugin --features standalone --bin instrunet-standalone -- -b dummy
+TEXT

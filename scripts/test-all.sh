@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
 cargo fmt --all -- --check 2>/dev/null || echo "note: cargo fmt reports unformatted code (or rustfmt is missing)"
 cargo test --workspace --release --locked
+# The built plugin through its C ABI (allocation checks armed) and in two real hosts' scanners.
+bash scripts/test-plugin-hosts.sh

@@ -141,6 +141,9 @@ impl Plugin for Instrunet {
         // Everything the audio thread will use is made here: the model, the engine's block pool
         // and its worker thread.
         self.engine = None;
+        // Deactivation ended every note this instance sent; a new stream starts from silence.
+        self.sounding = [None; MAX_CLASSES];
+        self.gate = ClassGate::default();
         let path = self.params.weights_path.lock().clone();
         let (weights, mut status) = load_model(&path);
         status.sample_rate = buffer_config.sample_rate;

@@ -48,6 +48,7 @@ impl Engine {
             hop_seconds.load(std::sync::atomic::Ordering::Relaxed),
         )?;
         shared.set_n_classes(analyzer.classifier().n_classes());
+        shared.begin_stream();
         let pool_len = (sample_rate as usize / BLOCK_LEN).max(16);
         let (audio, blocks, pool_tx) = audio::detached(pool_len, shared.clone());
         let worker = std::thread::Builder::new()

@@ -94,6 +94,19 @@ impl Shared {
         self.analyses.store(i + 1, Ordering::Release);
     }
 
+    /// A new stream starts (the engine was started again, perhaps at another rate): the latest
+    /// probabilities fall to zero and the history of the last stream, whose times restart from
+    /// zero, is hidden. The analysis count keeps growing (readers key on it).
+    pub(crate) fn begin_stream(&self) {
+        for a in &self.latest {
+            a.store(0.0, Ordering::Relaxed);
+        }
+        for t in self.history_time.iter() {
+            t.store(f64::NEG_INFINITY, Ordering::Relaxed);
+        }
+        self.stream_seconds.store(0.0, Ordering::Relaxed);
+    }
+
     pub(crate) fn set_stream_seconds(&self, s: f64) {
         self.stream_seconds.store(s, Ordering::Relaxed);
     }
@@ -135,7 +148,8 @@ impl Shared {
         for i in start..end {
             let slot = (i as usize) % HISTORY_LEN;
             let t = self.history_time[slot].load(Ordering::Relaxed);
-            if t < newest - since_seconds {
+            // Entries of an earlier stream are hidden by a time of -∞.
+            if !t.is_finite() || t < newest - since_seconds {
                 continue;
             }
             for (k, s) in scratch.iter_mut().take(n).enumerate() {
@@ -147,5 +161,36 @@ impl Shared {
             }
             f(t, &scratch[..n]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history_of(shared: &Shared) -> Vec<(f64, Vec<f32>)> {
+        let mut scratch = [0.0; MAX_CLASSES];
+        let mut seen = Vec::new();
+        shared.history(30.0, &mut scratch, |t, p| seen.push((t, p.to_vec())));
+        seen
+    }
+
+    #[test]
+    fn a_new_stream_starts_from_zero_with_an_empty_history() {
+        let shared = Shared::new();
+        shared.set_n_classes(2);
+        shared.publish(1.0, &[0.9, 0.1], 10.0);
+        shared.publish(1.25, &[0.8, 0.2], 10.0);
+        assert_eq!(history_of(&shared).len(), 2);
+        assert_eq!(shared.probability(0), 0.8);
+
+        shared.begin_stream();
+        assert_eq!(shared.probability(0), 0.0);
+        assert!(history_of(&shared).is_empty());
+        assert_eq!(shared.analyses(), 2, "the count keeps growing");
+
+        // The new stream's times restart at zero; only its entries show.
+        shared.publish(0.25, &[0.3, 0.7], 10.0);
+        assert_eq!(history_of(&shared), vec![(0.25, vec![0.3, 0.7])]);
     }
 }

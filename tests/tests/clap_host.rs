@@ -1,0 +1,672 @@
+//! The built plugin through its C ABI, as a CLAP host loads it (on `clack-host`): passthrough,
+//! MIDI out, parameters, state, activation cycles and real-time safety.
+//!
+//! These tests need the plugin built with nice-plug's allocation checks armed, which a plain
+//! `cargo test` does not build; `scripts/test-all.sh` builds it (profile `alloc-check`, feature
+//! `assert_process_allocs`), bundles it and runs them with `INSTRUNET_CLAP` set to the bundle:
+//!
+//! ```sh
+//! cargo xtask bundle instrunet --profile alloc-check --features assert_process_allocs
+//! INSTRUNET_CLAP=target/bundled/InstruNET.clap \
+//!     cargo test --release -p instrunet-tests --test clap_host -- --ignored --test-threads=1
+//! ```
+//!
+//! In that build any allocation inside `process()` aborts the test process.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent};
+use clack_host::events::spaces::CoreEventSpace;
+use clack_host::prelude::*;
+use instrunet_model::InstrumentClass;
+
+const PLUGIN_ID: &CStr = c"org.instrunet.instrunet";
+const MAX_BLOCK: u32 = 4096;
+
+/// One test at a time: two of them count the process's threads.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct TestHost;
+struct TestShared;
+
+impl SharedHandler<'_> for TestShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+fn plugin_path() -> PathBuf {
+    let path = std::env::var_os("INSTRUNET_CLAP").expect(
+        "set INSTRUNET_CLAP to the built InstruNET.clap (scripts/test-all.sh builds it and does)",
+    );
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "{} does not exist", path.display());
+    path
+}
+
+fn load_entry() -> PluginEntry {
+    // SAFETY: the file is our own plugin, built by the test command.
+    unsafe { PluginEntry::load(plugin_path()) }.expect("the .clap loads")
+}
+
+fn new_instance(entry: &PluginEntry) -> PluginInstance<TestHost> {
+    let host_info = HostInfo::new(
+        "InstruNET test host",
+        "InstruNET",
+        "https://example.invalid",
+        "0.1",
+    )
+    .unwrap();
+    PluginInstance::<TestHost>::new(|_| TestShared, |_| (), entry, PLUGIN_ID, &host_info)
+        .expect("the plugin instantiates")
+}
+
+fn config(sample_rate: f64) -> PluginAudioConfiguration {
+    PluginAudioConfiguration {
+        sample_rate,
+        min_frames_count: 1,
+        max_frames_count: MAX_BLOCK,
+    }
+}
+
+/// Parameter ids by display name.
+fn param_ids(instance: &mut PluginInstance<TestHost>) -> BTreeMap<String, ClapId> {
+    let params: PluginParams = instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin has the params extension");
+    let handle = instance.plugin_handle();
+    let mut buffer = ParamInfoBuffer::new();
+    (0..params.count(&handle))
+        .map(|i| {
+            let info = params.get_info(&handle, i, &mut buffer).unwrap();
+            (String::from_utf8_lossy(info.name).into_owned(), info.id)
+        })
+        .collect()
+}
+
+/// The CLAP value a host would send for `text` typed into the parameter (nice-plug's CLAP values
+/// are normalised, or step indices for stepped parameters, not the plain values).
+fn value_of_text(instance: &mut PluginInstance<TestHost>, id: ClapId, text: &str) -> f64 {
+    let params: PluginParams = instance.plugin_shared_handle().get_extension().unwrap();
+    let c_text = std::ffi::CString::new(text).unwrap();
+    params
+        .text_to_value(&instance.plugin_handle(), id, &c_text)
+        .unwrap_or_else(|| panic!("parameter {id:?} does not parse {text:?}"))
+}
+
+fn param_value(instance: &mut PluginInstance<TestHost>, id: ClapId) -> f64 {
+    let params: PluginParams = instance.plugin_shared_handle().get_extension().unwrap();
+    params.get_value(&instance.plugin_handle(), id).unwrap()
+}
+
+/// Sets parameters on an inactive plugin through `params.flush`.
+fn set_params(instance: &mut PluginInstance<TestHost>, values: &[(ClapId, f64)]) {
+    let params: PluginParams = instance.plugin_shared_handle().get_extension().unwrap();
+    let mut events = EventBuffer::new();
+    for &(id, v) in values {
+        events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), v));
+    }
+    let mut out = EventBuffer::new();
+    let mut handle = instance.inactive_plugin_handle().unwrap();
+    params.flush(&mut handle, &events.as_input(), &mut out.as_output());
+}
+
+fn save_state(instance: &mut PluginInstance<TestHost>) -> Vec<u8> {
+    let state: PluginState = instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin has the state extension");
+    let mut bytes = Vec::new();
+    state
+        .save(&instance.plugin_handle(), &mut bytes)
+        .expect("state saves");
+    bytes
+}
+
+fn load_state(instance: &mut PluginInstance<TestHost>, bytes: &[u8]) {
+    let state: PluginState = instance.plugin_shared_handle().get_extension().unwrap();
+    state
+        .load(&instance.plugin_handle(), &mut &bytes[..])
+        .expect("state loads");
+}
+
+/// A MIDI note event the plugin sent: (note on?, channel 0-15, key).
+type Note = (bool, u16, u16);
+
+/// Drives an activated plugin in stereo, block by block, collecting its output and notes.
+struct Driver {
+    processor: StartedPluginAudioProcessor<TestHost>,
+    input_ports: AudioPorts,
+    output_ports: AudioPorts,
+    buffers: [Vec<f32>; 4],
+    events_in: EventBuffer,
+    events_out: EventBuffer,
+    steady_time: u64,
+}
+
+impl Driver {
+    fn start(instance: &mut PluginInstance<TestHost>, sample_rate: f64) -> Self {
+        let processor = instance
+            .activate(|_, _| (), config(sample_rate))
+            .expect("the plugin activates");
+        Self {
+            processor: processor.start_processing().expect("processing starts"),
+            input_ports: AudioPorts::with_capacity(2, 1),
+            output_ports: AudioPorts::with_capacity(2, 1),
+            buffers: std::array::from_fn(|_| vec![0.0; MAX_BLOCK as usize]),
+            events_in: EventBuffer::with_capacity(16),
+            events_out: EventBuffer::with_capacity(64),
+            steady_time: 0,
+        }
+    }
+
+    fn stop(self, instance: &mut PluginInstance<TestHost>) {
+        instance.deactivate(self.processor.stop_processing());
+    }
+
+    /// Processes one block of `left`/`right` (equal lengths, at most `MAX_BLOCK`), with
+    /// `params` as parameter events at its start. Returns the output and adds notes to `notes`.
+    fn block(
+        &mut self,
+        left: &[f32],
+        right: &[f32],
+        params: &[(ClapId, f64)],
+        out: &mut [Vec<f32>; 2],
+        notes: &mut Vec<Note>,
+    ) {
+        let n = left.len();
+        assert!(n >= 1 && n <= MAX_BLOCK as usize && right.len() == n);
+        let [in_l, in_r, out_l, out_r] = &mut self.buffers;
+        in_l[..n].copy_from_slice(left);
+        in_r[..n].copy_from_slice(right);
+        self.events_in.clear();
+        for &(id, v) in params {
+            self.events_in
+                .push(&ParamValueEvent::new(0, id, Pckn::match_all(), v));
+        }
+        self.events_out.clear();
+        let inputs = self.input_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                [&mut in_l[..n], &mut in_r[..n]]
+                    .into_iter()
+                    .map(InputChannel::variable),
+            ),
+        }]);
+        let mut outputs = self.output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                [&mut out_l[..n], &mut out_r[..n]].into_iter(),
+            ),
+        }]);
+        let transport: Option<&TransportEvent> = None;
+        self.processor
+            .process(
+                &inputs,
+                &mut outputs,
+                &self.events_in.as_input(),
+                &mut self.events_out.as_output(),
+                Some(self.steady_time),
+                transport,
+            )
+            .expect("process succeeds");
+        self.steady_time += n as u64;
+        out[0].extend_from_slice(&out_l[..n]);
+        out[1].extend_from_slice(&out_r[..n]);
+        for event in self.events_out.iter() {
+            match event.as_core_event() {
+                Some(CoreEventSpace::NoteOn(e)) => notes.push((
+                    true,
+                    *e.pckn().channel.as_specific().unwrap(),
+                    *e.pckn().key.as_specific().unwrap(),
+                )),
+                Some(CoreEventSpace::NoteOff(e)) => notes.push((
+                    false,
+                    *e.pckn().channel.as_specific().unwrap(),
+                    *e.pckn().key.as_specific().unwrap(),
+                )),
+                Some(CoreEventSpace::Midi(e)) => {
+                    let [status, key, velocity] = e.data();
+                    let on = status & 0xF0 == 0x90 && velocity > 0;
+                    if status & 0xE0 == 0x80 {
+                        notes.push((on, (status & 0x0F) as u16, key as u16));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Processes a whole signal in blocks of the given sizes (cycled), sleeping `pace` of each
+    /// block's duration so that the worker keeps up as it would in real time.
+    fn run(
+        &mut self,
+        left: &[f32],
+        right: &[f32],
+        sizes: &mut dyn FnMut() -> usize,
+        sample_rate: f64,
+        pace: f64,
+        notes: &mut Vec<Note>,
+    ) -> [Vec<f32>; 2] {
+        let mut out = [
+            Vec::with_capacity(left.len()),
+            Vec::with_capacity(left.len()),
+        ];
+        let mut pos = 0;
+        while pos < left.len() {
+            let n = sizes().clamp(1, MAX_BLOCK as usize).min(left.len() - pos);
+            self.block(
+                &left[pos..pos + n],
+                &right[pos..pos + n],
+                &[],
+                &mut out,
+                notes,
+            );
+            pos += n;
+            if pace > 0.0 {
+                std::thread::sleep(Duration::from_secs_f64(n as f64 / sample_rate * pace));
+            }
+        }
+        out
+    }
+}
+
+/// A small deterministic generator (xorshift) for noise and block sizes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn uniform(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Noise with a few hostile samples: NaN, ±Inf, denormals, full scale and beyond.
+fn hostile_noise(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng(seed);
+    let mut x: Vec<f32> = (0..len).map(|_| 0.5 * rng.uniform()).collect();
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-40,
+        -1e-42,
+        1.0,
+        -1.0,
+        4.0,
+    ];
+    for (k, &s) in specials.iter().enumerate() {
+        x[(k + 1) * len / (specials.len() + 2)] = s;
+    }
+    x
+}
+
+fn threads_now() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+fn resident_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+#[test]
+#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+fn output_is_the_input_bit_for_bit_at_44k1_and_48k_in_odd_and_changing_blocks() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    for (rate, sizes) in [
+        (44_100.0, vec![1usize, 31, 64, 512, 4096, 1000, 7, 333]),
+        (48_000.0, vec![4096, 17, 2048, 1, 1, 960, 4095, 127]),
+    ] {
+        let len = (rate * 4.0) as usize;
+        let left = hostile_noise(len, 1 + rate as u64);
+        let right = hostile_noise(len, 2 + rate as u64);
+        let mut driver = Driver::start(&mut instance, rate);
+        let mut k = 0;
+        let mut rng = Rng(rate as u64);
+        // The listed sizes, then random sizes: every call may differ from the last.
+        let mut next = || {
+            k += 1;
+            sizes
+                .get(k - 1)
+                .copied()
+                .unwrap_or_else(|| 1 + rng.below(4096))
+        };
+        let mut notes = Vec::new();
+        let [out_l, out_r] = driver.run(&left, &right, &mut next, rate, 0.0, &mut notes);
+        driver.stop(&mut instance);
+        for (name, got, want) in [("left", &out_l, &left), ("right", &out_r, &right)] {
+            assert_eq!(got.len(), want.len());
+            let first_diff = got
+                .iter()
+                .zip(want.iter())
+                .position(|(g, w)| g.to_bits() != w.to_bits());
+            assert_eq!(
+                first_diff, None,
+                "{rate} Hz {name}: output differs from the input"
+            );
+        }
+    }
+}
+
+/// A composed song with drums and bass, rendered at `rate` and read back (mono).
+fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
+    use instrunet_training::compose::{compose, song_seed};
+    use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
+    let fonts: Vec<Font> = installed_training_soundfonts()
+        .expect("the test command installs the SoundFonts")
+        .iter()
+        .map(|p| Font::load(p).unwrap())
+        .collect();
+    let song = (0..100)
+        .map(|i| compose(song_seed(424_242, i)))
+        .find(|s| {
+            let has = |c: InstrumentClass| {
+                s.parts
+                    .iter()
+                    .any(|p| p.class == c && p.active.iter().all(|&a| a))
+            };
+            has(InstrumentClass::Drums) && has(InstrumentClass::Bass)
+        })
+        .expect("a song with drums and bass throughout");
+    let dir = std::env::temp_dir().join(format!("instrunet-clap-host-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    render_track(&song.to_midi(), "test", &fonts, rate, 5, &dir, "Track00001").unwrap();
+    let audio = instrunet_training::audio::read_mono(&dir.join("Track00001").join("mix.wav"))
+        .expect("the rendered mix reads back");
+    std::fs::remove_dir_all(&dir).ok();
+    audio.samples
+}
+
+#[test]
+#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rate = 48_000.0;
+    let song = song_with_drums_and_bass(rate as u32);
+    let seconds = 20.0f64.min(song.len() as f64 / rate);
+    let music = &song[..(seconds * rate) as usize];
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    let channel = ids["MIDI channel"];
+    let channel_5 = value_of_text(&mut instance, channel, "5");
+    let mut driver = Driver::start(&mut instance, rate);
+    let mut notes = Vec::new();
+    let mut sink = [Vec::new(), Vec::new()];
+    // MIDI channel 5 (index 4), set as an automation event in the first block.
+    driver.block(
+        &music[..256],
+        &music[..256],
+        &[(channel, channel_5)],
+        &mut sink,
+        &mut notes,
+    );
+    let mut sizes = {
+        let mut rng = Rng(9);
+        move || 32 + rng.below(1500)
+    };
+    driver.run(
+        &music[256..],
+        &music[256..],
+        &mut sizes,
+        rate,
+        0.2,
+        &mut notes,
+    );
+    let after_music = notes.len();
+    let silence = vec![0.0f32; (4.0 * rate) as usize];
+    driver.run(&silence, &silence, &mut sizes, rate, 0.2, &mut notes);
+    driver.stop(&mut instance);
+
+    println!("notes: {notes:?}");
+    let bass_key = 36 + InstrumentClass::Bass as u16;
+    let drums_key = 36 + InstrumentClass::Drums as u16;
+    for key in [bass_key, drums_key] {
+        assert!(
+            notes[..after_music].contains(&(true, 4, key)),
+            "no note-on for key {key} on channel 5 while the song played: {notes:?}"
+        );
+    }
+    assert!(
+        notes.iter().all(|&(_, ch, _)| ch == 4),
+        "notes on other channels: {notes:?}"
+    );
+    // Every note that went on went off, in order, by the end of the silence.
+    let mut held = std::collections::BTreeSet::new();
+    for &(on, _, key) in &notes {
+        if on {
+            assert!(held.insert(key), "note {key} on twice: {notes:?}");
+        } else {
+            assert!(held.remove(&key), "note {key} off while not on: {notes:?}");
+        }
+    }
+    assert!(
+        held.is_empty(),
+        "notes still on after 4 s of silence: {held:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+fn parameters_and_the_weights_path_survive_save_and_restore() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut a = new_instance(&entry);
+    let ids = param_ids(&mut a);
+    for name in [
+        "Threshold",
+        "Model thresholds",
+        "Hysteresis",
+        "Meter release",
+        "Analysis hop",
+        "Input",
+        "MIDI out",
+        "MIDI channel",
+    ] {
+        assert!(ids.contains_key(name), "no parameter {name:?} in {ids:?}");
+    }
+    let mut changes = Vec::new();
+    for (name, text) in [
+        ("Threshold", "0.73"),
+        ("MIDI channel", "7"),
+        ("Analysis hop", "100"),
+        ("Input", "Right"),
+        ("Hysteresis", "0.12"),
+    ] {
+        let id = ids[name];
+        changes.push((id, value_of_text(&mut a, id, text)));
+    }
+    changes.push((ids["Model thresholds"], 0.0));
+    set_params(&mut a, &changes);
+    // The plugin keeps f32 values: what it applied, to single precision.
+    let changes: Vec<(ClapId, f64)> = changes
+        .iter()
+        .map(|&(id, want)| {
+            let got = param_value(&mut a, id);
+            assert!(
+                (got - want).abs() < 1e-6,
+                "flush set {id:?} to {got}, not {want}"
+            );
+            (id, got)
+        })
+        .collect();
+    let saved = save_state(&mut a);
+
+    let mut b = new_instance(&entry);
+    for &(id, want) in &changes {
+        assert_ne!(
+            param_value(&mut b, id),
+            want,
+            "{id:?} starts at the changed value"
+        );
+    }
+    load_state(&mut b, &saved);
+    for &(id, want) in &changes {
+        let got = param_value(&mut b, id);
+        assert_eq!(got, want, "param {id:?} after save and restore");
+    }
+
+    // A state naming a weights file that is gone: the plugin still loads it, runs the embedded
+    // model, and keeps the path for when the file comes back.
+    // nice-plug's CLAP state: the JSON's length (u64, little-endian), then the JSON.
+    let (len, json) = saved.split_at(8);
+    assert_eq!(
+        u64::from_le_bytes(len.try_into().unwrap()) as usize,
+        json.len()
+    );
+    let mut json: serde_json::Value = serde_json::from_slice(json).unwrap_or_else(|e| {
+        panic!(
+            "state is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(json)
+        )
+    });
+    let missing = "/nonexistent/instrunet-user.safetensors";
+    json["fields"]["weights-path"] =
+        serde_json::Value::String(serde_json::to_string(missing).unwrap());
+    let json = json.to_string().into_bytes();
+    let mut edited = (json.len() as u64).to_le_bytes().to_vec();
+    edited.extend_from_slice(&json);
+    let mut c = new_instance(&entry);
+    load_state(&mut c, &edited);
+    let mut driver = Driver::start(&mut c, 44_100.0);
+    let noise = hostile_noise(44_100, 3);
+    let mut notes = Vec::new();
+    let out = driver.run(&noise, &noise, &mut || 512, 44_100.0, 0.0, &mut notes);
+    driver.stop(&mut c);
+    assert!(
+        out[0]
+            .iter()
+            .zip(&noise)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+    let again = String::from_utf8_lossy(&save_state(&mut c)).into_owned();
+    assert!(
+        again.contains(missing),
+        "the weights path was lost: {again}"
+    );
+}
+
+#[test]
+#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+fn a_hundred_activations_leave_no_thread_and_no_growing_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let threads_before = threads_now();
+    let noise = hostile_noise(4096 * 3, 4);
+    let mut rss_after_10 = 0;
+    for i in 0..100 {
+        let rate = [44_100.0, 48_000.0, 96_000.0, 22_050.0][i % 4];
+        let mut driver = Driver::start(&mut instance, rate);
+        let mut notes = Vec::new();
+        driver.run(&noise, &noise, &mut || 4096, rate, 0.0, &mut notes);
+        driver.stop(&mut instance);
+        assert_eq!(
+            threads_now(),
+            threads_before,
+            "activation {i}: a thread outlived the deactivation"
+        );
+        if i == 9 {
+            rss_after_10 = resident_kib();
+        }
+    }
+    let growth = resident_kib() as i64 - rss_after_10 as i64;
+    println!(
+        "resident memory after 10 activations {rss_after_10} KiB, growth over 90 more: {growth} KiB"
+    );
+    assert!(
+        growth < 16 * 1024,
+        "resident memory grew {growth} KiB over 90 activations"
+    );
+    drop(instance);
+    assert!(
+        threads_now() <= threads_before,
+        "a thread outlived the instance"
+    );
+}
+
+#[test]
+#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+fn process_allocates_nothing_at_any_rate_and_block_size() {
+    // In the alloc-check build an allocation inside process() aborts this process.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    let mut automation = Vec::new();
+    for (name, text) in [
+        ("Analysis hop", "50"),
+        ("Threshold", "0.02"),
+        ("Input", "Left"),
+    ] {
+        let id = ids[name];
+        automation.push((id, value_of_text(&mut instance, id, text)));
+    }
+    automation.push((ids["Model thresholds"], 0.0));
+    for rate in [22_050.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
+        for size in [1usize, 31, 64, 512, 4096, 0] {
+            let mut driver = Driver::start(&mut instance, rate);
+            let len = (rate * 4.0) as usize;
+            let signal = hostile_noise(len, rate as u64 + size as u64);
+            let mut notes = Vec::new();
+            let mut sink = [Vec::with_capacity(len + 8), Vec::with_capacity(len + 8)];
+            // Automation inside process() too: fastest hop, a threshold low enough that notes
+            // fire, the left channel only.
+            driver.block(
+                &signal[..1],
+                &signal[..1],
+                &automation,
+                &mut sink,
+                &mut notes,
+            );
+            let mut rng = Rng(rate as u64 ^ 77);
+            let mut sizes = || if size == 0 { 1 + rng.below(4096) } else { size };
+            driver.run(
+                &signal[1..],
+                &signal[1..],
+                &mut sizes,
+                rate,
+                0.05,
+                &mut notes,
+            );
+            driver.stop(&mut instance);
+            let label = if size == 0 {
+                "random sizes".to_string()
+            } else {
+                size.to_string()
+            };
+            println!("{rate} Hz, blocks of {label}: {} note events", notes.len());
+            // The MIDI path ran inside process() too (classes cross the low threshold).
+            assert!(
+                notes.iter().any(|n| n.0),
+                "{rate} Hz, blocks of {label}: no note-on was sent"
+            );
+        }
+    }
+}
