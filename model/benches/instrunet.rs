@@ -95,5 +95,10 @@ fn inference(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, front_end, inference);
+criterion_group! {
+    name = benches;
+    // No plots: plotters' text backend here has no font registered (criterion's plots crash).
+    config = Criterion::default().without_plots();
+    targets = front_end, inference
+}
 criterion_main!(benches);

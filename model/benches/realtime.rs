@@ -46,5 +46,10 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // No plots: plotters' text backend here has no font registered (criterion's plots crash).
+    config = Criterion::default().without_plots();
+    targets = bench
+}
 criterion_main!(benches);

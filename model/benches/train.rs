@@ -61,5 +61,10 @@ fn train_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, train_step);
+criterion_group! {
+    name = benches;
+    // No plots: plotters' text backend here has no font registered (criterion's plots crash).
+    config = Criterion::default().without_plots();
+    targets = train_step
+}
 criterion_main!(benches);

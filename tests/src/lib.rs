@@ -1,1 +1,3 @@
-//! End-to-end tests live in `tests/tests/`.
+//! Shared pieces of the end-to-end tests (which live in `tests/tests/`) and benchmarks.
+
+pub mod clap_host;
