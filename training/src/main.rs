@@ -198,6 +198,10 @@ fn main() -> anyhow::Result<()> {
                 spec.classes.join(", ")
             );
             println!(
+                "network: {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
+                spec.network.pool_bands, spec.mel.n_mels, spec.mel.window_frames
+            );
+            println!(
                 "trained on: {} ({} epochs)",
                 spec.provenance.data, spec.provenance.epochs
             );
