@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The plugin as hosts load it (part of scripts/test-all.sh):
 #  1. bundles InstruNET.clap / .vst3 with nice-plug's allocation checks armed (profile
-#     `alloc-check`, feature `assert_process_allocs`: any allocation in process() aborts);
+#     `release-checked`, feature `assert_process_allocs`: any allocation in process() aborts);
 #  2. runs the CLAP host harness (tests/tests/clap_host.rs) on the .clap;
 #  3. runs two real hosts' plugin scanners on the bundles: Ardour 7's `ardour-vst3-scanner` (VST3)
 #     and qtractor's `qtractor_plugin_scan` (CLAP). Their Debian packages are downloaded and
 #     unpacked into target/host-scanners, not installed: only the scanners and the few libraries
 #     they link are used, no GUI.
-# The test bundles end up in target/alloc-check/bundled; target/bundled (what users copy) is
+# The test bundles end up in target/release-checked/bundled; target/bundled (what users copy) is
 # left as it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-test_bundles=target/alloc-check/bundled
+test_bundles=target/release-checked/bundled
 kept=target/bundled.kept-by-tests
 rm -rf "$kept"
 [ -d target/bundled ] && mv target/bundled "$kept"
@@ -26,13 +26,13 @@ restore() {
     return 0
 }
 trap restore EXIT
-cargo xtask bundle instrunet --profile alloc-check --features assert_process_allocs --locked
+cargo xtask bundle instrunet --profile release-checked --features assert_process_allocs --locked
 restore
 trap - EXIT
 
 echo "== CLAP host harness on $test_bundles/InstruNET.clap"
 INSTRUNET_CLAP="$PWD/$test_bundles/InstruNET.clap" \
-    cargo test --release --locked -p instrunet-tests --test clap_host -- --ignored --test-threads=1
+    cargo test --profile release-checked --locked -p instrunet-tests --test clap_host -- --ignored --test-threads=1
 
 # --- Real hosts' scanners -------------------------------------------------------------------
 root=target/host-scanners

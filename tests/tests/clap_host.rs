@@ -2,13 +2,13 @@
 //! MIDI out, parameters, state, activation cycles and real-time safety.
 //!
 //! These tests need the plugin built with nice-plug's allocation checks armed, which a plain
-//! `cargo test` does not build; `scripts/test-all.sh` builds it (profile `alloc-check`, feature
+//! `cargo test` does not build; `scripts/test-all.sh` builds it (profile `release-checked`, feature
 //! `assert_process_allocs`), bundles it and runs them with `INSTRUNET_CLAP` set to the bundle:
 //!
 //! ```sh
-//! cargo xtask bundle instrunet --profile alloc-check --features assert_process_allocs
+//! cargo xtask bundle instrunet --profile release-checked --features assert_process_allocs
 //! INSTRUNET_CLAP=target/bundled/InstruNET.clap \
-//!     cargo test --release -p instrunet-tests --test clap_host -- --ignored --test-threads=1
+//!     cargo test --profile release-checked -p instrunet-tests --test clap_host -- --ignored --test-threads=1
 //! ```
 //!
 //! In that build any allocation inside `process()` aborts the test process.
@@ -32,7 +32,7 @@ fn resident_kib() -> u64 {
 }
 
 #[test]
-#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
 fn output_is_the_input_bit_for_bit_at_44k1_and_48k_in_odd_and_changing_blocks() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let entry = load_entry();
@@ -103,7 +103,7 @@ fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
 }
 
 #[test]
-#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
 fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rate = 48_000.0;
@@ -172,7 +172,7 @@ fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence
 }
 
 #[test]
-#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
 fn parameters_and_the_weights_path_survive_save_and_restore() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let entry = load_entry();
@@ -272,7 +272,7 @@ fn parameters_and_the_weights_path_survive_save_and_restore() {
 }
 
 #[test]
-#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
 fn a_hundred_activations_leave_no_thread_and_no_growing_memory() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let entry = load_entry();
@@ -311,9 +311,9 @@ fn a_hundred_activations_leave_no_thread_and_no_growing_memory() {
 }
 
 #[test]
-#[ignore = "needs the alloc-check plugin build: run by scripts/test-all.sh"]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
 fn process_allocates_nothing_at_any_rate_and_block_size() {
-    // In the alloc-check build an allocation inside process() aborts this process.
+    // In the release-checked build an allocation inside process() aborts this process.
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let entry = load_entry();
     let mut instance = new_instance(&entry);
