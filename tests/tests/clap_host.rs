@@ -25,6 +25,20 @@ fn threads_now() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
+/// The thread count once it is down to `want`, or after a second. A joined thread can still be
+/// listed in /proc for a moment (the kernel wakes the joiner before it removes the task), so a
+/// single look races; a thread that really outlives its owner stays listed.
+fn threads_settled_to(want: usize) -> usize {
+    let start = std::time::Instant::now();
+    loop {
+        let n = threads_now();
+        if n <= want || start.elapsed() > std::time::Duration::from_secs(1) {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 fn resident_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -287,7 +301,7 @@ fn a_hundred_activations_leave_no_thread_and_no_growing_memory() {
         driver.run(&noise, &noise, &mut || 4096, rate, 0.0, &mut notes);
         driver.stop(&mut instance);
         assert_eq!(
-            threads_now(),
+            threads_settled_to(threads_before),
             threads_before,
             "activation {i}: a thread outlived the deactivation"
         );
@@ -305,7 +319,7 @@ fn a_hundred_activations_leave_no_thread_and_no_growing_memory() {
     );
     drop(instance);
     assert!(
-        threads_now() <= threads_before,
+        threads_settled_to(threads_before) <= threads_before,
         "a thread outlived the instance"
     );
 }
