@@ -31,8 +31,9 @@ restore
 trap - EXIT
 
 echo "== CLAP host harness on $test_bundles/InstruNET.clap"
+# --workspace: the same feature set as test-all.sh's build, so nothing is compiled again.
 INSTRUNET_CLAP="$PWD/$test_bundles/InstruNET.clap" \
-    cargo test --profile release-checked --locked -p instrunet-tests --test clap_host -- --ignored --test-threads=1
+    cargo test --workspace --profile release-checked --locked --test clap_host -- --ignored --test-threads=1
 
 # --- Real hosts' scanners -------------------------------------------------------------------
 root=target/host-scanners
