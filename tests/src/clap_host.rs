@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
+use clack_host::events::Match;
 use clack_host::events::event_types::{ParamValueEvent, TransportEvent};
 use clack_host::events::spaces::CoreEventSpace;
 pub use clack_host::prelude::*;
@@ -92,6 +93,21 @@ pub fn value_of_text(instance: &mut PluginInstance<TestHost>, id: ClapId, text: 
         .unwrap_or_else(|| panic!("parameter {id:?} does not parse {text:?}"))
 }
 
+/// `(id, CLAP value)` for each `(parameter name, text)`, as `value_of_text` parses it.
+pub fn values_of_texts(
+    instance: &mut PluginInstance<TestHost>,
+    ids: &BTreeMap<String, ClapId>,
+    texts: &[(&str, &str)],
+) -> Vec<(ClapId, f64)> {
+    texts
+        .iter()
+        .map(|&(name, text)| {
+            let id = ids[name];
+            (id, value_of_text(instance, id, text))
+        })
+        .collect()
+}
+
 pub fn param_value(instance: &mut PluginInstance<TestHost>, id: ClapId) -> f64 {
     let params: PluginParams = instance.plugin_shared_handle().get_extension().unwrap();
     params.get_value(&instance.plugin_handle(), id).unwrap()
@@ -126,6 +142,12 @@ pub fn load_state(instance: &mut PluginInstance<TestHost>, bytes: &[u8]) {
     state
         .load(&instance.plugin_handle(), &mut &bytes[..])
         .expect("state loads");
+}
+
+/// A note event's (on?, channel, key); the plugin always names a channel and a key.
+fn note(on: bool, pckn: Pckn) -> Note {
+    let specific = |m: Match<u16>| m.into_specific().expect("a specific channel and key");
+    (on, specific(pckn.channel), specific(pckn.key))
 }
 
 /// A MIDI note event the plugin sent: (note on?, channel 0-15, key).
@@ -213,16 +235,8 @@ impl Driver {
         out[1].extend_from_slice(&out_r[..n]);
         for event in self.events_out.iter() {
             match event.as_core_event() {
-                Some(CoreEventSpace::NoteOn(e)) => notes.push((
-                    true,
-                    *e.pckn().channel.as_specific().unwrap(),
-                    *e.pckn().key.as_specific().unwrap(),
-                )),
-                Some(CoreEventSpace::NoteOff(e)) => notes.push((
-                    false,
-                    *e.pckn().channel.as_specific().unwrap(),
-                    *e.pckn().key.as_specific().unwrap(),
-                )),
+                Some(CoreEventSpace::NoteOn(e)) => notes.push(note(true, e.pckn())),
+                Some(CoreEventSpace::NoteOff(e)) => notes.push(note(false, e.pckn())),
                 Some(CoreEventSpace::Midi(e)) => {
                     let [status, key, velocity] = e.data();
                     let on = status & 0xF0 == 0x90 && velocity > 0;

@@ -204,17 +204,17 @@ fn parameters_and_the_weights_path_survive_save_and_restore() {
     ] {
         assert!(ids.contains_key(name), "no parameter {name:?} in {ids:?}");
     }
-    let mut changes = Vec::new();
-    for (name, text) in [
-        ("Threshold", "0.73"),
-        ("MIDI channel", "7"),
-        ("Analysis hop", "100"),
-        ("Input", "Right"),
-        ("Hysteresis", "0.12"),
-    ] {
-        let id = ids[name];
-        changes.push((id, value_of_text(&mut a, id, text)));
-    }
+    let mut changes = values_of_texts(
+        &mut a,
+        &ids,
+        &[
+            ("Threshold", "0.73"),
+            ("MIDI channel", "7"),
+            ("Analysis hop", "100"),
+            ("Input", "Right"),
+            ("Hysteresis", "0.12"),
+        ],
+    );
     changes.push((ids["Model thresholds"], 0.0));
     set_params(&mut a, &changes);
     // The plugin keeps f32 values: what it applied, to single precision.
@@ -332,15 +332,15 @@ fn process_allocates_nothing_at_any_rate_and_block_size() {
     let entry = load_entry();
     let mut instance = new_instance(&entry);
     let ids = param_ids(&mut instance);
-    let mut automation = Vec::new();
-    for (name, text) in [
-        ("Analysis hop", "50"),
-        ("Threshold", "0.02"),
-        ("Input", "Left"),
-    ] {
-        let id = ids[name];
-        automation.push((id, value_of_text(&mut instance, id, text)));
-    }
+    let mut automation = values_of_texts(
+        &mut instance,
+        &ids,
+        &[
+            ("Analysis hop", "50"),
+            ("Threshold", "0.02"),
+            ("Input", "Left"),
+        ],
+    );
     automation.push((ids["Model thresholds"], 0.0));
     for rate in [22_050.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
         for size in [1usize, 31, 64, 512, 4096, 0] {
