@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::dataset::{LoadOptions, WindowSet, load};
-use instrunet_training::metrics::{Metrics, evaluate};
+use instrunet_training::metrics::{Metrics, evaluate, false_alarms, markdown_false_alarms};
 use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
     run_files, train as run_training,
@@ -354,6 +354,16 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     columns.push((label.as_str(), &ours));
     println!("{}", Metrics::markdown_summary(&columns));
     println!("{label}, per class:\n\n{}", ours.markdown_classes());
+    let alarms = false_alarms(
+        &probs,
+        &set.labels,
+        &weights.spec.classes,
+        &weights.spec.thresholds,
+    );
+    println!(
+        "{label}, false alarms (what played when a class was reported but absent):\n\n{}",
+        markdown_false_alarms(&alarms)
+    );
     if let Some(path) = &args.json {
         let json = serde_json::json!({
             "split": args.split,
@@ -362,6 +372,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "model": label,
             "metrics": ours,
             "baseline": baseline,
+            "false_alarms": alarms,
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;

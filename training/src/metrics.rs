@@ -199,6 +199,88 @@ pub fn tune_thresholds(probs: &[f32], labels: &[f32], n_classes: usize) -> Vec<f
         .collect()
 }
 
+/// What was playing when a class was reported but absent: for each other class, how often it was
+/// present in those false-alarm windows, next to how often it is present in all windows. A share
+/// far above the base rate names the class that the model mistook for this one.
+#[derive(Debug, Clone, Serialize)]
+pub struct FalseAlarms {
+    pub class: String,
+    /// Windows where the class was reported (at its threshold) but absent.
+    pub count: usize,
+    /// Windows among those where no class at all was present.
+    pub in_silence: usize,
+    /// (other class, share of the false alarms where it was present, share of all windows where
+    /// it is present), by decreasing ratio of the two; classes present in under 10 % of the false
+    /// alarms are left out.
+    pub playing_instead: Vec<(String, f64, f64)>,
+}
+
+/// The false-alarm analysis of every class (see [`FalseAlarms`]).
+pub fn false_alarms(
+    probs: &[f32],
+    labels: &[f32],
+    names: &[String],
+    thresholds: &[f32],
+) -> Vec<FalseAlarms> {
+    let c = names.len();
+    let n = if c == 0 { 0 } else { labels.len() / c };
+    let present = |w: usize, j: usize| labels[w * c + j] > 0.5;
+    let base: Vec<f64> = (0..c)
+        .map(|j| ratio((0..n).filter(|&w| present(w, j)).count(), n))
+        .collect();
+    (0..c)
+        .map(|k| {
+            let alarms: Vec<usize> = (0..n)
+                .filter(|&w| probs[w * c + k] >= thresholds[k] && !present(w, k))
+                .collect();
+            let in_silence = alarms
+                .iter()
+                .filter(|&&w| (0..c).all(|j| !present(w, j)))
+                .count();
+            let mut playing_instead: Vec<(String, f64, f64)> = (0..c)
+                .filter(|&j| j != k && base[j] > 0.0)
+                .map(|j| {
+                    let share = ratio(
+                        alarms.iter().filter(|&&w| present(w, j)).count(),
+                        alarms.len(),
+                    );
+                    (names[j].clone(), share, base[j])
+                })
+                .filter(|(_, share, _)| *share >= 0.1)
+                .collect();
+            playing_instead.sort_by(|a, b| (b.1 / b.2).total_cmp(&(a.1 / a.2)));
+            FalseAlarms {
+                class: names[k].clone(),
+                count: alarms.len(),
+                in_silence,
+                playing_instead,
+            }
+        })
+        .collect()
+}
+
+/// The false-alarm table: the three classes most over-represented in each class's false alarms.
+pub fn markdown_false_alarms(rows: &[FalseAlarms]) -> String {
+    let mut s = String::from(
+        "| Reported but absent | False alarms | Playing instead: share of those windows (of all windows); silence: windows with nothing playing |\n|---|---:|---|\n",
+    );
+    for r in rows {
+        let mut instead: Vec<String> = r
+            .playing_instead
+            .iter()
+            .take(3)
+            .map(|(name, share, base)| {
+                format!("{name} {:.0} % ({:.0} %)", 100.0 * share, 100.0 * base)
+            })
+            .collect();
+        if r.in_silence > 0 {
+            instead.push(format!("silence: {}", r.in_silence));
+        }
+        s += &format!("| {} | {} | {} |\n", r.class, r.count, instead.join(", "));
+    }
+    s
+}
+
 impl Metrics {
     /// The headline rows, one column per model.
     pub fn markdown_summary(models: &[(&str, &Metrics)]) -> String {
@@ -300,6 +382,40 @@ mod tests {
         assert!((m.hamming_accuracy - 5.0 / 8.0).abs() < 1e-12);
         // Class 1's single positive (score 0.4) ranks first → AP 1.
         assert!((m.classes[1].ap.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn false_alarms_name_the_class_that_was_playing() {
+        // Class 0 is reported in windows 1 and 2 where it is absent; class 1 plays in both, class
+        // 2 in window 2 only (and in window 0). Window 3 is silent and class 0 is reported there.
+        let labels = [
+            1.0, 0.0, 1.0, //
+            0.0, 1.0, 0.0, //
+            0.0, 1.0, 1.0, //
+            0.0, 0.0, 0.0,
+        ];
+        let probs = [
+            0.9, 0.1, 0.8, //
+            0.8, 0.9, 0.1, //
+            0.7, 0.9, 0.9, //
+            0.6, 0.0, 0.0,
+        ];
+        let fa = false_alarms(&probs, &labels, &names(3), &[0.5; 3]);
+        assert_eq!(fa[0].count, 3);
+        assert_eq!(fa[0].in_silence, 1);
+        // Class 1: in 2 of the 3 false alarms, in 2 of 4 windows → ratio 4/3; class 2: 1 of 3
+        // against 2 of 4 → 2/3. Class 1 comes first.
+        let names0: Vec<&str> = fa[0].playing_instead.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(names0, ["c1", "c2"]);
+        assert!((fa[0].playing_instead[0].1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((fa[0].playing_instead[0].2 - 0.5).abs() < 1e-12);
+        assert_eq!(fa[1].count, 0);
+        assert!(fa[1].playing_instead.is_empty());
+        let table = markdown_false_alarms(&fa);
+        assert!(
+            table.contains("| c0 | 3 | c1 67 % (50 %), c2 33 % (50 %), silence: 1 |"),
+            "{table}"
+        );
     }
 
     #[test]
