@@ -127,8 +127,9 @@ struct TrainArgs {
     #[arg(long, default_value_t = 4)]
     patience: usize,
     /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
-    /// more let it hear which register a sound sits in). Stored in the weights file.
-    #[arg(long, default_value_t = 4)]
+    /// more let it hear which register a sound sits in; the shipped model has 8). Stored in the
+    /// weights file.
+    #[arg(long, default_value_t = 8)]
     pool_bands: usize,
     /// Train on the first N training songs only (validation and test stay whole): for studies
     /// of how much data helps.
