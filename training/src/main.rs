@@ -66,6 +66,10 @@ struct SynthArgs {
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Sample rate of the rendered audio, Hz (default: the model's). Slakh renders at 44.1 kHz;
+    /// the readers resample any rate to the model's.
+    #[arg(long)]
+    sample_rate: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -277,7 +281,13 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let first_id = next_track_number(&args.out)?;
-    let rate = instrunet_model::MelSettings::default().sample_rate;
+    let rate = args
+        .sample_rate
+        .unwrap_or(instrunet_model::MelSettings::default().sample_rate);
+    anyhow::ensure!(
+        (8_000..=192_000).contains(&rate),
+        "--sample-rate {rate}: choose between 8000 and 192000 Hz"
+    );
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
     // Per class: tracks it sounds in, and stems.
     let mut classes =
