@@ -12,7 +12,10 @@ demo=target/demo
 rm -rf "$demo"
 "$bin" info
 echo
-"$bin" synth --out "$demo" --tracks 1 --seed 2026 | head -n 1
+# Only its first line (the song) matters here; captured whole, not piped into head, so that a
+# closed pipe cannot fail the script.
+song=$("$bin" synth --out "$demo" --tracks 1 --seed 2026)
+echo "${song%%$'\n'*}"
 echo
 "$bin" analyze "$demo/Track00001/mix.wav" --out-dir "$demo"
 

@@ -184,6 +184,13 @@ enum DataCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`instrunet synth | head -n 1`) would
+    // panic; restore the default, under which the process ends quietly as other tools do.
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match Cli::parse().command {
         Command::Synth(args) => synth(args)?,
         Command::Train(args) => {
