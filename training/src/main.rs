@@ -285,16 +285,19 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
             .map(|i| SynthJob::Compose(song_seed(args.seed, i)))
             .collect(),
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let first_id = next_track_number(&args.out)?;
     let rate = args
         .sample_rate
         .unwrap_or(instrunet_model::MelSettings::default().sample_rate);
+    // Checked here too so that a bad rate stops the run before anything is written, not per track.
     anyhow::ensure!(
-        (8_000..=192_000).contains(&rate),
-        "--sample-rate {rate}: choose between 8000 and 192000 Hz"
+        instrunet_training::render::RENDER_RATES.contains(&rate),
+        "--sample-rate {rate}: choose between {} and {} Hz",
+        instrunet_training::render::RENDER_RATES.start(),
+        instrunet_training::render::RENDER_RATES.end()
     );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let first_id = next_track_number(&args.out)?;
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
     // Per class: tracks it sounds in, and stems.
     let mut classes =

@@ -398,6 +398,9 @@ const TAIL_SECONDS: f64 = 1.0;
 /// Peak of the normalised mix, dBFS (as Slakh's `target_peak`).
 const TARGET_PEAK_DBFS: f64 = -1.0;
 
+/// Sample rates the renderer can synthesise at, Hz (rustysynth's range).
+pub const RENDER_RATES: std::ops::RangeInclusive<u32> = 16_000..=192_000;
+
 /// Renders a MIDI file into a Slakh-format track folder `out/<id>/`: `mix.wav`, `stems/SNN.wav`,
 /// `MIDI/SNN.mid`, `all_src.mid` and `metadata.yaml`. Each stem's font is drawn from those that
 /// have its program; `seed` makes the whole track reproducible. Returns the track's metadata and
@@ -413,6 +416,13 @@ pub fn render_track(
 ) -> Result<(TrackMetadata, f64), String> {
     if fonts.is_empty() {
         return Err("no SoundFonts given".into());
+    }
+    if !RENDER_RATES.contains(&sample_rate) {
+        return Err(format!(
+            "cannot render at {sample_rate} Hz: choose between {} and {} Hz",
+            RENDER_RATES.start(),
+            RENDER_RATES.end()
+        ));
     }
     let stems = stems_from_midi(midi)?;
     if stems.is_empty() {

@@ -193,6 +193,11 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
         std::fs::read(dir.join("mix.wav")).unwrap(),
         std::fs::read(again.join("Track00001/mix.wav")).unwrap()
     );
+    // A rate the synthesiser cannot run at is refused with the range, before anything is written.
+    let low = out.join("low-rate");
+    let err = render_track(&song(), "song.mid", &fonts, 8_000, 7, &low, "Track00001").unwrap_err();
+    assert!(err.contains("8000 Hz") && err.contains("16000"), "{err}");
+    assert!(!low.join("Track00001").exists());
     std::fs::remove_dir_all(&out).ok();
 }
 

@@ -18,8 +18,14 @@ fn the_embedded_model_recognises_instruments_in_new_songs() {
     // The same songs rendered at the model's rate and at 48 kHz (resampled by the reader, as a
     // host's audio is by the plugin): the training data is rendered at 16 kHz, and audio made at
     // a higher rate sounds different to the model (no aliasing), so both must clear the floor.
+    let fonts: Vec<Font> = instrunet_training::render::installed_training_soundfonts()
+        .expect("the test command installs the training SoundFonts")
+        .iter()
+        .map(|p| Font::load(p).unwrap())
+        .collect();
+    let weights = Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS).unwrap();
     for rate in [16_000, 48_000] {
-        let m = metrics_at(rate);
+        let m = metrics_at(rate, &fonts, &weights);
         println!(
             "rendered at {rate} Hz:\n{}",
             Metrics::markdown_summary(&[("embedded", &m)])
@@ -37,24 +43,19 @@ fn the_embedded_model_recognises_instruments_in_new_songs() {
     }
 }
 
-/// The embedded model's metrics on eight new songs rendered at `rate`.
-fn metrics_at(rate: u32) -> Metrics {
+/// The model's metrics on eight new songs rendered at `rate` with `fonts`.
+fn metrics_at(rate: u32, fonts: &[Font], weights: &Weights) -> Metrics {
     let root =
         std::env::temp_dir().join(format!("instrunet-shipped-{}-{rate}", std::process::id()));
     std::fs::remove_dir_all(&root).ok();
     let data = root.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let fonts: Vec<Font> = instrunet_training::render::installed_training_soundfonts()
-        .expect("the test command installs the training SoundFonts")
-        .iter()
-        .map(|p| Font::load(p).unwrap())
-        .collect();
     for i in 0..8u64 {
         let song = compose(song_seed(777_001, i));
         render_track(
             &song.to_midi(),
             &format!("composer:floor:{i}"),
-            &fonts,
+            fonts,
             rate,
             1000 + i,
             &data,
@@ -62,7 +63,6 @@ fn metrics_at(rate: u32) -> Metrics {
         )
         .unwrap();
     }
-    let weights = Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS).unwrap();
     let (sets, _) = load(
         &data,
         &root.join("cache"),
@@ -76,7 +76,7 @@ fn metrics_at(rate: u32) -> Metrics {
         all.append(s.clone());
     }
     assert!(all.len() > 150, "{} windows", all.len());
-    let probs = predict_with(&weights, &all, 2).unwrap();
+    let probs = predict_with(weights, &all, 2).unwrap();
     std::fs::remove_dir_all(&root).ok();
     evaluate(
         &probs,
