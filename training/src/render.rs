@@ -293,7 +293,15 @@ impl RenderSettings {
     }
 }
 
-/// Renders a stem alone, mono, `length` samples at `sample_rate`.
+/// The lowest rate the synthesiser runs at. Below it, stems are synthesised at this rate and
+/// resampled (band-limited) to the output rate: a SoundFont's samples reach 20 kHz, and
+/// synthesised straight at 16 kHz everything above 8 kHz folds back into the band the model
+/// hears, which a host's audio, band-limited by the plugin's resampler, never has. A model
+/// trained on such aliases missed whole drum kits in 48 kHz audio.
+pub const MIN_SYNTH_RATE: u32 = 44_100;
+
+/// Renders a stem alone, mono, `length` samples at `sample_rate` (synthesised at
+/// [`MIN_SYNTH_RATE`] or above, then resampled).
 pub fn render_stem(
     font: &Font,
     stem: &StemNotes,
@@ -301,7 +309,9 @@ pub fn render_stem(
     sample_rate: u32,
     length: usize,
 ) -> Result<Vec<f32>, String> {
-    let mut synth = Synthesizer::new(&font.font, &SynthesizerSettings::new(sample_rate as i32))
+    let synth_rate = sample_rate.max(MIN_SYNTH_RATE);
+    let synth_length = (length as f64 * synth_rate as f64 / sample_rate as f64).ceil() as usize;
+    let mut synth = Synthesizer::new(&font.font, &SynthesizerSettings::new(synth_rate as i32))
         .map_err(|e| format!("{e:?}"))?;
     // Drums play on channel 10 (percussion bank), except with a kit-only font, whose kit is the
     // melodic bank-0 program 0.
@@ -320,19 +330,22 @@ pub fn render_stem(
     for n in &stem.notes {
         let vel = ((n.velocity as f32 * settings.velocity_scale).round() as i32).clamp(1, 127);
         events.push((
-            (n.start * sample_rate as f64) as usize,
+            (n.start * synth_rate as f64) as usize,
             0x90,
             n.key as i32,
             vel,
         ));
-        events.push(((n.end * sample_rate as f64) as usize, 0x80, n.key as i32, 0));
+        events.push(((n.end * synth_rate as f64) as usize, 0x80, n.key as i32, 0));
     }
     // Offs before ons at the same sample, so a repeated note restarts.
     events.sort_by_key(|&(t, cmd, key, _)| (t, cmd, key));
-    let (mut left, mut right) = (vec![0.0f32; length], vec![0.0f32; length]);
+    let (mut left, mut right) = (vec![0.0f32; synth_length], vec![0.0f32; synth_length]);
     let mut pos = 0;
-    for (t, cmd, key, vel) in events.into_iter().chain(std::iter::once((length, 0, 0, 0))) {
-        let t = t.min(length);
+    for (t, cmd, key, vel) in events
+        .into_iter()
+        .chain(std::iter::once((synth_length, 0, 0, 0)))
+    {
+        let t = t.min(synth_length);
         if t > pos {
             synth.render(&mut left[pos..t], &mut right[pos..t]);
             pos = t;
@@ -346,6 +359,16 @@ pub fn render_stem(
         .zip(&right)
         .map(|(l, r)| 0.5 * (l + r))
         .collect();
+    if synth_rate != sample_rate {
+        let clip = crate::audio::MonoAudio {
+            samples: mono,
+            sample_rate: synth_rate,
+        };
+        mono = crate::resample::ClipResampler::new(synth_rate, sample_rate)?
+            .process(&clip)?
+            .samples;
+    }
+    mono.resize(length, 0.0);
     tilt(&mut mono, sample_rate, settings.tilt_db);
     // Fonts and programs differ by 20 dB and more in level; bring each stem to one playing level
     // first, so that the random gain, not the font, decides the balance of the mix.
