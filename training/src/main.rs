@@ -66,8 +66,9 @@ struct SynthArgs {
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Sample rate of the rendered audio, Hz (default: the model's). Slakh renders at 44.1 kHz;
-    /// the readers resample any rate to the model's.
+    /// Sample rate of the written audio, Hz (default: the model's). The synthesiser runs at
+    /// 44.1 kHz or above and lower rates are resampled from it, so no aliases; Slakh is at
+    /// 44.1 kHz; the readers resample any rate to the model's.
     #[arg(long)]
     sample_rate: Option<u32>,
 }

@@ -15,9 +15,9 @@ const MIN_WEIGHTED_F1: f64 = 0.45;
 
 #[test]
 fn the_embedded_model_recognises_instruments_in_new_songs() {
-    // The same songs rendered at the model's rate and at 48 kHz (resampled by the reader, as a
-    // host's audio is by the plugin): the training data is rendered at 16 kHz, and audio made at
-    // a higher rate sounds different to the model (no aliasing), so both must clear the floor.
+    // The same songs written at the model's rate (synthesised at 44.1 kHz and resampled by the
+    // renderer, as the training data is) and at 48 kHz (resampled by the reader, as a host's
+    // audio is by the plugin): two resampling paths, both must clear the floor.
     let fonts: Vec<Font> = instrunet_training::render::installed_training_soundfonts()
         .expect("the test command installs the training SoundFonts")
         .iter()
