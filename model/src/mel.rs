@@ -73,12 +73,7 @@ impl MelFilterbank {
         let fft_freqs: Vec<f64> = (0..n_bins)
             .map(|k| k as f64 * sr / settings.n_fft as f64)
             .collect();
-        let mel_lo = hz_to_mel_slaney(settings.fmin as f64);
-        let mel_hi = hz_to_mel_slaney(settings.fmax as f64);
-        // n_mels + 2 edge frequencies, evenly spaced in Mel (numpy linspace).
-        let edges: Vec<f64> = (0..n_mels + 2)
-            .map(|i| mel_to_hz_slaney(mel_lo + (mel_hi - mel_lo) * i as f64 / (n_mels + 1) as f64))
-            .collect();
+        let edges = Self::slaney_edges_hz(settings);
 
         let mut starts = Vec::with_capacity(n_mels);
         let mut offsets = Vec::with_capacity(n_mels + 1);
@@ -113,6 +108,17 @@ impl MelFilterbank {
             weights,
             n_bins,
         }
+    }
+
+    /// The `n_mels + 2` filter edge frequencies, Hz, evenly spaced in Slaney Mel from `fmin` to
+    /// `fmax` (numpy linspace): band `m` rises from edge `m`, peaks at `m + 1`, falls to `m + 2`.
+    pub fn slaney_edges_hz(settings: &MelSettings) -> Vec<f64> {
+        let n_mels = settings.n_mels;
+        let mel_lo = hz_to_mel_slaney(settings.fmin as f64);
+        let mel_hi = hz_to_mel_slaney(settings.fmax as f64);
+        (0..n_mels + 2)
+            .map(|i| mel_to_hz_slaney(mel_lo + (mel_hi - mel_lo) * i as f64 / (n_mels + 1) as f64))
+            .collect()
     }
 
     /// Number of Mel bands.

@@ -276,6 +276,17 @@ pub struct RenderSettings {
 }
 
 impl RenderSettings {
+    /// The stem as the font plays it: no gain, tilt or detune, velocities as written.
+    pub fn neutral(soundfont: String) -> Self {
+        Self {
+            soundfont,
+            gain_db: 0.0,
+            tilt_db: 0.0,
+            velocity_scale: 1.0,
+            detune_cents: 0.0,
+        }
+    }
+
     /// Random settings within musical ranges: gain ±6 dB, tilt ±6 dB, velocity ×0.7-1.15,
     /// detune ±15 cents.
     pub fn random(rng: &mut StdRng, soundfont: String, is_drum: bool) -> Self {
@@ -421,7 +432,7 @@ const TAIL_SECONDS: f64 = 1.0;
 /// Peak of the normalised mix, dBFS (as Slakh's `target_peak`).
 const TARGET_PEAK_DBFS: f64 = -1.0;
 
-/// Sample rates the renderer can synthesise at, Hz (rustysynth's range).
+/// Sample rates the renderer writes, Hz: from the model's 16 kHz up to rustysynth's 192 kHz.
 pub const RENDER_RATES: std::ops::RangeInclusive<u32> = 16_000..=192_000;
 
 /// Renders a MIDI file into a Slakh-format track folder `out/<id>/`: `mix.wav`, `stems/SNN.wav`,
@@ -685,13 +696,7 @@ pub fn drum_key_sound(font: &Font, key: u8, sample_rate: u32) -> Result<(u8, f32
             velocity: 110,
         }],
     };
-    let settings = RenderSettings {
-        soundfont: font.name(),
-        gain_db: 0.0,
-        tilt_db: 0.0,
-        velocity_scale: 1.0,
-        detune_cents: 0.0,
-    };
+    let settings = RenderSettings::neutral(font.name());
     let x = render_stem(
         font,
         &stem,

@@ -193,7 +193,7 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
         std::fs::read(dir.join("mix.wav")).unwrap(),
         std::fs::read(again.join("Track00001/mix.wav")).unwrap()
     );
-    // A rate the synthesiser cannot run at is refused with the range, before anything is written.
+    // A rate outside the renderer's range is refused with the range, before anything is written.
     let low = out.join("low-rate");
     let err = render_track(&song(), "song.mid", &fonts, 8_000, 7, &low, "Track00001").unwrap_err();
     assert!(err.contains("8000 Hz") && err.contains("16000"), "{err}");
@@ -254,7 +254,7 @@ fn every_training_font_loads() {
 /// synthesised straight at 16 kHz, their content above 8 kHz folds back into it instead.
 #[test]
 fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
-    use instrunet_model::{MelFrontend, MelSettings};
+    use instrunet_model::{MelFilterbank, MelFrontend, MelSettings};
     use instrunet_training::audio::MonoAudio;
     use instrunet_training::render::{Note, RenderSettings, StemNotes, render_stem};
     use instrunet_training::resample::ClipResampler;
@@ -276,30 +276,11 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
             })
             .collect(),
     };
-    let settings = RenderSettings {
-        soundfont: "FluidR3_GM.sf2".into(),
-        gain_db: 0.0,
-        tilt_db: 0.0,
-        velocity_scale: 1.0,
-        detune_cents: 0.0,
-    };
-    let seconds = 8.5;
-    let at_16k = render_stem(
-        &font,
-        &stem,
-        &settings,
-        16_000,
-        (seconds * 16_000.0) as usize,
-    )
-    .unwrap();
-    let at_48k = render_stem(
-        &font,
-        &stem,
-        &settings,
-        48_000,
-        (seconds * 48_000.0) as usize,
-    )
-    .unwrap();
+    let settings = RenderSettings::neutral("FluidR3_GM.sf2".into());
+    let render_at =
+        |rate: u32| render_stem(&font, &stem, &settings, rate, (8.5 * rate as f64) as usize);
+    let at_16k = render_at(16_000).unwrap();
+    let at_48k = render_at(48_000).unwrap();
     let host_path = ClipResampler::new(48_000, 16_000)
         .unwrap()
         .process(&MonoAudio {
@@ -327,17 +308,9 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
     };
     let (ours, host) = (mean_db(&at_16k), mean_db(&host_path));
     // Bands between 2 and 7 kHz (the resamplers' roll-offs differ just under 8 kHz).
-    let centre = |b: usize| {
-        instrunet_model::mel::mel_to_hz_slaney(
-            instrunet_model::mel::hz_to_mel_slaney(mel_settings.fmin as f64)
-                + (b + 1) as f64
-                    * (instrunet_model::mel::hz_to_mel_slaney(mel_settings.fmax as f64)
-                        - instrunet_model::mel::hz_to_mel_slaney(mel_settings.fmin as f64))
-                    / (n_mels + 1) as f64,
-        )
-    };
+    let edges = MelFilterbank::slaney_edges_hz(&mel_settings);
     let worst = (0..n_mels)
-        .filter(|&b| (2_000.0..7_000.0).contains(&centre(b)))
+        .filter(|&b| (2_000.0..7_000.0).contains(&edges[b + 1]))
         .map(|b| (ours[b] - host[b]).abs())
         .fold(0.0f64, f64::max);
     assert!(
