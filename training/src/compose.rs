@@ -18,7 +18,7 @@ use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, T
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::gm::PROGRAM_NAMES;
-use crate::render::StemNotes;
+use crate::render::{StemNotes, push_channel_events};
 
 const TICKS_PER_STEP: f64 = 120.0;
 
@@ -378,7 +378,7 @@ impl Song {
             .collect();
         for (part, name) in self.parts.iter().zip(&names) {
             let ch = u4::new(part.channel);
-            let mut events: Vec<(u64, u8, MidiMessage)> = Vec::with_capacity(part.notes.len() * 2);
+            let mut events: Vec<(u64, MidiMessage)> = Vec::with_capacity(part.notes.len() * 2);
             for n in &part.notes {
                 let a = (n.start * TICKS_PER_STEP).round().max(0.0) as u64;
                 let b = ((n.start + n.len) * TICKS_PER_STEP)
@@ -386,7 +386,6 @@ impl Song {
                     .max(a as f64 + 1.0) as u64;
                 events.push((
                     a,
-                    1,
                     MidiMessage::NoteOn {
                         key: u7::new(n.key),
                         vel: u7::new(n.velocity.clamp(1, 127)),
@@ -394,15 +393,12 @@ impl Song {
                 ));
                 events.push((
                     b,
-                    0,
                     MidiMessage::NoteOff {
                         key: u7::new(n.key),
                         vel: u7::new(0),
                     },
                 ));
             }
-            // Offs before ons at the same tick, so a repeated note restarts.
-            events.sort_by_key(|&(t, order, _)| (t, order));
             let mut track = vec![TrackEvent {
                 delta: u28::new(0),
                 kind: TrackEventKind::Meta(MetaMessage::TrackName(name.as_bytes())),
@@ -418,21 +414,7 @@ impl Song {
                     },
                 });
             }
-            let mut last = 0u64;
-            for (t, _, message) in events {
-                track.push(TrackEvent {
-                    delta: u28::new((t - last) as u32),
-                    kind: TrackEventKind::Midi {
-                        channel: ch,
-                        message,
-                    },
-                });
-                last = t;
-            }
-            track.push(TrackEvent {
-                delta: u28::new(0),
-                kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
-            });
+            push_channel_events(&mut track, ch, events);
             tracks.push(track);
         }
         let smf = Smf {

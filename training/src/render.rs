@@ -663,16 +663,28 @@ fn stem_track(stem: &StemNotes) -> Vec<midly::TrackEvent<'static>> {
             },
         ));
     }
-    events.sort_by_key(|(t, m)| (*t, matches!(m, MidiMessage::NoteOn { .. })));
     let mut track = Vec::with_capacity(events.len() + 1);
+    push_channel_events(&mut track, ch, events);
+    track
+}
+
+/// Appends one channel's timed messages (ticks from the track's start) to a MIDI track: in time
+/// order with note-offs before note-ons at the same tick, so that a repeated note restarts;
+/// delta-encoded; then the end of the track.
+pub(crate) fn push_channel_events<'a>(
+    track: &mut Vec<midly::TrackEvent<'a>>,
+    channel: midly::num::u4,
+    mut events: Vec<(u64, MidiMessage)>,
+) {
+    use midly::TrackEvent;
+    use midly::num::u28;
+    // A stable sort: messages at one tick that are not note-ons keep their order.
+    events.sort_by_key(|(t, m)| (*t, matches!(m, MidiMessage::NoteOn { .. })));
     let mut last = 0u64;
     for (t, message) in events {
         track.push(TrackEvent {
             delta: u28::new((t - last) as u32),
-            kind: TrackEventKind::Midi {
-                channel: ch,
-                message,
-            },
+            kind: TrackEventKind::Midi { channel, message },
         });
         last = t;
     }
@@ -680,7 +692,6 @@ fn stem_track(stem: &StemNotes) -> Vec<midly::TrackEvent<'static>> {
         delta: u28::new(0),
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
     });
-    track
 }
 
 /// Sound of one drum key: (key, RMS in dBFS, spectral centroid in Hz) of a 0.3 s hit.
