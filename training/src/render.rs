@@ -633,8 +633,7 @@ pub fn stems_to_midi(stems: &[StemNotes]) -> Vec<u8> {
 }
 
 fn stem_track(stem: &StemNotes) -> Vec<midly::TrackEvent<'static>> {
-    use midly::TrackEvent;
-    use midly::num::{u4, u7, u28};
+    use midly::num::{u4, u7};
     let ch = u4::new(stem.channel.min(15));
     let mut events: Vec<(u64, MidiMessage)> = Vec::new();
     if !stem.is_drum {
