@@ -1,7 +1,8 @@
 //! The InstruNET network, as the paper describes it, in candle's model style.
 //!
 //! Three blocks of conv 3×3 (padding 1) → BatchNorm → ReLU → 2×2 max-pool with 32, 64 and 128
-//! channels; global average pool; Linear 128→256, ReLU, Dropout; Linear 256→classes. The network
+//! channels (the weights file may record wider blocks); an adaptive average pool to the spec's
+//! frequency bands; Linear → 256, ReLU, Dropout; Linear 256→classes. The network
 //! returns logits (the loss takes logits); `sigmoid` gives probabilities. Its input is a batch of
 //! log-Mel windows in dB, shaped `(batch, 1, n_mels, frames)`; it normalises them itself with the
 //! spec's mean and std, so every caller feeds the same raw values.
@@ -19,8 +20,6 @@ use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Linea
 use crate::ops;
 use crate::spec::{ModelSpec, Normalization};
 
-/// Output channels of the three convolution blocks.
-pub const CONV_CHANNELS: [usize; 3] = [32, 64, 128];
 /// Width of the hidden fully connected layer.
 pub const FC_HIDDEN: usize = 256;
 /// BatchNorm epsilon (PyTorch's default).
@@ -35,7 +34,7 @@ pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
     let n_classes = spec.n_classes();
     let mut shapes = Vec::new();
     let mut c_in = 1;
-    for (i, &c) in CONV_CHANNELS.iter().enumerate() {
+    for (i, &c) in spec.network.conv_channels.iter().enumerate() {
         let n = i + 1;
         shapes.push((format!("conv{n}.weight"), vec![c, c_in, 3, 3]));
         shapes.push((format!("conv{n}.bias"), vec![c]));
@@ -186,7 +185,7 @@ pub struct InstruNet {
 impl InstruNet {
     /// Builds the network for `spec` (its class count and input normalisation) from `vb`.
     pub fn new(spec: &ModelSpec, dropout: f32, vb: VarBuilder) -> Result<Self> {
-        let [c1, c2, c3] = CONV_CHANNELS;
+        let [c1, c2, c3] = spec.network.conv_channels;
         let blocks = [
             ConvBlock::new(1, 1, c1, &vb)?,
             ConvBlock::new(2, c1, c2, &vb)?,

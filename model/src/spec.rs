@@ -124,20 +124,39 @@ impl Default for Normalization {
     }
 }
 
-/// The network's shape where the paper leaves it open.
+/// The widest convolution block a weights file may ask for.
+pub const MAX_CONV_CHANNELS: usize = 1024;
+
+/// The network's shape where the paper leaves it open (and its block widths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkShape {
     /// Frequency bands the adaptive average pool after the last block keeps (time is always
     /// averaged out). 1 is a global average pool; more bands let the classifier see which
     /// register a pattern sits in, and widen the first fully connected layer to
-    /// `128 × pool_bands` inputs.
+    /// `conv_channels[2] × pool_bands` inputs.
     pub pool_bands: usize,
+    /// Output channels of the three convolution blocks: the paper's 32/64/128, or wider (files
+    /// written before this entry existed hold the paper's).
+    #[serde(default = "NetworkShape::paper_channels")]
+    pub conv_channels: [usize; 3],
+}
+
+impl NetworkShape {
+    /// The paper's block widths.
+    pub const PAPER_CHANNELS: [usize; 3] = [32, 64, 128];
+
+    fn paper_channels() -> [usize; 3] {
+        Self::PAPER_CHANNELS
+    }
 }
 
 impl Default for NetworkShape {
-    /// A global average pool (what files without a `network` entry hold).
+    /// The paper's widths and a global average pool (what files without a `network` entry hold).
     fn default() -> Self {
-        Self { pool_bands: 1 }
+        Self {
+            pool_bands: 1,
+            conv_channels: Self::PAPER_CHANNELS,
+        }
     }
 }
 
@@ -243,6 +262,20 @@ impl ModelSpec {
                 format!(
                     "pool_bands {bands} must be between 1 and n_mels / 8 = {}",
                     self.mel.n_mels / 8
+                ),
+            ));
+        }
+        // Bounded so that a corrupt file cannot ask for gigabytes of weights; multiples of 8 so
+        // that the CPU kernels' 8-lane vectors tile every layer.
+        let channels = self.network.conv_channels;
+        if channels
+            .iter()
+            .any(|&c| c == 0 || c % 8 != 0 || c > MAX_CONV_CHANNELS)
+        {
+            return Err(bad(
+                key::NETWORK,
+                format!(
+                    "conv_channels {channels:?} must each be a multiple of 8 from 8 to {MAX_CONV_CHANNELS}"
                 ),
             ));
         }
@@ -464,6 +497,24 @@ mod tests {
         assert!(s.validate().is_err());
         s.network.pool_bands = 17;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn block_widths_round_trip_and_default_to_the_papers() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.conv_channels = [32, 64, 256];
+        let mut meta = spec.to_metadata();
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        // A `network` entry written before the widths were recorded.
+        meta.insert(key::NETWORK.into(), "{\"pool_bands\": 8}".into());
+        let back = ModelSpec::from_metadata(Some(&meta)).unwrap();
+        assert_eq!(back.network.conv_channels, NetworkShape::PAPER_CHANNELS);
+        assert_eq!(back.network.pool_bands, 8);
+        for bad in [[0, 64, 128], [32, 60, 128], [32, 64, MAX_CONV_CHANNELS + 8]] {
+            spec.network.conv_channels = bad;
+            let err = spec.validate().unwrap_err().to_string();
+            assert!(err.contains("conv_channels"), "{err}");
+        }
     }
 
     #[test]

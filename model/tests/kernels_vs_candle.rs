@@ -224,3 +224,14 @@ fn cpu_network_matches_candle_network_with_band_pooling() {
         check_network(spec, 2, bands as u64);
     }
 }
+
+#[test]
+fn cpu_network_matches_candle_network_with_other_widths() {
+    // The weights file may record blocks wider (or narrower) than the paper's 32/64/128.
+    for (channels, bands) in [([16, 40, 256], 8), ([48, 96, 192], 1)] {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.conv_channels = channels;
+        spec.network.pool_bands = bands;
+        check_network(spec, 2, channels[1] as u64);
+    }
+}

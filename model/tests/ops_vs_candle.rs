@@ -216,12 +216,11 @@ fn gradients_match_finite_differences() {
     }
 }
 
-fn network(candle_ops: bool, threads: usize) -> (InstruNet, VarMap) {
-    let spec = ModelSpec::new_default(Provenance::default());
+fn network(spec: &ModelSpec, candle_ops: bool, threads: usize) -> (InstruNet, VarMap) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &DEV);
-    let mut net = InstruNet::new(&spec, 0.0, vb).unwrap();
-    instrunet_model::TensorMap::random_init(&spec, 5)
+    let mut net = InstruNet::new(spec, 0.0, vb).unwrap();
+    instrunet_model::TensorMap::random_init(spec, 5)
         .copy_into_varmap(&varmap)
         .unwrap();
     net.use_candle_ops(candle_ops);
@@ -231,8 +230,21 @@ fn network(candle_ops: bool, threads: usize) -> (InstruNet, VarMap) {
 
 #[test]
 fn the_network_trains_identically_on_both_paths() {
-    let (fast, fast_vars) = network(false, 2);
-    let (reference, ref_vars) = network(true, 1);
+    check_both_paths(&ModelSpec::new_default(Provenance::default()));
+}
+
+#[test]
+fn a_wider_network_trains_identically_on_both_paths() {
+    // Widths other than the paper's (40 is not a multiple of the kernels' 16-column blocks).
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.network.conv_channels = [16, 40, 256];
+    spec.network.pool_bands = 8;
+    check_both_paths(&spec);
+}
+
+fn check_both_paths(spec: &ModelSpec) {
+    let (fast, fast_vars) = network(spec, false, 2);
+    let (reference, ref_vars) = network(spec, true, 1);
     let x = uniform(&[3, 1, 128, 128], -90.0, 0.0, 7);
     let y_fast = fast.forward_t(&x, true).unwrap();
     let y_ref = reference.forward_t(&x, true).unwrap();

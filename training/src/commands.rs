@@ -97,8 +97,17 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
     instrunet_training::train::device_named(&args.device)?;
     let mut spec = ModelSpec::new_default(Provenance::default());
     spec.network.pool_bands = args.pool_bands;
-    spec.validate()
-        .map_err(|e| anyhow::anyhow!("--pool-bands {}: {e}", args.pool_bands))?;
+    spec.network.conv_channels =
+        args.channels.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
+        })?;
+    spec.validate().map_err(|e| {
+        anyhow::anyhow!(
+            "--pool-bands {} / --channels {:?}: {e}",
+            args.pool_bands,
+            args.channels
+        )
+    })?;
     let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
     if let Some(n) = args.train_songs {
         train_set = train_set.first_songs(n);

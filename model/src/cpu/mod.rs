@@ -15,7 +15,7 @@ pub mod matmul;
 pub mod winograd;
 
 use crate::error::InputError;
-use crate::net::{BN_EPS, CONV_CHANNELS, FC_HIDDEN, band_ranges};
+use crate::net::{BN_EPS, FC_HIDDEN, band_ranges};
 use crate::spec::Normalization;
 use crate::weights::Weights;
 use winograd::WinogradConv;
@@ -239,7 +239,7 @@ impl CpuNet {
             m: vec![0.0; m],
             ping: vec![0.0; pooled],
             pong: vec![0.0; pooled],
-            features: vec![0.0; CONV_CHANNELS[2] * self.pool_bands],
+            features: vec![0.0; self.wide[1].c_out * self.pool_bands],
             hidden: vec![0.0; FC_HIDDEN],
         }
     }
