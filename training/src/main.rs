@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use instrunet_model::NetworkShape;
 
 mod commands;
 
@@ -138,7 +139,7 @@ struct TrainArgs {
     pool_bands: usize,
     /// Output channels of the three convolution blocks (the paper's: 32,64,128). Each a multiple
     /// of 8; wider blocks cost training and inference time. Stored in the weights file.
-    #[arg(long, value_delimiter = ',', value_name = "C1,C2,C3", default_values_t = [32, 64, 128])]
+    #[arg(long, value_delimiter = ',', value_name = "C1,C2,C3", default_values_t = NetworkShape::PAPER_CHANNELS)]
     channels: Vec<usize>,
     /// Train on the first N training songs only (validation and test stay whole): for studies
     /// of how much data helps.
