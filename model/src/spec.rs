@@ -124,9 +124,6 @@ impl Default for Normalization {
     }
 }
 
-/// The widest convolution block a weights file may ask for.
-pub const MAX_CONV_CHANNELS: usize = 1024;
-
 /// The network's shape where the paper leaves it open (and its block widths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkShape {
@@ -144,6 +141,8 @@ pub struct NetworkShape {
 impl NetworkShape {
     /// The paper's block widths.
     pub const PAPER_CHANNELS: [usize; 3] = [32, 64, 128];
+    /// The widest block a weights file may ask for.
+    pub const MAX_CHANNELS: usize = 1024;
 
     fn paper_channels() -> [usize; 3] {
         Self::PAPER_CHANNELS
@@ -265,17 +264,21 @@ impl ModelSpec {
                 ),
             ));
         }
-        // Bounded so that a corrupt file cannot ask for gigabytes of weights; multiples of 8 so
-        // that the CPU kernels' 8-lane vectors tile every layer.
-        let channels = self.network.conv_channels;
+        // Bounded so that a corrupt file cannot ask for gigabytes of weights; whole vectors of the
+        // CPU kernels' lanes so that they tile every layer.
+        let (channels, max, lanes) = (
+            self.network.conv_channels,
+            NetworkShape::MAX_CHANNELS,
+            crate::cpu::lanes::LANES,
+        );
         if channels
             .iter()
-            .any(|&c| c == 0 || c % 8 != 0 || c > MAX_CONV_CHANNELS)
+            .any(|&c| c == 0 || c % lanes != 0 || c > max)
         {
             return Err(bad(
                 key::NETWORK,
                 format!(
-                    "conv_channels {channels:?} must each be a multiple of 8 from 8 to {MAX_CONV_CHANNELS}"
+                    "conv_channels {channels:?} must each be a multiple of {lanes} from {lanes} to {max}"
                 ),
             ));
         }
@@ -510,7 +513,11 @@ mod tests {
         let back = ModelSpec::from_metadata(Some(&meta)).unwrap();
         assert_eq!(back.network.conv_channels, NetworkShape::PAPER_CHANNELS);
         assert_eq!(back.network.pool_bands, 8);
-        for bad in [[0, 64, 128], [32, 60, 128], [32, 64, MAX_CONV_CHANNELS + 8]] {
+        for bad in [
+            [0, 64, 128],
+            [32, 60, 128],
+            [32, 64, NetworkShape::MAX_CHANNELS + 8],
+        ] {
             spec.network.conv_channels = bad;
             let err = spec.validate().unwrap_err().to_string();
             assert!(err.contains("conv_channels"), "{err}");

@@ -1,9 +1,9 @@
 //! A small matrix product for the Winograd layers: `C (m × n) = A (m × k) · B (k × n)` with the
 //! rows of A and C at any stride (the Winograd buffers are tile-major) and `n` a multiple of 8.
 //!
-//! The products here are small (k = 32 or 64, n = 64 or 128) and B fits in L1, so a register-
-//! blocked kernel (6 rows × 16 columns of accumulators, B read in place, A broadcast) needs no
-//! packing. Unlike the `gemm` crate, which allocates packing buffers on every call, it allocates
+//! The products here are small (at the paper's widths k = 32 or 64, n = 64 or 128) and B fits
+//! in L1, so a register-blocked kernel (6 rows × 16 columns of accumulators, B read in place, A
+//! broadcast) needs no packing. Unlike the `gemm` crate, which allocates packing buffers on every call, it allocates
 //! nothing, so inference stays allocation-free; it is also faster at these sizes.
 
 use super::avx2_dispatch;
