@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::dataset::{LoadOptions, WindowSet, load};
-use instrunet_training::metrics::{Metrics, evaluate, false_alarms, markdown_false_alarms};
+use instrunet_training::metrics::{
+    ClassSubset, Metrics, PAPER_CLASSES, evaluate, false_alarms, markdown_false_alarms,
+    select_classes,
+};
 use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
     run_files, train as run_training,
@@ -127,6 +130,7 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
         threads: threads(&args.data),
         max_minutes: args.max_minutes,
         steps_per_epoch: args.steps_per_epoch,
+        mix_probability: args.mix_probability,
         device: args.device.clone(),
         ..Default::default()
     };
@@ -314,6 +318,17 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "InstruNET (embedded)".to_owned(),
         ),
     };
+    let wanted: Vec<String> = if args.classes.len() == 1 && args.classes[0] == "paper" {
+        PAPER_CLASSES.iter().map(|c| c.to_string()).collect()
+    } else {
+        args.classes.clone()
+    };
+    if !wanted.is_empty() {
+        // Named classes are checked before the data is read.
+        let spec = &weights.spec;
+        select_classes(&[], &[], &spec.classes, &spec.thresholds, &wanted)
+            .map_err(|e| anyhow::anyhow!("--classes: {e}"))?;
+    }
     let [train_set, validation, test] = load_all(&args.data, &weights.spec)?;
     let set = match args.split.as_str() {
         "test" => test,
@@ -329,46 +344,55 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     };
     anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
     let threads = threads(&args.data);
-    let probs = predict_with(&weights, &set, threads)?;
-    let ours = evaluate(
-        &probs,
-        &set.labels,
-        &weights.spec.classes,
-        &weights.spec.thresholds,
-    );
+    // Everything below sees only the chosen classes' columns.
+    let scored = |probs: Vec<f32>, spec: &ModelSpec| -> anyhow::Result<ClassSubset> {
+        if wanted.is_empty() {
+            return Ok(ClassSubset {
+                probs,
+                labels: set.labels.clone(),
+                names: spec.classes.clone(),
+                thresholds: spec.thresholds.clone(),
+            });
+        }
+        select_classes(
+            &probs,
+            &set.labels,
+            &spec.classes,
+            &spec.thresholds,
+            &wanted,
+        )
+        .map_err(|e| anyhow::anyhow!("--classes: {e}"))
+    };
+    let ours = scored(predict_with(&weights, &set, threads)?, &weights.spec)?;
+    let metrics = evaluate(&ours.probs, &ours.labels, &ours.names, &ours.thresholds);
     let baseline = match &args.baseline {
         Some(p) => {
             let b = load_baseline(p)?;
-            let probs = baseline_probabilities(&b, &set)?;
-            Some(evaluate(
-                &probs,
-                &set.labels,
-                &b.spec.classes,
-                &b.spec.thresholds,
-            ))
+            let s = scored(baseline_probabilities(&b, &set)?, &b.spec)?;
+            Some(evaluate(&s.probs, &s.labels, &s.names, &s.thresholds))
         }
         None => None,
     };
     println!(
-        "{} split: {} windows, {} tracks, {} songs\n",
+        "{} split: {} windows, {} tracks, {} songs{}\n",
         args.split,
         set.len(),
         set.tracks.len(),
-        set.songs.len()
+        set.songs.len(),
+        if wanted.is_empty() {
+            String::new()
+        } else {
+            format!("; scored on {} only", ours.names.join(", "))
+        }
     );
     let mut columns: Vec<(&str, &Metrics)> = Vec::new();
     if let Some(b) = &baseline {
         columns.push(("Baseline (feed-forward)", b));
     }
-    columns.push((label.as_str(), &ours));
+    columns.push((label.as_str(), &metrics));
     println!("{}", Metrics::markdown_summary(&columns));
-    println!("{label}, per class:\n\n{}", ours.markdown_classes());
-    let alarms = false_alarms(
-        &probs,
-        &set.labels,
-        &weights.spec.classes,
-        &weights.spec.thresholds,
-    );
+    println!("{label}, per class:\n\n{}", metrics.markdown_classes());
+    let alarms = false_alarms(&ours.probs, &ours.labels, &ours.names, &ours.thresholds);
     println!(
         "{label}, false alarms (what played when a class was reported but absent):\n\n{}",
         markdown_false_alarms(&alarms)
@@ -379,7 +403,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "windows": set.len(),
             "songs": set.songs.len(),
             "model": label,
-            "metrics": ours,
+            "classes": ours.names,
+            "metrics": metrics,
             "baseline": baseline,
             "false_alarms": alarms,
         });

@@ -53,7 +53,7 @@ pub struct TrainConfig {
     pub gain_db: f32,
     /// Largest time shift, frames.
     pub shift_frames: usize,
-    /// Share of examples mixed with a window of another track.
+    /// Share of examples mixed with a window of another track, 0 to 1.
     pub mix_probability: f64,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
@@ -76,6 +76,9 @@ pub fn device_named(name: &str) -> anyhow::Result<Device> {
     }
 }
 
+/// Share of training examples mixed with a window of another track unless told otherwise.
+pub const DEFAULT_MIX_PROBABILITY: f64 = 0.3;
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -90,7 +93,7 @@ impl Default for TrainConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             gain_db: 6.0,
             shift_frames: 8,
-            mix_probability: 0.3,
+            mix_probability: DEFAULT_MIX_PROBABILITY,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),
@@ -412,6 +415,11 @@ pub fn train(
     anyhow::ensure!(
         !validation.is_empty(),
         "the validation split has no windows"
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&config.mix_probability),
+        "the mix probability must be between 0 and 1, got {}",
+        config.mix_probability
     );
     instrunet_model::ops::keep_freed_memory_for_reuse();
     let device = device_named(&config.device)?;
