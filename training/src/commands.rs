@@ -318,11 +318,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "InstruNET (embedded)".to_owned(),
         ),
     };
-    let wanted: Vec<String> = if args.classes.len() == 1 && args.classes[0] == "paper" {
-        PAPER_CLASSES.iter().map(|c| c.to_string()).collect()
-    } else {
-        args.classes.clone()
-    };
+    let wanted: Vec<String> =
+        if args.classes.len() == 1 && args.classes[0].eq_ignore_ascii_case("paper") {
+            PAPER_CLASSES.iter().map(|c| c.to_string()).collect()
+        } else {
+            args.classes.clone()
+        };
     if !wanted.is_empty() {
         // Named classes are checked before the data is read.
         let spec = &weights.spec;
