@@ -6,8 +6,8 @@ use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::dataset::{LoadOptions, WindowSet, load};
 use instrunet_training::metrics::{
-    ClassSubset, Metrics, PAPER_CLASSES, evaluate, false_alarms, markdown_false_alarms,
-    select_classes,
+    ClassSubset, Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms,
+    markdown_false_alarms, select_classes,
 };
 use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
@@ -326,8 +326,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         };
     if !wanted.is_empty() {
         // Named classes are checked before the data is read.
-        let spec = &weights.spec;
-        select_classes(&[], &[], &spec.classes, &spec.thresholds, &wanted)
+        class_columns(&weights.spec.classes, &wanted)
             .map_err(|e| anyhow::anyhow!("--classes: {e}"))?;
     }
     let [train_set, validation, test] = load_all(&args.data, &weights.spec)?;

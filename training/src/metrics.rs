@@ -358,15 +358,9 @@ pub struct ClassSubset {
     pub thresholds: Vec<f32>,
 }
 
-/// Keeps the columns of `wanted` (class names, in that order) from window-major `probs` and
-/// `labels` over `names`; an unknown or repeated name is an error that lists the known ones.
-pub fn select_classes(
-    probs: &[f32],
-    labels: &[f32],
-    names: &[String],
-    thresholds: &[f32],
-    wanted: &[String],
-) -> Result<ClassSubset, String> {
+/// The column of each class in `wanted` (names, any case, in that order) among `names`; an
+/// unknown or repeated name is an error that lists the known ones.
+pub fn class_columns(names: &[String], wanted: &[String]) -> Result<Vec<usize>, String> {
     let mut columns = Vec::with_capacity(wanted.len());
     for w in wanted {
         let k = names
@@ -381,6 +375,19 @@ pub fn select_classes(
     if columns.is_empty() {
         return Err("no classes named".into());
     }
+    Ok(columns)
+}
+
+/// Keeps the columns of `wanted` (see [`class_columns`]) from window-major `probs` and `labels`
+/// over `names`.
+pub fn select_classes(
+    probs: &[f32],
+    labels: &[f32],
+    names: &[String],
+    thresholds: &[f32],
+    wanted: &[String],
+) -> Result<ClassSubset, String> {
+    let columns = class_columns(names, wanted)?;
     let c = names.len();
     let n = if c == 0 { 0 } else { labels.len() / c };
     let pick = |values: &[f32]| -> Vec<f32> {
