@@ -6,8 +6,8 @@ use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::dataset::{LoadOptions, WindowSet, load};
 use instrunet_training::metrics::{
-    ClassSubset, Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms,
-    markdown_false_alarms, select_classes,
+    Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, markdown_false_alarms,
+    select_classes,
 };
 use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
@@ -318,17 +318,16 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "InstruNET (embedded)".to_owned(),
         ),
     };
-    let wanted: Vec<String> =
-        if args.classes.len() == 1 && args.classes[0].eq_ignore_ascii_case("paper") {
+    // The classes scored: all of the model's unless --classes names some.
+    let wanted: Vec<String> = match args.classes.as_slice() {
+        [] => weights.spec.classes.clone(),
+        [p] if p.eq_ignore_ascii_case("paper") => {
             PAPER_CLASSES.iter().map(|c| c.to_string()).collect()
-        } else {
-            args.classes.clone()
-        };
-    if !wanted.is_empty() {
-        // Named classes are checked before the data is read.
-        class_columns(&weights.spec.classes, &wanted)
-            .map_err(|e| anyhow::anyhow!("--classes: {e}"))?;
-    }
+        }
+        named => named.to_vec(),
+    };
+    // Checked before the data is read.
+    class_columns(&weights.spec.classes, &wanted).map_err(|e| anyhow::anyhow!("--classes: {e}"))?;
     let [train_set, validation, test] = load_all(&args.data, &weights.spec)?;
     let set = match args.split.as_str() {
         "test" => test,
@@ -345,15 +344,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
     let threads = threads(&args.data);
     // Everything below sees only the chosen classes' columns.
-    let scored = |probs: Vec<f32>, spec: &ModelSpec| -> anyhow::Result<ClassSubset> {
-        if wanted.is_empty() {
-            return Ok(ClassSubset {
-                probs,
-                labels: set.labels.clone(),
-                names: spec.classes.clone(),
-                thresholds: spec.thresholds.clone(),
-            });
-        }
+    let scored = |probs: Vec<f32>, spec: &ModelSpec| {
         select_classes(
             &probs,
             &set.labels,
@@ -379,7 +370,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         set.len(),
         set.tracks.len(),
         set.songs.len(),
-        if wanted.is_empty() {
+        if args.classes.is_empty() {
             String::new()
         } else {
             format!("; scored on {} only", ours.names.join(", "))

@@ -3,8 +3,9 @@
 //!
 //! The products here are small (at the paper's widths k = 32 or 64, n = 64 or 128) and B fits
 //! in L1, so a register-blocked kernel (6 rows × 16 columns of accumulators, B read in place, A
-//! broadcast) needs no packing. Unlike the `gemm` crate, which allocates packing buffers on every call, it allocates
-//! nothing, so inference stays allocation-free; it is also faster at these sizes.
+//! broadcast) needs no packing. Unlike the `gemm` crate, which allocates packing buffers on every
+//! call, it allocates nothing, so inference stays allocation-free; it is also faster at these
+//! sizes.
 
 use super::avx2_dispatch;
 use super::lanes::{LANES, Lanes};
