@@ -7,7 +7,7 @@ use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::dataset::{LoadOptions, WindowSet, load};
 use instrunet_training::metrics::{
     Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, markdown_false_alarms,
-    select_classes,
+    predictions_csv, select_classes,
 };
 use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
@@ -98,19 +98,40 @@ fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]>
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
     instrunet_training::train::device_named(&args.device)?;
-    let mut spec = ModelSpec::new_default(Provenance::default());
-    spec.network.pool_bands = args.pool_bands;
-    spec.network.conv_channels =
-        args.channels.as_slice().try_into().map_err(|_| {
-            anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
-        })?;
-    spec.validate().map_err(|e| {
-        anyhow::anyhow!(
-            "--pool-bands {} / --channels {:?}: {e}",
-            args.pool_bands,
-            args.channels
-        )
-    })?;
+    // Read before the data: a bad file fails in a second, not after minutes of loading.
+    let start = match &args.init {
+        None => None,
+        Some(_) if architecture != Architecture::InstruNet => {
+            anyhow::bail!("--init: only `instrunet train` can start from weights")
+        }
+        Some(p) if p.as_os_str() == "default" => Some(Weights::from_bytes(
+            instrunet_model::classifier::DEFAULT_WEIGHTS,
+        )?),
+        Some(p) => Some(
+            Weights::from_file(p).with_context(|| format!("--init: loading {}", p.display()))?,
+        ),
+    };
+    let spec = match &start {
+        Some(w) => ModelSpec {
+            provenance: Provenance::default(),
+            ..w.spec.clone()
+        },
+        None => {
+            let mut spec = ModelSpec::new_default(Provenance::default());
+            spec.network.pool_bands = args.pool_bands;
+            spec.network.conv_channels = args.channels.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
+            })?;
+            spec.validate().map_err(|e| {
+                anyhow::anyhow!(
+                    "--pool-bands {} / --channels {:?}: {e}",
+                    args.pool_bands,
+                    args.channels
+                )
+            })?;
+            spec
+        }
+    };
     let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
     if let Some(n) = args.train_songs {
         train_set = train_set.first_songs(n);
@@ -191,6 +212,7 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
         &train_set,
         &validation,
         &config,
+        start.as_ref(),
         Some(&ckpt_path),
         args.resume,
         &mut report,
@@ -235,7 +257,13 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
             .join(", ")
     );
     p.notes = format!(
-        "architecture {architecture:?}; trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
+        "architecture {architecture:?}; {}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
+        match &args.init {
+            Some(p) if p.as_os_str() == "default" =>
+                "started from the embedded model, then ".to_owned(),
+            Some(p) => format!("started from {}, then ", p.display()),
+            None => String::new(),
+        },
         if architecture == Architecture::InstruNet {
             "train"
         } else {
@@ -401,6 +429,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.predictions {
+        let mel = &weights.spec.mel;
+        let stride_s = (args.data.stride * mel.hop_length) as f64 / mel.sample_rate as f64;
+        let csv = predictions_csv(&set, &ours.probs, &ours.labels, &ours.names, stride_s);
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

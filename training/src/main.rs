@@ -137,6 +137,11 @@ struct TrainArgs {
     /// power; the labels are the union of both), from 0 (never) to 1 (always).
     #[arg(long, default_value_t = DEFAULT_MIX_PROBABILITY, value_parser = probability)]
     mix_probability: f64,
+    /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
+    /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
+    /// the learning-rate schedule start afresh.
+    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels", "resume"])]
+    init: Option<PathBuf>,
     /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
     /// more let it hear which register a sound sits in; the shipped model has 8). Stored in the
     /// weights file.
@@ -183,6 +188,10 @@ struct EvalArgs {
     /// Also write the metrics as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write every window's probabilities and labels as CSV here (track, song, start in
+    /// seconds, then a probability and a label column per scored class), for analyses of your own.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

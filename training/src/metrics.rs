@@ -10,6 +10,8 @@
 
 use serde::Serialize;
 
+use crate::dataset::WindowSet;
+
 /// One class's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassMetrics {
@@ -403,6 +405,57 @@ pub fn select_classes(
     })
 }
 
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Every window's probabilities and labels as CSV: `track,song,start_s`, then `p_<class>` and
+/// `y_<class>` per class. Windows are in track order, so a window's start is its place within its
+/// track times `stride_s`.
+pub fn predictions_csv(
+    set: &WindowSet,
+    probs: &[f32],
+    labels: &[f32],
+    names: &[String],
+    stride_s: f64,
+) -> String {
+    let n = names.len();
+    let mut out = String::from("track,song,start_s");
+    for name in names {
+        out.push_str(&format!(",p_{0},y_{0}", name.replace(' ', "_")));
+    }
+    out.push('\n');
+    let mut place = 0usize;
+    for (i, &t) in set.track_of.iter().enumerate() {
+        place = if i > 0 && set.track_of[i - 1] == t {
+            place + 1
+        } else {
+            0
+        };
+        let t = t as usize;
+        out.push_str(&format!(
+            "{},{},{:.3}",
+            csv_field(&set.tracks[t]),
+            csv_field(&set.track_songs[t]),
+            place as f64 * stride_s
+        ));
+        for k in 0..n {
+            out.push_str(&format!(
+                ",{:.5},{}",
+                probs[i * n + k],
+                labels[i * n + k] as u8
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,5 +567,34 @@ mod tests {
         let wanted = vec!["Kazoo".to_owned()];
         let err = select_classes(&probs, &labels, &names, &thresholds, &wanted).unwrap_err();
         assert!(err.contains("Kazoo") && err.contains("c0, c1, c2"), "{err}");
+    }
+
+    #[test]
+    fn predictions_csv_has_a_row_per_window_with_its_place_in_the_track() {
+        let mut set = WindowSet::new(1, 2);
+        set.tracks = vec!["Track00001".into(), "Track00002".into()];
+        set.track_songs = vec!["song a".into(), "corpus/bach, \"bwv\"".into()];
+        set.track_of = vec![0, 0, 1];
+        let probs = [0.9, 0.1, 0.8, 0.2, 0.3, 0.7];
+        let labels = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        let csv = predictions_csv(
+            &set,
+            &probs,
+            &labels,
+            &["Synth Pad".into(), "Bass".into()],
+            1.024,
+        );
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            rows[0],
+            "track,song,start_s,p_Synth_Pad,y_Synth_Pad,p_Bass,y_Bass"
+        );
+        assert_eq!(rows[1], "Track00001,song a,0.000,0.90000,1,0.10000,0");
+        assert_eq!(rows[2], "Track00001,song a,1.024,0.80000,1,0.20000,0");
+        assert_eq!(
+            rows[3],
+            "Track00002,\"corpus/bach, \"\"bwv\"\"\",0.000,0.30000,0,0.70000,1"
+        );
+        assert_eq!(rows.len(), 4);
     }
 }

@@ -401,12 +401,17 @@ pub struct CheckpointState {
 }
 
 /// Trains on `train`, validating on `validation`. With `resume`, continues from a checkpoint.
-/// `report` receives progress lines (step, loss) for a progress bar.
+/// With `start`, the network begins from those weights (fine-tuning) instead of a random draw,
+/// and keeps their input normalisation, which its first layer was trained on; the optimiser and
+/// the learning-rate schedule start afresh. `report` receives progress lines (step, loss) for a
+/// progress bar.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     spec_template: &ModelSpec,
     train: &WindowSet,
     validation: &WindowSet,
     config: &TrainConfig,
+    start: Option<&Weights>,
     checkpoint: Option<&Path>,
     resume: bool,
     report: &mut dyn FnMut(Progress),
@@ -421,6 +426,14 @@ pub fn train(
         "the mix probability must be between 0 and 1, got {}",
         config.mix_probability
     );
+    if let Some(w) = start {
+        let (a, b) = (&w.spec, spec_template);
+        anyhow::ensure!(
+            a.classes == b.classes && a.mel == b.mel && a.network == b.network,
+            "the starting weights describe another model (classes, front end or network) than \
+             the one to train"
+        );
+    }
     instrunet_model::ops::keep_freed_memory_for_reuse();
     let device = device_named(&config.device)?;
     let started = Instant::now();
@@ -431,11 +444,11 @@ pub fn train(
         step: 0,
         best_epoch: 0,
         best_map: -1.0,
-        normalization: normalization_of(train),
+        normalization: start.map_or_else(|| normalization_of(train), |w| w.spec.normalization),
         log: Vec::new(),
         config: config.clone(),
     };
-    let mut init = None;
+    let mut init = start.map(|w| w.tensors.clone());
     let mut opt_state = None;
     if resume {
         let path = checkpoint.ok_or_else(|| anyhow::anyhow!("--resume needs --checkpoint"))?;

@@ -2,7 +2,7 @@
 //! the training windows falls, and the trained weights (BatchNorm running statistics included)
 //! survive save → load exactly.
 
-use instrunet_model::{Classifier, ModelSpec, Provenance, Weights};
+use instrunet_model::{Classifier, ModelSpec, Normalization, Provenance, Weights};
 use instrunet_training::compose::{compose, song_seed};
 use instrunet_training::dataset::{LoadOptions, load};
 use instrunet_training::render::{Font, render_track};
@@ -75,6 +75,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         &validation,
         &config,
         None,
+        None,
         false,
         &mut |p| {
             if let Progress::Step { .. } = p {
@@ -103,5 +104,66 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         .predict_batch(&train_set.windows[..train_set.window_len * 4], 4)
         .unwrap();
     assert_eq!(again[..], probs[..4 * spec.n_classes()]);
+
+    // Fine-tuning (`train --init`) starts from the given weights and keeps the input
+    // normalisation they were trained with, not the new data's.
+    let mut start_spec = loaded.spec.clone();
+    start_spec.normalization = Normalization {
+        mean: -31.0,
+        std: 17.0,
+    };
+    let start = Weights {
+        spec: start_spec.clone(),
+        tensors: loaded.tensors.clone(),
+    };
+    let nudge = TrainConfig {
+        epochs: 1,
+        steps_per_epoch: Some(2),
+        lr: 1e-9,
+        ..config.clone()
+    };
+    let tuned = train(
+        &start_spec,
+        &train_set,
+        &validation,
+        &nudge,
+        Some(&start),
+        None,
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(tuned.weights.spec.normalization, start_spec.normalization);
+    for name in ["conv1.weight", "conv3.weight", "fc2.weight"] {
+        let (a, b) = (
+            start.tensors.values(name).unwrap(),
+            tuned.weights.tensors.values(name).unwrap(),
+        );
+        let moved = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            moved < 1e-5,
+            "{name} moved by {moved} in two steps at lr 1e-9"
+        );
+    }
+    // Weights of another network are refused with a message that says so.
+    let mut other = start_spec.clone();
+    other.network.pool_bands = 4;
+    let err = train(
+        &start_spec,
+        &train_set,
+        &validation,
+        &nudge,
+        Some(&Weights::random(other, 1)),
+        None,
+        false,
+        &mut |_| {},
+    )
+    .err()
+    .expect("a network of another shape is refused");
+    assert!(err.to_string().contains("another model"), "{err}");
     std::fs::remove_dir_all(&root).ok();
 }
