@@ -527,3 +527,43 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `instrunet data fonts`: programs of different classes that a font plays with the same samples.
+pub fn sound_alikes(fonts: &[PathBuf], min_share: f64) -> anyhow::Result<()> {
+    use instrunet_model::InstrumentClass;
+    use instrunet_training::gm::PROGRAM_NAMES;
+    use instrunet_training::render::{Font, installed_training_soundfonts};
+    let paths = if fonts.is_empty() {
+        installed_training_soundfonts().map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        fonts.to_vec()
+    };
+    let describe = |p: u32| {
+        let class = InstrumentClass::from_program(p).map_or("?", |c| c.name());
+        format!("{p} {} ({class})", PROGRAM_NAMES[p as usize])
+    };
+    for path in &paths {
+        let font = Font::load(path).map_err(|e| anyhow::anyhow!(e))?;
+        if font.is_kit_only() {
+            println!("{}: a drum kit, no melodic programs\n", path.display());
+            continue;
+        }
+        let pairs = font.sound_alikes(min_share);
+        let mut programs: Vec<u32> = pairs.iter().flat_map(|p| p.programs).collect();
+        programs.sort_unstable();
+        programs.dedup();
+        println!(
+            "{}: {} pairs of programs of different classes share at least {:.0} % of their samples ({} programs)",
+            path.display(),
+            pairs.len(),
+            min_share * 100.0,
+            programs.len()
+        );
+        for pair in &pairs {
+            let [a, b] = pair.programs;
+            println!("  {:.2}  {}  ~  {}", pair.share, describe(a), describe(b));
+        }
+        println!();
+    }
+    Ok(())
+}

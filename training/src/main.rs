@@ -205,6 +205,16 @@ enum DataCommand {
         #[arg(long)]
         skip_bad: bool,
     },
+    /// List the General MIDI programs of different classes that a SoundFont plays with mostly
+    /// the same samples (e.g. a Fiddle that is the Violin sample): stems of either sound the same
+    /// under two labels.
+    Fonts {
+        /// SoundFonts (default: the training fonts installed at their Debian paths).
+        fonts: Vec<PathBuf>,
+        /// Smallest share of shared samples (over all the samples either program plays) to list.
+        #[arg(long, default_value_t = 0.5, value_parser = probability)]
+        min_share: f64,
+    },
 }
 
 /// A share from 0 to 1, for `--mix-probability`.
@@ -277,6 +287,9 @@ fn main() -> anyhow::Result<()> {
             })?;
             print!("{summary}");
         }
+        Command::Data {
+            command: DataCommand::Fonts { fonts, min_share },
+        } => commands::sound_alikes(&fonts, min_share)?,
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! program, and a random gain, spectral tilt, velocity scaling and detune within musical ranges,
 //! all written into metadata.yaml (`render:` of each stem) so a track can be re-rendered exactly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gm::{PROGRAM_NAMES, slakh_inst_class};
 use crate::slakh::{StemMetadata, TrackMetadata};
+use instrunet_model::InstrumentClass;
 
 /// Where Debian's packages put the SoundFonts training uses, with the package of each.
 /// TimGM6mb and MuseScore General are deliberately absent: they are for testing only.
@@ -128,6 +129,67 @@ impl Font {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     }
+
+    /// The samples each melodic program (bank 0) plays, each named by where its audio starts
+    /// in the font (two headers over the same audio are the same sound).
+    fn program_samples(&self) -> BTreeMap<u32, BTreeSet<i32>> {
+        let (instruments, headers) = (self.font.get_instruments(), self.font.get_sample_headers());
+        let mut out = BTreeMap::new();
+        for preset in self.font.get_presets() {
+            if preset.get_bank_number() != 0 || !(0..128).contains(&preset.get_patch_number()) {
+                continue;
+            }
+            let samples: BTreeSet<i32> = preset
+                .get_regions()
+                .iter()
+                .filter_map(|r| instruments.get(r.get_instrument_id()))
+                .flat_map(|i| i.get_regions())
+                .filter_map(|r| headers.get(r.get_sample_id()))
+                .map(|h| h.get_start())
+                .collect();
+            out.insert(preset.get_patch_number() as u32, samples);
+        }
+        out
+    }
+
+    /// Pairs of melodic programs of different classes that play mostly the same samples in this
+    /// font (shared samples over all the samples either plays, at least `min_share`), most
+    /// shared first: stems of either program sound the same under two labels.
+    pub fn sound_alikes(&self, min_share: f64) -> Vec<SoundAlike> {
+        let programs = self.program_samples();
+        let class = |p: u32| InstrumentClass::from_program(p).ok();
+        let mut out = Vec::new();
+        for (&a, sa) in &programs {
+            for (&b, sb) in programs.range(a + 1..) {
+                if sa.is_empty() || sb.is_empty() || class(a) == class(b) {
+                    continue;
+                }
+                let shared = sa.intersection(sb).count() as f64;
+                let share = shared / ((sa.len() + sb.len()) as f64 - shared);
+                if share >= min_share {
+                    out.push(SoundAlike {
+                        programs: [a, b],
+                        share,
+                    });
+                }
+            }
+        }
+        out.sort_by(|x, y| {
+            y.share
+                .total_cmp(&x.share)
+                .then(x.programs.cmp(&y.programs))
+        });
+        out
+    }
+}
+
+/// Two General MIDI programs of different classes that a font plays with mostly the same
+/// samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoundAlike {
+    pub programs: [u32; 2],
+    /// Shared samples over all the samples either plays, 0 to 1.
+    pub share: f64,
 }
 
 /// One note, in seconds.

@@ -318,3 +318,36 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
         "the 16 kHz render differs from the host path by up to {worst:.1} dB between 2 and 7 kHz"
     );
 }
+
+/// Some General MIDI sets play one class's program with another class's samples: FluidR3_GM's
+/// Fiddle (Ethnic) is its Violin (Strings). `instrunet data fonts` lists such pairs; OPL-3 FM
+/// gives every program its own patch.
+#[test]
+fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
+    let load = |p: &str| Font::load(std::path::Path::new(p)).unwrap();
+    let fluid = load("/usr/share/sounds/sf2/FluidR3_GM.sf2").sound_alikes(0.5);
+    let violin_fiddle = fluid
+        .iter()
+        .find(|p| p.programs == [40, 110])
+        .expect("FluidR3_GM's Fiddle plays its Violin samples");
+    assert_eq!(violin_fiddle.share, 1.0);
+    // Only pairs of different classes, each once, most shared first.
+    for pair in &fluid {
+        let [a, b] = pair.programs;
+        assert!(a < b && pair.share >= 0.5 && pair.share <= 1.0);
+        assert_ne!(
+            instrunet_model::InstrumentClass::from_program(a).unwrap(),
+            instrunet_model::InstrumentClass::from_program(b).unwrap()
+        );
+    }
+    assert!(fluid.windows(2).all(|w| w[0].share >= w[1].share));
+    assert!(
+        !fluid.iter().any(|p| p.programs == [40, 41]),
+        "Violin and Viola are both Strings"
+    );
+    assert!(
+        load("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")
+            .sound_alikes(0.5)
+            .is_empty()
+    );
+}
