@@ -56,7 +56,8 @@ if [ ! -x "$ardour_scanner" ] || [ ! -x "$qtractor_scanner" ]; then
     echo "== fetching the ardour and qtractor packages for their scanners"
     mkdir -p "$root/debs"
     pkgs=(ardour qtractor "libglibmm-2.4-1v5|libglibmm-2.4-1t64" "libsigc++-2.0-0v5|libsigc++-2.0-0t64"
-        "libqt6core6|libqt6core6t64" "libdouble-conversion3" "libb2-1" "libpcre2-16-0")
+        "libqt6core6|libqt6core6t64" "libdouble-conversion3" "libb2-1" "libpcre2-16-0"
+        "libarchive13|libarchive13t64")
     if ! (cd "$root/debs" && download "${pkgs[@]}"); then
         sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq

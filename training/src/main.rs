@@ -22,8 +22,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Describe the embedded default model.
-    Info,
+    /// Describe the embedded default model, or a weights file: classes, network, data, metrics.
+    Info {
+        /// A weights file (default: the embedded model).
+        weights: Option<PathBuf>,
+    },
     /// Run the plugin's streaming engine over an audio file (WAV, FLAC, MP3, OGG): prints which
     /// classes play when, and writes CSV, JSON and a PNG activity plot.
     Analyze(AnalyzeArgs),
@@ -244,11 +247,23 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Eval(args) => commands::eval(args)?,
         Command::Analyze(args) => commands::analyze(args)?,
-        Command::Info => {
-            let classifier = instrunet_model::Classifier::embedded_default();
-            let spec = classifier.spec();
+        Command::Info { weights } => {
+            let (spec, name) = match &weights {
+                None => (
+                    instrunet_model::Classifier::embedded_default()
+                        .spec()
+                        .clone(),
+                    "InstruNET embedded model".to_owned(),
+                ),
+                Some(path) => (
+                    instrunet_model::Weights::from_file(path)
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .spec,
+                    path.display().to_string(),
+                ),
+            };
             println!(
-                "InstruNET embedded model: {} classes: {}",
+                "{name}: {} classes: {}",
                 spec.n_classes(),
                 spec.classes.join(", ")
             );
