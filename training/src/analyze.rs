@@ -2,9 +2,12 @@
 //! file, fed in host-sized blocks, and its output summarised as a per-class timeline (which
 //! classes, from when to when), CSV, JSON and a PNG activity plot.
 //!
-//! A class is active at an analysis when its probability reaches the model's threshold for it.
-//! Each analysis speaks for the hop-long stretch at the centre of its window; runs of active
-//! analyses become segments, and gaps of a single analysis are bridged.
+//! Each analysis's probabilities are first averaged with its neighbours' within a centred span
+//! (offline, the analysis can look ahead, which the plugin cannot; measured on new songs, a span
+//! of about 4 s raised mAP by 0.022 and weighted F1 by 0.012 at the model's own thresholds, see
+//! the model card). A class is active at an analysis when that average reaches the model's
+//! threshold for it. Each analysis speaks for the hop-long stretch at the centre of its window;
+//! runs of active analyses become segments, and gaps of a single analysis are bridged.
 
 use std::path::Path;
 
@@ -28,10 +31,12 @@ pub struct Timeline {
     pub thresholds: Vec<f32>,
     pub hop_seconds: f64,
     pub window_seconds: f64,
+    /// Span of the centred average of neighbouring analyses, seconds (0: none).
+    pub smoothing_seconds: f64,
     pub duration_seconds: f64,
     /// Centre time of each analysed window, seconds.
     pub times: Vec<f64>,
-    /// Probabilities per analysis, class order.
+    /// Probabilities per analysis, class order, after the centred average.
     pub probabilities: Vec<Vec<f32>>,
     /// Per class, its segments.
     pub segments: Vec<Vec<Segment>>,
@@ -43,6 +48,7 @@ pub fn analyze(
     samples: &[f32],
     rate: u32,
     hop_seconds: f32,
+    smoothing_seconds: f64,
 ) -> anyhow::Result<Timeline> {
     let spec = classifier.spec().clone();
     let mut engine = StreamAnalyzer::new(classifier, rate, hop_seconds)?;
@@ -55,6 +61,9 @@ pub fn analyze(
             probabilities.push(p.to_vec());
         })?;
     }
+    // Analyses on each side that the centred average reaches.
+    let radius = (smoothing_seconds.max(0.0) / 2.0 / hop).round() as usize;
+    let probabilities = centred_mean(&probabilities, radius);
     let segments = (0..spec.n_classes())
         .map(|k| {
             let active: Vec<bool> = probabilities
@@ -69,11 +78,32 @@ pub fn analyze(
         thresholds: spec.thresholds.clone(),
         hop_seconds: hop,
         window_seconds: window,
+        smoothing_seconds: 2.0 * radius as f64 * hop,
         duration_seconds: samples.len() as f64 / rate as f64,
         times,
         probabilities,
         segments,
     })
+}
+
+/// Each row averaged with the `radius` rows on either side (fewer at the ends).
+pub fn centred_mean(rows: &[Vec<f32>], radius: usize) -> Vec<Vec<f32>> {
+    if radius == 0 {
+        return rows.to_vec();
+    }
+    (0..rows.len())
+        .map(|i| {
+            let near = &rows[i.saturating_sub(radius)..(i + radius + 1).min(rows.len())];
+            let mut mean = vec![0.0f32; rows[i].len()];
+            for row in near {
+                for (m, &v) in mean.iter_mut().zip(row) {
+                    *m += v;
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= near.len() as f32);
+            mean
+        })
+        .collect()
 }
 
 /// Segments from per-analysis activity: each active analysis covers ±hop/2 around its time;
@@ -132,7 +162,8 @@ impl Timeline {
         s
     }
 
-    /// CSV: one row per analysis, the window's centre time and every class's probability.
+    /// CSV: one row per analysis, the window's centre time and every class's probability (after
+    /// the centred average).
     pub fn csv(&self) -> String {
         let mut s = String::from("time_s");
         for c in &self.classes {
@@ -237,5 +268,23 @@ mod tests {
             ]
         );
         assert!(segments_of(&times, &[false; 8], 0.5).is_empty());
+    }
+
+    #[test]
+    fn the_centred_mean_averages_neighbours_and_fewer_at_the_ends() {
+        let rows: Vec<Vec<f32>> = [0.0, 0.0, 0.9, 0.0, 0.0, 0.6, 0.6, 0.6]
+            .iter()
+            .map(|&v| vec![v, 1.0 - v])
+            .collect();
+        let m = centred_mean(&rows, 1);
+        let first: Vec<f32> = m.iter().map(|r| r[0]).collect();
+        let expect = [0.0, 0.3, 0.3, 0.3, 0.2, 0.4, 0.6, 0.6];
+        for (got, want) in first.iter().zip(expect) {
+            assert!((got - want).abs() < 1e-6, "{first:?}");
+        }
+        // Every column is averaged alike: the two still sum to one.
+        assert!(m.iter().all(|r| (r[0] + r[1] - 1.0).abs() < 1e-6));
+        assert_eq!(centred_mean(&rows, 0), rows);
+        assert!(centred_mean(&[], 3).is_empty());
     }
 }

@@ -448,6 +448,11 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         "--hop {}: choose between 0.05 and 1 seconds",
         args.hop
     );
+    anyhow::ensure!(
+        (0.0..=60.0).contains(&args.smooth),
+        "--smooth {}: choose between 0 (off) and 60 seconds",
+        args.smooth
+    );
     let (classifier, model) = match &args.weights {
         Some(path) => match Classifier::from_file_or_default(path) {
             (c, None) => (c, path.display().to_string()),
@@ -471,17 +476,19 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         &audio.samples,
         audio.sample_rate,
         args.hop,
+        args.smooth,
     )?;
     let took = started.elapsed().as_secs_f64();
     println!(
-        "{}: {:.1} s at {} Hz, analysed in {:.2} s ({:.0}x real time); {model}, {} classes, a window every {:.3} s",
+        "{}: {:.1} s at {} Hz, analysed in {:.2} s ({:.0}x real time); {model}, {} classes, a window every {:.3} s, probabilities averaged over {:.1} s centred",
         args.file.display(),
         timeline.duration_seconds,
         audio.sample_rate,
         took,
         timeline.duration_seconds / took.max(1e-9),
         timeline.classes.len(),
-        timeline.hop_seconds
+        timeline.hop_seconds,
+        timeline.smoothing_seconds
     );
     if timeline.times.is_empty() {
         println!(

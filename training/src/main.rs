@@ -89,6 +89,10 @@ struct AnalyzeArgs {
     /// Seconds between analyses (0.05 to 1).
     #[arg(long, default_value_t = 0.25)]
     hop: f32,
+    /// Average each analysis's probabilities with its neighbours' over this many seconds,
+    /// centred, before deciding what plays (0: the engine's raw output, as the plugin sees it).
+    #[arg(long, default_value_t = 4.0)]
+    smooth: f64,
     /// Folder for FILE.instrunet.csv, .json and .png (default: next to FILE).
     #[arg(long)]
     out_dir: Option<PathBuf>,
