@@ -99,16 +99,23 @@ fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]>
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
     instrunet_training::train::device_named(&args.device)?;
     // Read before the data: a bad file fails in a second, not after minutes of loading.
-    let start = match &args.init {
-        None => None,
+    let (start, started_from) = match &args.init {
+        None => (None, String::new()),
         Some(_) if architecture != Architecture::InstruNet => {
             anyhow::bail!("--init: only `instrunet train` can start from weights")
         }
-        Some(p) if p.as_os_str() == "default" => Some(Weights::from_bytes(
-            instrunet_model::classifier::DEFAULT_WEIGHTS,
-        )?),
-        Some(p) => Some(
-            Weights::from_file(p).with_context(|| format!("--init: loading {}", p.display()))?,
+        Some(p) if p.as_os_str() == "default" => (
+            Some(Weights::from_bytes(
+                instrunet_model::classifier::DEFAULT_WEIGHTS,
+            )?),
+            "started from the embedded model, then ".to_owned(),
+        ),
+        Some(p) => (
+            Some(
+                Weights::from_file(p)
+                    .with_context(|| format!("--init: loading {}", p.display()))?,
+            ),
+            format!("started from {}, then ", p.display()),
         ),
     };
     let spec = match &start {
@@ -257,13 +264,7 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
             .join(", ")
     );
     p.notes = format!(
-        "architecture {architecture:?}; {}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
-        match &args.init {
-            Some(p) if p.as_os_str() == "default" =>
-                "started from the embedded model, then ".to_owned(),
-            Some(p) => format!("started from {}, then ", p.display()),
-            None => String::new(),
-        },
+        "architecture {architecture:?}; {started_from}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
         if architecture == Architecture::InstruNet {
             "train"
         } else {

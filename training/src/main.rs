@@ -146,8 +146,8 @@ struct TrainArgs {
     mix_probability: f64,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
-    /// the learning-rate schedule start afresh.
-    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels", "resume"])]
+    /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
+    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels"])]
     init: Option<PathBuf>,
     /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
     /// more let it hear which register a sound sits in; the shipped model has 8). Stored in the
