@@ -25,21 +25,28 @@ def main():
             head, sep, body = f.read().partition("stems:\n")
         if not sep:
             sys.exit(f"{meta_path}: no `stems:` section")
+        # Slakh2100 names the stem folder after its own track (`audio_dir: TrackNNNNN/stems`);
+        # the solo track keeps its one stem in its own stems/.
+        head = re.sub(r"(?m)^audio_dir: .*$", "audio_dir: stems", head)
         # One block per stem: "  S00:" and its indented fields.
         for block in re.split(r"(?m)^(?=  S\d+:\n)", body):
             m = re.match(r"  (S\d+):\n", block)
             if not m:
                 continue
-            wav = os.path.abspath(os.path.join(src, track, "stems", m.group(1) + ".wav"))
-            if not os.path.isfile(wav):
+            # WAV (BabySlakh, `instrunet synth`) or FLAC (Slakh2100).
+            audio = [os.path.abspath(os.path.join(src, track, "stems", m.group(1) + ext))
+                     for ext in (".wav", ".flac")]
+            audio = [a for a in audio if os.path.isfile(a)]
+            if not audio:
                 continue  # a stem listed without audio (Slakh does this)
+            ext = os.path.splitext(audio[0])[1]
             n += 1
             out = os.path.join(dst, f"Track{n:05d}")
             os.makedirs(os.path.join(out, "stems"), exist_ok=True)
             with open(os.path.join(out, "metadata.yaml"), "w") as f:
                 f.write(head + "stems:\n" + block)
-            os.symlink(wav, os.path.join(out, "stems", m.group(1) + ".wav"))
-            os.symlink(wav, os.path.join(out, "mix.wav"))
+            os.symlink(audio[0], os.path.join(out, "stems", m.group(1) + ext))
+            os.symlink(audio[0], os.path.join(out, "mix" + ext))
     print(f"{n} solo tracks in {dst}")
 
 
