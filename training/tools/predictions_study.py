@@ -5,9 +5,10 @@ whole-track ranking, and stems whose font plays another class's samples.
     python predictions_study.py --tune TUNE.csv --test TEST.csv [--data DIR --fonts-dir D]
 
 TUNE.csv and TEST.csv are predictions on two sets of songs: thresholds are tuned for F1 on the
-first and every figure is measured on the second. With --data (the Slakh folder TEST.csv was
-made from) and --fonts-dir (a folder of `instrunet data fonts FONT.sf2 > FONT.txt` listings, one
-per font), it also scores the labels of stems whose program shares samples with another class's.
+first and every figure is measured on the second. With --data (the folder TEST.csv was made
+from, rendered by `instrunet synth`, whose stems name their font) and --fonts-dir (a folder of
+`instrunet data fonts FONT.sf2 > FONT.txt` listings, one per font), it also scores the labels of
+stems whose program shares samples with another class's.
 Needs numpy and scikit-learn (requirements-study.txt).
 """
 
@@ -122,11 +123,13 @@ def main():
             with open(os.path.join(args.data, tracks[a], "metadata.yaml")) as f:
                 meta = f.read()
             stems = {}
-            for cls, prog, drum, font in re.findall(
-                    r"inst_class: (.+)\n\s+program_num: (\d+)\n\s+is_drum: (\w+)\n"
-                    r"\s+midi_program_name: .+\n\s+plugin_name: (.+)", meta):
-                if drum != "true":
-                    stems.setdefault(cls.replace(" ", "_"), []).append((font, int(prog)) in alike)
+            # One block per stem ("  S00:" and its fields, in any order).
+            for block in re.split(r"(?m)^(?=  S\d+:\n)", meta.partition("stems:\n")[2]):
+                field = dict(re.findall(r"(?m)^    (\w+): (.+)$", block))
+                if "inst_class" not in field or field.get("is_drum") == "true":
+                    continue
+                key = (field.get("plugin_name", ""), int(field.get("program_num", -1)))
+                stems.setdefault(field["inst_class"].replace(" ", "_"), []).append(key in alike)
             for k, name in enumerate(names):
                 if stems.get(name) and all(stems[name]):
                     mask[a:b, k] = y[a:b, k]
