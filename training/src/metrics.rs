@@ -87,7 +87,7 @@ pub fn average_precision(scores: &[f32], positive: &[bool]) -> Option<f64> {
 /// Evaluates probabilities (`n × classes`) against labels at per-class thresholds.
 pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f32]) -> Metrics {
     let c = names.len();
-    let n = if c == 0 { 0 } else { labels.len() / c };
+    let n = labels.len().checked_div(c).unwrap_or(0);
     let (mut exact, mut right) = (0usize, 0usize);
     let mut tp = vec![0usize; c];
     let mut fp = vec![0usize; c];
@@ -225,7 +225,7 @@ pub fn false_alarms(
     thresholds: &[f32],
 ) -> Vec<FalseAlarms> {
     let c = names.len();
-    let n = if c == 0 { 0 } else { labels.len() / c };
+    let n = labels.len().checked_div(c).unwrap_or(0);
     let present = |w: usize, j: usize| labels[w * c + j] > 0.5;
     let base: Vec<f64> = (0..c)
         .map(|j| ratio((0..n).filter(|&w| present(w, j)).count(), n))
@@ -391,7 +391,7 @@ pub fn select_classes(
 ) -> Result<ClassSubset, String> {
     let columns = class_columns(names, wanted)?;
     let c = names.len();
-    let n = if c == 0 { 0 } else { labels.len() / c };
+    let n = labels.len().checked_div(c).unwrap_or(0);
     let pick = |values: &[f32]| -> Vec<f32> {
         (0..n)
             .flat_map(|w| columns.iter().map(move |&k| values[w * c + k]))
