@@ -96,6 +96,16 @@ fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]>
     Ok(sets)
 }
 
+/// Weights from a file, or the embedded default model's when there is no path; an error names
+/// which.
+pub fn weights_or_embedded(path: Option<&Path>) -> anyhow::Result<Weights> {
+    match path {
+        Some(p) => Weights::from_file(p).with_context(|| format!("loading {}", p.display())),
+        None => Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS)
+            .context("loading the embedded model"),
+    }
+}
+
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
     instrunet_training::train::device_named(&args.device)?;
     // Read before the data: a bad file fails in a second, not after minutes of loading.
@@ -104,19 +114,12 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
         Some(_) if architecture != Architecture::InstruNet => {
             anyhow::bail!("--init: only `instrunet train` can start from weights")
         }
-        Some(p) if p.as_os_str() == "default" => (
-            Some(Weights::from_bytes(
-                instrunet_model::classifier::DEFAULT_WEIGHTS,
-            )?),
-            "started from the embedded model, then ".to_owned(),
-        ),
-        Some(p) => (
-            Some(
-                Weights::from_file(p)
-                    .with_context(|| format!("--init: loading {}", p.display()))?,
-            ),
-            format!("started from {}, then ", p.display()),
-        ),
+        Some(p) => {
+            let file = (p.as_os_str() != "default").then_some(p.as_path());
+            let weights = weights_or_embedded(file).context("--init")?;
+            let from = file.map_or("the embedded model".into(), |f| f.display().to_string());
+            (Some(weights), format!("started from {from}, then "))
+        }
     };
     let spec = match &start {
         Some(w) => ModelSpec {
@@ -336,17 +339,14 @@ fn load_baseline(path: &Path) -> anyhow::Result<Weights> {
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let (weights, label) = match &args.weights {
-        Some(p) => (
-            Weights::from_file(p).with_context(|| format!("loading {}", p.display()))?,
+    let weights = weights_or_embedded(args.weights.as_deref())?;
+    let label = args
+        .weights
+        .as_ref()
+        .map_or("InstruNET (embedded)".into(), |p| {
             p.file_name()
-                .map_or("InstruNET".into(), |n| n.to_string_lossy().into_owned()),
-        ),
-        None => (
-            Weights::from_bytes(instrunet_model::classifier::DEFAULT_WEIGHTS)?,
-            "InstruNET (embedded)".to_owned(),
-        ),
-    };
+                .map_or("InstruNET".into(), |n| n.to_string_lossy().into_owned())
+        });
     // The classes scored: all of the model's unless --classes names some.
     let wanted: Vec<String> = match args.classes.as_slice() {
         [] => weights.spec.classes.clone(),

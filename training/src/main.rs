@@ -252,20 +252,12 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => commands::eval(args)?,
         Command::Analyze(args) => commands::analyze(args)?,
         Command::Info { weights } => {
-            let (spec, name) = match &weights {
-                None => (
-                    instrunet_model::Classifier::embedded_default()
-                        .spec()
-                        .clone(),
-                    "InstruNET embedded model".to_owned(),
-                ),
-                Some(path) => (
-                    instrunet_model::Weights::from_file(path)
-                        .with_context(|| format!("reading {}", path.display()))?
-                        .spec,
-                    path.display().to_string(),
-                ),
-            };
+            let spec = commands::weights_or_embedded(weights.as_deref())?.spec;
+            let name = weights
+                .as_ref()
+                .map_or("InstruNET embedded model".into(), |p| {
+                    p.display().to_string()
+                });
             println!(
                 "{name}: {} classes: {}",
                 spec.n_classes(),
