@@ -108,6 +108,10 @@ pub fn weights_or_embedded(path: Option<&Path>) -> anyhow::Result<Weights> {
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
     instrunet_training::train::device_named(&args.device)?;
+    // The checkpoint is written there after the first epoch: a missing folder must not cost it.
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     // Read before the data: a bad file fails in a second, not after minutes of loading.
     let (start, started_from) = match &args.init {
         None => (None, String::new()),
