@@ -7,7 +7,12 @@ tunes (Ryan's Mammoth Collection, O'Neill's), Essen folk songs. Pieces are taken
 seeded order across the collections so that any prefix of the output is a varied sample; each
 piece is cut to its first --max-seconds at its own tempo.
 
-    python corpus_to_midi.py --out DIR [--pieces N] [--seed S] [--jobs J]
+    python corpus_to_midi.py --out DIR [--pieces N] [--skip K] [--seed S] [--jobs J]
+
+--skip K starts after the files that hold the first K pieces of that order, so that the output
+is new music for a model trained on an earlier export of fewer pieces with the same seed. Files
+are counted at the pieces they give when they parse (one, or the collection's pieces per opus);
+a file that fails gives fewer, so leave a margin (e.g. --skip 1500 after an export of 1400).
 """
 
 import argparse
@@ -91,6 +96,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--pieces", type=int, default=1000, help="stop after this many MIDI files")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="leave out the files holding the first SKIP pieces of the order",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--max-seconds", type=float, default=90.0)
     args = ap.parse_args()
@@ -111,7 +122,13 @@ def main():
         files += [(p, per_file) for p in paths[:n]]
     # Interleave collections: a stable shuffle keyed by the path's hash and the seed.
     files.sort(key=lambda f: hashlib.sha1(f"{args.seed}:{f[0]}".encode()).hexdigest())
-    jobs = [(str(p), k, args.out, args.max_seconds) for p, k in files]
+    # Without parsing, a file counts as the pieces it gives when it parses: every opus in these
+    # collections holds more tunes than the per-file limit.
+    skipped, start = 0, 0
+    while start < len(files) and skipped < args.skip:
+        skipped += files[start][1]
+        start += 1
+    jobs = [(str(p), k, args.out, args.max_seconds) for p, k in files[start:]]
     done, failed = 0, 0
     with multiprocessing.Pool(args.jobs) as pool:
         for written, err in pool.imap(export, jobs):
