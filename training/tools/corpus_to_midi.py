@@ -5,7 +5,10 @@ The corpus ships inside the `music21` package on PyPI (pinned in requirements-co
 chorales, Palestrina masses, Monteverdi madrigals, Trecento pieces, string quartets, Irish fiddle
 tunes (Ryan's Mammoth Collection, O'Neill's), Essen folk songs. Pieces are taken in a fixed,
 seeded order across the collections so that any prefix of the output is a varied sample; each
-piece is cut to its first --max-seconds at its own tempo.
+piece is cut to its first --max-seconds at its own tempo. A piece the corpus holds in two
+encodings (a chorale as .krn and .mxl) is exported once, and files are named by collection,
+subfolder and stem, so that no two pieces share a name. (Exports before this rule, such as those
+of the default models' data, used the file stem only; `git log` on this file has that version.)
 
     python corpus_to_midi.py --out DIR [--pieces N] [--skip K] [--seed S] [--jobs J]
 
@@ -46,6 +49,19 @@ def collection_of(path):
     return str(path).split("/corpus/")[1].split("/")[0]
 
 
+def piece_name(path):
+    """Collection, subfolders and file stem: quartets keep their opus (beethoven/opus59no1 and
+    opus59no2 both hold a movement2, which would otherwise overwrite each other)."""
+    inside = str(path).split("/corpus/")[1]
+    stem = os.path.splitext(inside)[0].replace(".", "_")
+    return stem.replace("/", "-").replace(" ", "_")
+
+
+def music_of(path):
+    """The same music in another encoding (bach/bwv366.krn and .mxl) has the same key."""
+    return os.path.splitext(str(path))[0]
+
+
 def export(job):
     path, max_pieces, out, max_seconds = job
     warnings.filterwarnings("ignore")
@@ -67,9 +83,7 @@ def export(job):
             limit = max_seconds * bpm / 60.0
             if score.highestTime > limit:
                 score = _cut(score, limit)
-            stem = os.path.splitext(os.path.basename(str(path)))[0].replace(".", "_")
-            name = f"{collection_of(path)}-{stem}-{i:02d}"
-            name = name.replace(" ", "_")
+            name = f"{piece_name(path)}-{i:02d}"
             target = os.path.join(out, name + ".mid")
             score.write("midi", fp=target)
             written.append(target)
@@ -122,6 +136,16 @@ def main():
         files += [(p, per_file) for p in paths[:n]]
     # Interleave collections: a stable shuffle keyed by the path's hash and the seed.
     files.sort(key=lambda f: hashlib.sha1(f"{args.seed}:{f[0]}".encode()).hexdigest())
+    # A piece that the corpus holds in two encodings is one song: keep its first file in the
+    # order, so that it can never land in the training and the test split at once.
+    seen, unique = set(), []
+    for f in files:
+        if music_of(f[0]) not in seen:
+            seen.add(music_of(f[0]))
+            unique.append(f)
+    if len(unique) < len(files):
+        print(f"{len(files) - len(unique)} files left out: the same music as an earlier file")
+    files = unique
     # Without parsing, a file counts as the pieces it gives when it parses: every opus in these
     # collections holds more tunes than the per-file limit.
     skipped, start = 0, 0
