@@ -45,15 +45,19 @@ COLLECTIONS = {
 }
 
 
+def in_corpus(path):
+    """The path inside music21's corpus folder: collection/[subfolders/]file."""
+    return str(path).split("/corpus/")[1]
+
+
 def collection_of(path):
-    return str(path).split("/corpus/")[1].split("/")[0]
+    return in_corpus(path).split("/")[0]
 
 
 def piece_name(path):
     """Collection, subfolders and file stem: quartets keep their opus (beethoven/opus59no1 and
     opus59no2 both hold a movement2, which would otherwise overwrite each other)."""
-    inside = str(path).split("/corpus/")[1]
-    stem = os.path.splitext(inside)[0].replace(".", "_")
+    stem = os.path.splitext(in_corpus(path))[0].replace(".", "_")
     return stem.replace("/", "-").replace(" ", "_")
 
 
