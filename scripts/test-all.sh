@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
+# A clean test build needs about 3 GB under target/; a full disk kills the linker mid-write
+# (SIGBUS), which reads like a toolchain crash. Say so up front.
+free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+echo "disk: $((free_kb / 1024)) MiB free for target/"
+if [ "$free_kb" -lt $((4 * 1024 * 1024)) ]; then
+  echo "warning: less than 4 GiB free; the build may fail at link time for lack of disk" >&2
+fi
 cargo fmt --all -- --check 2>/dev/null || echo "note: cargo fmt reports unformatted code (or rustfmt is missing)"
 cargo test --workspace --profile release-checked --locked
 # The built plugin through its C ABI (allocation checks armed) and in two real hosts' scanners.
