@@ -144,8 +144,9 @@ def main():
     # order, so that it can never land in the training and the test split at once.
     seen, unique = set(), []
     for f in files:
-        if music_of(f[0]) not in seen:
-            seen.add(music_of(f[0]))
+        key = music_of(f[0])
+        if key not in seen:
+            seen.add(key)
             unique.append(f)
     if len(unique) < len(files):
         print(f"{len(files) - len(unique)} files left out: the same music as an earlier file")
