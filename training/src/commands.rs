@@ -15,7 +15,7 @@ use instrunet_training::train::{
 };
 use instrunet_training::windows::WindowSettings;
 
-use crate::{AnalyzeArgs, DataArgs, EvalArgs, TrainArgs};
+use crate::{AnalyzeArgs, DataArgs, EvalArgs, TagArgs, TrainArgs};
 
 fn threads(args: &DataArgs) -> usize {
     args.threads
@@ -104,6 +104,46 @@ pub fn weights_or_embedded(path: Option<&Path>) -> anyhow::Result<Weights> {
         None => Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS)
             .context("loading the embedded model"),
     }
+}
+
+/// Weights for a command that runs a model on the user's audio: a file, or the embedded model
+/// when there is no path or the file is unusable (with a warning that says why). Also returns
+/// what to call the model in the output.
+fn weights_or_fallback(path: Option<&Path>) -> (Weights, String) {
+    let embedded = || {
+        Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS)
+            .expect("the embedded weights are valid (tested)")
+    };
+    match path {
+        None => (embedded(), "embedded default model".to_owned()),
+        Some(p) => match Weights::from_file(p) {
+            Ok(w) => (w, p.display().to_string()),
+            Err(e) => {
+                eprintln!(
+                    "warning: {}: {e}; using the embedded model instead",
+                    p.display()
+                );
+                (embedded(), "embedded default model".to_owned())
+            }
+        },
+    }
+}
+
+/// The hop range the engine takes, checked for a command-line flag.
+fn check_hop(hop: f32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.05..=1.0).contains(&hop),
+        "--hop {hop}: choose between 0.05 and 1 seconds"
+    );
+    Ok(())
+}
+
+fn check_smooth(smooth: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=60.0).contains(&smooth),
+        "--smooth {smooth}: choose between 0 (off) and 60 seconds"
+    );
+    Ok(())
 }
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
@@ -448,32 +488,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     use instrunet_model::Classifier;
-    anyhow::ensure!(
-        (0.05..=1.0).contains(&args.hop),
-        "--hop {}: choose between 0.05 and 1 seconds",
-        args.hop
-    );
-    anyhow::ensure!(
-        (0.0..=60.0).contains(&args.smooth),
-        "--smooth {}: choose between 0 (off) and 60 seconds",
-        args.smooth
-    );
-    let (classifier, model) = match &args.weights {
-        Some(path) => match Classifier::from_file_or_default(path) {
-            (c, None) => (c, path.display().to_string()),
-            (c, Some(e)) => {
-                eprintln!(
-                    "warning: {}: {e}; using the embedded model instead",
-                    path.display()
-                );
-                (c, "embedded default model".to_owned())
-            }
-        },
-        None => (
-            Classifier::embedded_default(),
-            "embedded default model".to_owned(),
-        ),
-    };
+    check_hop(args.hop)?;
+    check_smooth(args.smooth)?;
+    let (weights, model) = weights_or_fallback(args.weights.as_deref());
+    let classifier = Classifier::new(&weights, &instrunet_model::Device::Cpu)
+        .with_context(|| format!("running {model}"))?;
     let audio = instrunet_training::audio::read_mono(&args.file)?;
     let started = std::time::Instant::now();
     let timeline = instrunet_training::analyze::analyze(
@@ -577,5 +596,99 @@ pub fn sound_alikes(fonts: &[PathBuf], min_share: f64) -> anyhow::Result<()> {
         }
         println!();
     }
+    Ok(())
+}
+
+/// `instrunet tag DIR`: the instrument in each audio file of a folder.
+pub fn tag(args: TagArgs) -> anyhow::Result<()> {
+    use instrunet_training::tag::{
+        TagSettings, csv, find_audio_files, rename_plan, reports, table,
+    };
+    check_hop(args.hop)?;
+    check_smooth(args.smooth)?;
+    let files = find_audio_files(&args.dir, args.recursive)
+        .with_context(|| format!("reading {}", args.dir.display()))?;
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no audio files ({}) in {}{}",
+        instrunet_training::tag::AUDIO_EXTENSIONS.join(", "),
+        args.dir.display(),
+        if args.recursive {
+            " or its subfolders"
+        } else {
+            " (add --recursive for its subfolders)"
+        }
+    );
+    let (weights, model) = weights_or_fallback(args.weights.as_deref());
+    let settings = TagSettings {
+        hop_seconds: args.hop,
+        smoothing_seconds: args.smooth,
+        silence_db: args.silence_db,
+        min_share: args.min_share,
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let bar = indicatif::ProgressBar::new(files.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} files, {elapsed} elapsed, ~{eta} left",
+        )
+        .expect("valid template"),
+    );
+    let started = std::time::Instant::now();
+    let outcomes =
+        instrunet_training::tag::tag_files(&files, &weights, &settings, threads, &|_, _| {
+            bar.inc(1)
+        });
+    bar.finish_and_clear();
+    let took = started.elapsed().as_secs_f64();
+    let display: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&args.dir).unwrap_or(f).display().to_string())
+        .collect();
+    let classes = &weights.spec.classes;
+    let reports = reports(&display, &outcomes, classes);
+    let count = |status: &str| reports.iter().filter(|r| r.status == status).count();
+    let (failed, silent) = (count("unreadable"), count("silent"));
+    let audio_seconds: f64 = reports.iter().filter_map(|r| r.seconds).sum();
+    print!("{}", table(&reports));
+    println!(
+        "\n{} files ({} tagged, {silent} silent, {failed} unreadable), {audio_seconds:.0} s of audio in {took:.1} s on {threads} thread(s); {model}",
+        files.len(),
+        files.len() - failed - silent,
+    );
+    if let Some(path) = &args.csv {
+        std::fs::write(path, csv(&reports, classes))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "folder": args.dir.display().to_string(),
+            "model": model,
+            "hop_seconds": args.hop,
+            "smoothing_seconds": args.smooth,
+            "silence_db": args.silence_db,
+            "min_share": args.min_share,
+            "files": reports,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.rename_plan {
+        std::fs::write(path, rename_plan(&files, &reports))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {} (review it, then run: sh {})",
+            path.display(),
+            path.display()
+        );
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} files could not be read (listed above); the others were tagged",
+        files.len()
+    );
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod render;
 pub mod resample;
 pub mod slakh;
 pub mod split;
+pub mod tag;
 pub mod train;
 pub mod windows;
 

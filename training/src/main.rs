@@ -30,6 +30,10 @@ enum Command {
     /// Run the plugin's streaming engine over an audio file (WAV, FLAC, MP3, OGG): prints which
     /// classes play when, and writes CSV, JSON and a PNG activity plot.
     Analyze(AnalyzeArgs),
+    /// Name the instrument in every audio file of a folder of stems (WAV, FLAC, MP3, OGG): a
+    /// table of the classes each plays, its main class and a suggested track name; CSV, JSON and
+    /// a reviewable rename script on request.
+    Tag(TagArgs),
     /// Render MIDI files into Slakh-format tracks with SoundFonts.
     Synth(SynthArgs),
     /// Train InstruNET on Slakh-format data; writes the weights, a JSON log, a training-curve PNG
@@ -96,6 +100,46 @@ struct AnalyzeArgs {
     /// Folder for FILE.instrunet.csv, .json and .png (default: next to FILE).
     #[arg(long)]
     out_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct TagArgs {
+    /// The folder of audio files.
+    dir: PathBuf,
+    /// Also the files in its subfolders.
+    #[arg(long, short)]
+    recursive: bool,
+    /// Weights file (default: the embedded model). A bad file falls back to the embedded model
+    /// with a warning that says why.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Seconds between analyses (0.05 to 1).
+    #[arg(long, default_value_t = 0.25)]
+    hop: f32,
+    /// Average each analysis's probabilities with its neighbours' over this many seconds,
+    /// centred (0: off), as `analyze` does.
+    #[arg(long, default_value_t = 4.0)]
+    smooth: f64,
+    /// RMS level (dBFS) of a stretch from which it counts as sounding; a file with no such
+    /// stretch is silent.
+    #[arg(long, default_value_t = -50.0, allow_hyphen_values = true)]
+    silence_db: f32,
+    /// Smallest share of a file's sounding time for a class to be listed as heard.
+    #[arg(long, default_value_t = 0.2, value_parser = probability)]
+    min_share: f64,
+    /// Also write the table as CSV here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Also write the table as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a shell script of `mv -n` lines that would give each file its suggested name, for
+    /// you to review and run (nothing is renamed by `tag` itself).
+    #[arg(long, value_name = "SCRIPT")]
+    rename_plan: Option<PathBuf>,
+    /// Files analysed at once (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -251,6 +295,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Eval(args) => commands::eval(args)?,
         Command::Analyze(args) => commands::analyze(args)?,
+        Command::Tag(args) => commands::tag(args)?,
         Command::Info { weights } => {
             let spec = commands::weights_or_embedded(weights.as_deref())?.spec;
             let name = weights
