@@ -287,6 +287,11 @@ impl NiceEguiApp for MetersApp {
                 ui.label("MIDI channel");
                 ui.add(ParamSlider::for_param(&p.midi_channel, &setter));
                 ui.end_row();
+                ui.label("MIDI CC out");
+                toggle(ui, &setter, &p.midi_cc, "probability per class");
+                ui.label("CC smoothing");
+                ui.add(ParamSlider::for_param(&p.cc_smoothing_ms, &setter));
+                ui.end_row();
             });
             ui.horizontal(|ui| {
                 ui.label("Weights file:");

@@ -15,9 +15,11 @@ use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
 mod editor;
+pub mod midi_cc;
 pub mod params;
 
-use params::{InputChannels, InstrunetParams, NOTE_PARAMS};
+use midi_cc::CcOutput;
+use params::{CLASS_MIDI_PARAMS, InputChannels, InstrunetParams};
 
 /// The model the plugin runs, and why it is that one.
 #[derive(Debug, Clone)]
@@ -73,6 +75,9 @@ pub struct Instrunet {
     thresholds: [f32; MAX_CLASSES],
     /// Notes sounding, per class, so that a note-off matches its note-on after a parameter change.
     sounding: [Option<(u8, u8)>; MAX_CLASSES],
+    cc_output: CcOutput,
+    /// Each class's controller number, read from the parameters on every call.
+    ccs: [u8; CLASS_MIDI_PARAMS],
 }
 
 impl Default for Instrunet {
@@ -90,6 +95,8 @@ impl Default for Instrunet {
             probabilities: [0.0; MAX_CLASSES],
             thresholds: [0.5; MAX_CLASSES],
             sounding: [None; MAX_CLASSES],
+            cc_output: CcOutput::default(),
+            ccs: [0; CLASS_MIDI_PARAMS],
         }
     }
 }
@@ -113,7 +120,8 @@ impl Plugin for Instrunet {
             ..AudioIOLayout::const_default()
         },
     ];
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    // Notes, and controller changes for the per-class CC output.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type SysExMessage = ();
     type BackgroundTask = ();
@@ -144,6 +152,7 @@ impl Plugin for Instrunet {
         // Deactivation ended every note this instance sent; a new stream starts from silence.
         self.sounding = [None; MAX_CLASSES];
         self.gate = ClassGate::default();
+        self.cc_output.reset();
         let path = self.params.weights_path.lock().clone();
         let (weights, mut status) = load_model(&path);
         status.sample_rate = buffer_config.sample_rate;
@@ -213,7 +222,12 @@ impl Plugin for Instrunet {
             self.params.hop_ms.value() / 1000.0,
             std::sync::atomic::Ordering::Relaxed,
         );
+        // The count first: the probabilities read after it are that analysis's or newer.
+        let analyses = self.shared.analyses();
+        let n = self.n_classes;
+        self.shared.latest_into(&mut self.probabilities[..n]);
         self.send_midi(context);
+        self.send_ccs(analyses, context);
         ProcessStatus::Normal
     }
 
@@ -231,7 +245,6 @@ impl Instrunet {
     fn send_midi(&mut self, context: &mut impl ProcessContext<Self>) {
         use nice_plug::midi::{Channel, Key, VoiceID};
         let n = self.n_classes;
-        self.shared.latest_into(&mut self.probabilities[..n]);
         let global = self.params.threshold.value();
         let use_model = self.params.model_thresholds.value();
         for k in 0..n {
@@ -250,8 +263,8 @@ impl Instrunet {
         );
         let midi = self.params.midi_out.value();
         let channel = (self.params.midi_channel.value() - 1).clamp(0, 15) as u8;
-        for k in 0..n.min(NOTE_PARAMS) {
-            let key = self.params.notes[k].note.value().clamp(0, 127) as u8;
+        for k in 0..n.min(CLASS_MIDI_PARAMS) {
+            let key = self.params.per_class[k].note.value().clamp(0, 127) as u8;
             let wanted = (midi && self.gate.is_on(k)).then_some((channel, key));
             if self.sounding[k] == wanted {
                 continue;
@@ -282,6 +295,40 @@ impl Instrunet {
                 }
             }
         }
+    }
+}
+
+impl Instrunet {
+    /// Each class's smoothed probability as a controller value, on the MIDI channel of the
+    /// notes, when the CC output is on ([`CcOutput`] decides what goes out).
+    fn send_ccs(&mut self, analyses: u64, context: &mut impl ProcessContext<Self>) {
+        if !self.params.midi_cc.value() {
+            self.cc_output.reset();
+            return;
+        }
+        let n = self.n_classes.min(CLASS_MIDI_PARAMS);
+        for (cc, class) in self.ccs.iter_mut().zip(&self.params.per_class) {
+            *cc = class.cc.value().clamp(0, midi_cc::MAX_CC as i32) as u8;
+        }
+        let channel = (self.params.midi_channel.value() - 1).clamp(0, 15) as u8;
+        self.cc_output.update(
+            analyses,
+            &self.probabilities[..n],
+            self.params.hop_ms.value() / 1000.0,
+            self.params.cc_smoothing_ms.value() / 1000.0,
+            channel,
+            &self.ccs[..n],
+            |e| {
+                context
+                    .try_send_event(NoteEvent::MidiCC {
+                        timing: 0,
+                        channel: e.channel,
+                        cc: e.cc,
+                        value: e.value as f32 / 127.0,
+                    })
+                    .is_ok()
+            },
+        );
     }
 }
 

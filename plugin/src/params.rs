@@ -5,8 +5,13 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
-/// MIDI notes are configurable for this many classes (the default model has 14).
-pub const NOTE_PARAMS: usize = 16;
+/// MIDI notes and controllers are configurable for this many classes (the default model has 14).
+pub const CLASS_MIDI_PARAMS: usize = 16;
+/// Class k's default note: from C1 up, one key per class.
+pub const FIRST_NOTE: i32 = 36;
+/// Class k's default controller: 102-117 are undefined in the MIDI specification, so free for
+/// this.
+pub const FIRST_CC: i32 = 102;
 
 /// Which input channels are analysed.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +46,26 @@ pub struct InstrunetParams {
     pub midi_out: BoolParam,
     #[id = "midi-channel"]
     pub midi_channel: IntParam,
+    /// Send each class's smoothed probability as a MIDI controller (CC), for automation.
+    #[id = "midi-cc"]
+    pub midi_cc: BoolParam,
+    /// Time constant of the smoothing of the CC values.
+    #[id = "cc-smoothing"]
+    pub cc_smoothing_ms: FloatParam,
     #[nested(array)]
-    pub notes: [NoteParam; NOTE_PARAMS],
+    pub per_class: [ClassMidiParams; CLASS_MIDI_PARAMS],
     /// Path of user-chosen weights; empty for the embedded model.
     #[persist = "weights-path"]
     pub weights_path: Arc<Mutex<String>>,
 }
 
+/// One class's MIDI note and controller.
 #[derive(Params)]
-pub struct NoteParam {
+pub struct ClassMidiParams {
     #[id = "note"]
     pub note: IntParam,
+    #[id = "cc"]
+    pub cc: IntParam,
 }
 
 impl Default for InstrunetParams {
@@ -98,11 +112,31 @@ impl Default for InstrunetParams {
             input: EnumParam::new("Input", InputChannels::Mix),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
-            notes: std::array::from_fn(|k| NoteParam {
+            midi_cc: BoolParam::new("MIDI CC out", false),
+            cc_smoothing_ms: FloatParam::new(
+                "CC smoothing",
+                300.0,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: 5000.0,
+                    factor: FloatRange::skew_factor(-1.0),
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(1.0),
+            per_class: std::array::from_fn(|k| ClassMidiParams {
                 note: IntParam::new(
                     format!("Note, class {}", k + 1),
-                    36 + k as i32,
+                    FIRST_NOTE + k as i32,
                     IntRange::Linear { min: 0, max: 127 },
+                ),
+                cc: IntParam::new(
+                    format!("CC, class {}", k + 1),
+                    FIRST_CC + k as i32,
+                    IntRange::Linear {
+                        min: 0,
+                        max: crate::midi_cc::MAX_CC as i32,
+                    },
                 ),
             }),
             weights_path: Arc::new(Mutex::new(String::new())),

@@ -153,7 +153,19 @@ fn note(on: bool, pckn: Pckn) -> Note {
 /// A MIDI note event the plugin sent: (note on?, channel 0-15, key).
 pub type Note = (bool, u16, u16);
 
-/// Drives an activated plugin in stereo, block by block, collecting its output and notes.
+/// A MIDI controller change the plugin sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cc {
+    /// Sample time of the block it came in (since the driver started), plus its offset.
+    pub time: u64,
+    /// 0-15.
+    pub channel: u8,
+    pub cc: u8,
+    pub value: u8,
+}
+
+/// Drives an activated plugin in stereo, block by block, collecting its output, notes and
+/// controller changes.
 pub struct Driver {
     processor: StartedPluginAudioProcessor<TestHost>,
     input_ports: AudioPorts,
@@ -162,6 +174,8 @@ pub struct Driver {
     events_in: EventBuffer,
     events_out: EventBuffer,
     steady_time: u64,
+    /// Every controller change sent so far, in order.
+    pub ccs: Vec<Cc>,
 }
 
 impl Driver {
@@ -177,6 +191,7 @@ impl Driver {
             events_in: EventBuffer::with_capacity(16),
             events_out: EventBuffer::with_capacity(64),
             steady_time: 0,
+            ccs: Vec::new(),
         }
     }
 
@@ -230,6 +245,7 @@ impl Driver {
                 transport,
             )
             .expect("process succeeds");
+        let block_start = self.steady_time;
         self.steady_time += n as u64;
         out[0].extend_from_slice(&out_l[..n]);
         out[1].extend_from_slice(&out_r[..n]);
@@ -242,6 +258,14 @@ impl Driver {
                     let on = status & 0xF0 == 0x90 && velocity > 0;
                     if status & 0xE0 == 0x80 {
                         notes.push((on, (status & 0x0F) as u16, key as u16));
+                    }
+                    if status & 0xF0 == 0xB0 {
+                        self.ccs.push(Cc {
+                            time: block_start + e.header().time() as u64,
+                            channel: status & 0x0F,
+                            cc: key,
+                            value: velocity,
+                        });
                     }
                 }
                 _ => {}

@@ -155,9 +155,14 @@ fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence
     let after_music = notes.len();
     let silence = vec![0.0f32; (4.0 * rate) as usize];
     driver.run(&silence, &silence, &mut sizes, rate, 0.2, &mut notes);
+    let ccs = std::mem::take(&mut driver.ccs);
     driver.stop(&mut instance);
 
     println!("notes: {notes:?}");
+    assert!(
+        ccs.is_empty(),
+        "CCs sent while the CC output is off: {ccs:?}"
+    );
     // Bass is the class the model finds in this 48 kHz render throughout (AP 0.99 on new songs at
     // 48 kHz). Its drums are not asserted: the model hears this song's sf_GMbank kit only now and
     // then (drum recall on new songs at 48 kHz is 0.90 and some kits are still missed;
@@ -194,6 +199,126 @@ fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence
         held.is_empty(),
         "notes still on after 4 s of silence: {held:?}"
     );
+}
+
+#[test]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
+fn sends_each_class_as_a_controller_that_follows_it_entering_and_leaving() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rate = 48_000.0;
+    let song = song_with_drums_and_bass(rate as u32);
+    let seconds = 16.0f64.min(song.len() as f64 / rate);
+    let music = &song[..(seconds * rate) as usize];
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    let bass = InstrumentClass::Bass as usize;
+    let bass_cc_param = format!("CC, class {}", bass + 1);
+    // CC out on, channel 3, 250 ms hop, the default smoothing (300 ms), and Bass moved to CC 20.
+    let mut setup = values_of_texts(
+        &mut instance,
+        &ids,
+        &[
+            ("MIDI channel", "3"),
+            ("Analysis hop", "250"),
+            (bass_cc_param.as_str(), "20"),
+        ],
+    );
+    setup.push((ids["MIDI CC out"], 1.0));
+    let mut driver = Driver::start(&mut instance, rate);
+    let mut notes = Vec::new();
+    let mut sink = [Vec::new(), Vec::new()];
+    let lead_in = vec![0.0f32; (4.0 * rate) as usize];
+    driver.block(
+        &lead_in[..256],
+        &lead_in[..256],
+        &setup,
+        &mut sink,
+        &mut notes,
+    );
+    let mut sizes = {
+        let mut rng = Rng(21);
+        move || 32 + rng.below(1500)
+    };
+    driver.run(
+        &lead_in[256..],
+        &lead_in[256..],
+        &mut sizes,
+        rate,
+        0.2,
+        &mut notes,
+    );
+    let music_from = lead_in.len() as u64;
+    driver.run(music, music, &mut sizes, rate, 0.2, &mut notes);
+    let music_to = music_from + music.len() as u64;
+    let tail = vec![0.0f32; (8.0 * rate) as usize];
+    driver.run(&tail, &tail, &mut sizes, rate, 0.2, &mut notes);
+    let ccs = std::mem::take(&mut driver.ccs);
+    driver.stop(&mut instance);
+
+    let bass_ccs: Vec<&Cc> = ccs.iter().filter(|c| c.cc == 20).collect();
+    println!(
+        "{} CCs; Bass (CC 20): {:?}",
+        ccs.len(),
+        bass_ccs
+            .iter()
+            .map(|c| (format!("{:.2}", c.time as f64 / rate), c.value))
+            .collect::<Vec<_>>()
+    );
+    // Where they go: channel 3, the classes' controllers (Bass moved to 20), never a channel
+    // mode message (120-127), values in range.
+    let n_classes = InstrumentClass::ALL.len();
+    for c in &ccs {
+        assert_eq!(c.channel, 2, "{c:?}");
+        assert!(c.value <= 127, "{c:?}");
+        let expected = c.cc == 20 || (102..102 + n_classes as u8).contains(&c.cc);
+        assert!(
+            expected && c.cc != 102 + bass as u8,
+            "unexpected controller: {c:?}"
+        );
+    }
+    // In order, only on change, and at most one per analysis hop per controller.
+    let total_seconds = (music_to as f64 + tail.len() as f64) / rate;
+    for cc in 0..128u8 {
+        let mine: Vec<&Cc> = ccs.iter().filter(|c| c.cc == cc).collect();
+        assert!(
+            mine.windows(2)
+                .all(|w| w[0].time <= w[1].time && w[0].value != w[1].value)
+        );
+        assert!(
+            mine.len() as f64 <= total_seconds / 0.25 + 2.0,
+            "CC {cc}: {} values in {total_seconds:.0} s at a 250 ms hop",
+            mine.len()
+        );
+    }
+    // Bass enters with the music and leaves after it: low before, high during, low at the end.
+    let value_at = |t: u64| {
+        bass_ccs
+            .iter()
+            .rev()
+            .find(|c| c.time <= t)
+            .map_or(0, |c| c.value)
+    };
+    assert!(
+        value_at(music_from) <= 20,
+        "Bass CC before the music: {}",
+        value_at(music_from)
+    );
+    let peak = bass_ccs
+        .iter()
+        .filter(|c| c.time > music_from && c.time <= music_to + (rate as u64))
+        .map(|c| c.value)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        peak >= 100,
+        "Bass CC peaked at {peak} while the bass played"
+    );
+    let last = bass_ccs.last().map_or(0, |c| c.value);
+    assert!(last <= 10, "Bass CC still {last} after 8 s of silence");
+    // Other classes were sent too (every class gets a value at the first analysis).
+    let controllers: std::collections::BTreeSet<u8> = ccs.iter().map(|c| c.cc).collect();
+    assert_eq!(controllers.len(), n_classes, "{controllers:?}");
 }
 
 #[test]
@@ -350,9 +475,12 @@ fn process_allocates_nothing_at_any_rate_and_block_size() {
             ("Analysis hop", "50"),
             ("Threshold", "0.02"),
             ("Input", "Left"),
+            ("CC smoothing", "0"),
         ],
     );
     automation.push((ids["Model thresholds"], 0.0));
+    // The CC output runs inside process() too.
+    automation.push((ids["MIDI CC out"], 1.0));
     for rate in [22_050.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
         for size in [1usize, 31, 64, 512, 4096, 0] {
             let mut driver = Driver::start(&mut instance, rate);
@@ -379,13 +507,22 @@ fn process_allocates_nothing_at_any_rate_and_block_size() {
                 0.05,
                 &mut notes,
             );
+            let ccs = std::mem::take(&mut driver.ccs);
             driver.stop(&mut instance);
             let label = if size == 0 {
                 "random sizes".to_string()
             } else {
                 size.to_string()
             };
-            println!("{rate} Hz, blocks of {label}: {} note events", notes.len());
+            println!(
+                "{rate} Hz, blocks of {label}: {} note events, {} CCs",
+                notes.len(),
+                ccs.len()
+            );
+            assert!(
+                !ccs.is_empty(),
+                "{rate} Hz, blocks of {label}: no CC was sent"
+            );
             // The MIDI path ran inside process() too (classes cross the low threshold).
             assert!(
                 notes.iter().any(|n| n.0),
