@@ -150,7 +150,12 @@ impl NiceEguiApp for MetersApp {
                 format!("Using the embedded model because {problem}"),
             );
         }
-        if analyses == 0 {
+        if let Some(why) = &status.analysis_off {
+            ui.colored_label(
+                Color32::from_rgb(240, 110, 60),
+                format!("Analysis is off: {why}. The audio passes through untouched."),
+            );
+        } else if analyses == 0 {
             ui.label(format!(
                 "Waiting for audio: the first result comes after {:.1} s of input.",
                 2.1

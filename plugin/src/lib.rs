@@ -31,6 +31,8 @@ pub struct ModelStatus {
     pub classes: Vec<String>,
     pub thresholds: Vec<f32>,
     pub sample_rate: f32,
+    /// Why nothing is analysed in this activation (audio still passes through), when so.
+    pub analysis_off: Option<String>,
 }
 
 /// Loads the weights the parameters ask for, falling back to the embedded model with the reason.
@@ -57,6 +59,7 @@ pub fn load_model(path: &str) -> (Weights, ModelStatus) {
         classes: weights.spec.classes.clone(),
         thresholds: weights.spec.thresholds.clone(),
         sample_rate: 0.0,
+        analysis_off: None,
     };
     (weights, status)
 }
@@ -159,9 +162,11 @@ impl Plugin for Instrunet {
         let classifier = match Classifier::new(&weights, &instrunet_model::Device::Cpu) {
             Ok(c) => c,
             Err(e) => {
-                status.problem = Some(format!("cannot run the model: {e}"));
+                // Activation still succeeds: the audio passes through, and the editor says why
+                // nothing is analysed.
+                status.analysis_off = Some(format!("cannot run the model: {e}"));
                 *self.status.lock() = status;
-                return false;
+                return true;
             }
         };
         self.n_classes = weights.spec.n_classes().min(MAX_CLASSES);
@@ -184,11 +189,9 @@ impl Plugin for Instrunet {
             self.shared.clone(),
         ) {
             Ok(engine) => self.engine = Some(engine),
-            Err(e) => {
-                status.problem = Some(e.to_string());
-                *self.status.lock() = status;
-                return false;
-            }
+            // A rate the engine does not analyse (e.g. a validator's 1.2 MHz): activation still
+            // succeeds, the audio passes through untouched, no notes or CCs go out.
+            Err(e) => status.analysis_off = Some(e.to_string()),
         }
         *self.status.lock() = status;
         true

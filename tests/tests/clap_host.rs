@@ -86,6 +86,53 @@ fn output_is_the_input_bit_for_bit_at_44k1_and_48k_in_odd_and_changing_blocks() 
     }
 }
 
+#[test]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
+fn rates_the_engine_does_not_analyse_still_activate_and_pass_audio_through() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    for rate in [1_234_567.8, 500.0, 48_000.0] {
+        let mut driver = Driver::start(&mut instance, rate);
+        // CC out on and a threshold low enough that notes would fire if anything were analysed.
+        let mut setup = values_of_texts(&mut instance, &ids, &[("Threshold", "0.02")]);
+        setup.push((ids["Model thresholds"], 0.0));
+        setup.push((ids["MIDI CC out"], 1.0));
+        let signal = hostile_noise(192_000, 11);
+        let (mut notes, mut out) = (Vec::new(), [Vec::new(), Vec::new()]);
+        driver.block(&signal[..64], &signal[..64], &setup, &mut out, &mut notes);
+        let rest = driver.run(
+            &signal[64..],
+            &signal[64..],
+            &mut || 1024,
+            // Paced as 48 kHz whatever the rate (500 Hz would take minutes in real time).
+            48_000.0,
+            0.5,
+            &mut notes,
+        );
+        out[0].extend_from_slice(&rest[0]);
+        let ccs = std::mem::take(&mut driver.ccs);
+        driver.stop(&mut instance);
+        assert!(
+            out[0]
+                .iter()
+                .zip(&signal)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{rate} Hz: the output is not the input"
+        );
+        if rate == 48_000.0 {
+            // The same instance analyses again at a rate the engine takes.
+            assert!(!ccs.is_empty(), "48 kHz after the others: no CC");
+        } else {
+            assert!(
+                notes.is_empty() && ccs.is_empty(),
+                "{rate} Hz: MIDI sent without analysis: {notes:?} {ccs:?}"
+            );
+        }
+    }
+}
+
 /// A composed song with drums and bass, rendered at `rate` and read back (mono).
 fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
     use instrunet_training::compose::{compose, song_seed};

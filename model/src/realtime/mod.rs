@@ -42,13 +42,14 @@ impl Engine {
         hop_seconds: Arc<AtomicF32>,
         shared: Arc<Shared>,
     ) -> Result<Self, StreamError> {
+        // The last stream's results are hidden even when this one cannot start.
+        shared.begin_stream();
         let analyzer = StreamAnalyzer::new(
             classifier,
             sample_rate,
             hop_seconds.load(std::sync::atomic::Ordering::Relaxed),
         )?;
         shared.set_n_classes(analyzer.classifier().n_classes());
-        shared.begin_stream();
         let pool_len = (sample_rate as usize / BLOCK_LEN).max(16);
         let (audio, blocks, pool_tx) = audio::detached(pool_len, shared.clone());
         let worker = std::thread::Builder::new()
