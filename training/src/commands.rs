@@ -110,22 +110,15 @@ pub fn weights_or_embedded(path: Option<&Path>) -> anyhow::Result<Weights> {
 /// when there is no path or the file is unusable (with a warning that says why). Also returns
 /// what to call the model in the output.
 fn weights_or_fallback(path: Option<&Path>) -> (Weights, String) {
-    let embedded = || {
-        Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS)
-            .expect("the embedded weights are valid (tested)")
-    };
-    match path {
-        None => (embedded(), "embedded default model".to_owned()),
-        Some(p) => match Weights::from_file(p) {
-            Ok(w) => (w, p.display().to_string()),
-            Err(e) => {
-                eprintln!(
-                    "warning: {}: {e}; using the embedded model instead",
-                    p.display()
-                );
-                (embedded(), "embedded default model".to_owned())
-            }
-        },
+    const EMBEDDED: &str = "embedded default model";
+    match (weights_or_embedded(path), path) {
+        (Ok(w), Some(p)) => (w, p.display().to_string()),
+        (Ok(w), None) => (w, EMBEDDED.to_owned()),
+        (Err(e), _) => {
+            eprintln!("warning: {e:#}; using the embedded model instead");
+            let w = weights_or_embedded(None).expect("the embedded weights are valid (tested)");
+            (w, EMBEDDED.to_owned())
+        }
     }
 }
 
