@@ -76,8 +76,8 @@ done
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# 10 parameters plus a MIDI note and a MIDI CC per class for up to 16 classes (plugin/src/params.rs).
-expected_params=42
+# 11 parameters (bypass among them) plus a MIDI note and a MIDI CC per class for up to 16 classes (plugin/src/params.rs).
+expected_params=43
 
 echo "== Ardour 7 VST3 scanner on $test_bundles/InstruNET.vst3"
 ardour_out=$(XDG_CACHE_HOME="$PWD/$root/cache" LD_LIBRARY_PATH=$libs \

@@ -150,7 +150,12 @@ impl NiceEguiApp for MetersApp {
                 format!("Using the embedded model because {problem}"),
             );
         }
-        if let Some(why) = &status.analysis_off {
+        if self.params.bypass.value() {
+            ui.colored_label(
+                Color32::from_rgb(240, 110, 60),
+                "Bypassed: the audio passes through, nothing is analysed, no MIDI goes out.",
+            );
+        } else if let Some(why) = &status.analysis_off {
             ui.colored_label(
                 Color32::from_rgb(240, 110, 60),
                 format!("Analysis is off: {why}. The audio passes through untouched."),

@@ -208,8 +208,9 @@ impl Plugin for Instrunet {
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
+        let bypassed = self.params.bypass.value();
         let channels = buffer.as_slice_immutable();
-        if !channels.is_empty() && frames > 0 {
+        if !bypassed && !channels.is_empty() && frames > 0 {
             let (a, b): (&[f32], &[f32]) = (&channels[0], &channels[channels.len().min(2) - 1]);
             let refs = [a, b];
             let mode = match self.params.input.value() {
@@ -229,8 +230,12 @@ impl Plugin for Instrunet {
         let analyses = self.shared.analyses();
         let n = self.n_classes;
         self.shared.latest_into(&mut self.probabilities[..n]);
-        self.send_midi(context);
-        self.send_ccs(analyses, context);
+        self.send_midi(bypassed, context);
+        if bypassed {
+            self.cc_output.reset();
+        } else {
+            self.send_ccs(analyses, context);
+        }
         ProcessStatus::Normal
     }
 
@@ -245,7 +250,8 @@ impl Instrunet {
     /// A note sounds while its class is present (on/off with hysteresis). The notes that sound
     /// are reconciled with the wanted ones on every call, so that a note the host could not take
     /// is sent again, and a changed note number or channel ends the old note first.
-    fn send_midi(&mut self, context: &mut impl ProcessContext<Self>) {
+    /// Bypassed, every note is released.
+    fn send_midi(&mut self, bypassed: bool, context: &mut impl ProcessContext<Self>) {
         use nice_plug::midi::{Channel, Key, VoiceID};
         let n = self.n_classes;
         let global = self.params.threshold.value();
@@ -264,7 +270,7 @@ impl Instrunet {
             hysteresis,
             |_| {},
         );
-        let midi = self.params.midi_out.value();
+        let midi = self.params.midi_out.value() && !bypassed;
         let channel = (self.params.midi_channel.value() - 1).clamp(0, 15) as u8;
         for k in 0..n.min(CLASS_MIDI_PARAMS) {
             let key = self.params.per_class[k].note.value().clamp(0, 127) as u8;

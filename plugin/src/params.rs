@@ -24,6 +24,10 @@ pub enum InputChannels {
 
 #[derive(Params)]
 pub struct InstrunetParams {
+    /// The host's bypass: audio passes through, nothing is analysed, notes are released and no
+    /// CCs go out.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
     /// Use each class's threshold from the model (tuned on validation data) ...
     #[id = "model-thresholds"]
     pub model_thresholds: BoolParam,
@@ -71,6 +75,7 @@ pub struct ClassMidiParams {
 impl Default for InstrunetParams {
     fn default() -> Self {
         Self {
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
             model_thresholds: BoolParam::new("Model thresholds", true),
             threshold: FloatParam::new(
                 "Threshold",

@@ -133,6 +133,97 @@ fn rates_the_engine_does_not_analyse_still_activate_and_pass_audio_through() {
     }
 }
 
+#[test]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
+fn bypass_passes_audio_releases_notes_and_stops_ccs_until_it_is_off_again() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    let bypass = ids["Bypass"];
+    let rate = 48_000.0;
+    let mut driver = Driver::start(&mut instance, rate);
+    // A threshold low enough that noise lights every class, and CC out on.
+    let mut setup = values_of_texts(
+        &mut instance,
+        &ids,
+        &[("Threshold", "0.01"), ("Analysis hop", "100")],
+    );
+    setup.push((ids["Model thresholds"], 0.0));
+    setup.push((ids["MIDI CC out"], 1.0));
+    let signal = hostile_noise((rate * 12.0) as usize, 5);
+    let third = signal.len() / 3;
+    let (mut notes, mut out) = (Vec::new(), [Vec::new(), Vec::new()]);
+    driver.block(&signal[..64], &signal[..64], &setup, &mut out, &mut notes);
+    let run = |driver: &mut Driver,
+               a: usize,
+               b: usize,
+               out: &mut [Vec<f32>; 2],
+               notes: &mut Vec<Note>| {
+        let got = driver.run(&signal[a..b], &signal[a..b], &mut || 480, rate, 0.3, notes);
+        out[0].extend_from_slice(&got[0]);
+    };
+    run(&mut driver, 64, third, &mut out, &mut notes);
+    let held_before: usize = notes.iter().map(|n| if n.0 { 1 } else { 0 }).sum::<usize>()
+        - notes.iter().filter(|n| !n.0).count();
+    assert!(held_before > 0, "no note held before bypass: {notes:?}");
+    let ccs_before = driver.ccs.len();
+    // Bypass on: every held note ends in that block, and nothing more goes out.
+    let mut bypassed_notes = Vec::new();
+    driver.block(
+        &signal[third..third + 480],
+        &signal[third..third + 480],
+        &[(bypass, 1.0)],
+        &mut out,
+        &mut bypassed_notes,
+    );
+    assert_eq!(
+        bypassed_notes.iter().filter(|n| !n.0).count(),
+        held_before,
+        "bypass released {bypassed_notes:?} of {held_before} held notes"
+    );
+    run(
+        &mut driver,
+        third + 480,
+        2 * third,
+        &mut out,
+        &mut bypassed_notes,
+    );
+    assert!(
+        bypassed_notes.iter().all(|n| !n.0),
+        "a note-on while bypassed: {bypassed_notes:?}"
+    );
+    assert_eq!(driver.ccs.len(), ccs_before, "CCs while bypassed");
+    // Bypass off: notes and CCs come back.
+    let mut after = Vec::new();
+    driver.block(
+        &signal[2 * third..2 * third + 480],
+        &signal[2 * third..2 * third + 480],
+        &[(bypass, 0.0)],
+        &mut out,
+        &mut after,
+    );
+    run(
+        &mut driver,
+        2 * third + 480,
+        signal.len(),
+        &mut out,
+        &mut after,
+    );
+    let ccs_after = driver.ccs.len();
+    driver.stop(&mut instance);
+    assert!(after.iter().any(|n| n.0), "no note after bypass went off");
+    assert!(ccs_after > ccs_before, "no CC after bypass went off");
+    assert!(
+        out[0]
+            .iter()
+            .zip(&signal)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the output is not the input"
+    );
+    assert_eq!(out[0].len(), signal.len());
+}
+
 /// A composed song with drums and bass, rendered at `rate` and read back (mono).
 fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
     use instrunet_training::compose::{compose, song_seed};
