@@ -248,3 +248,63 @@ fn activation_a_hundred_times_leaves_no_thread_and_a_new_rate_works() {
         assert_eq!(Arc::strong_count(&shared), 1, "activation {i}");
     }
 }
+
+#[test]
+fn a_reset_reads_zeros_at_once_and_the_analysis_starts_afresh() {
+    let rate = 48_000;
+    let (mut engine, shared) = start(rate, 0.25);
+    feed(&mut engine, &shared, &noise(rate, 4.0, 0.5, 6), rate, 480);
+    let mut latest = [0.0f32; 2];
+    shared.latest_into(&mut latest);
+    assert!(latest[0] > 0.99, "{latest:?}");
+    // Loud audio that is still queued when the reset comes must not count.
+    let queued = noise(rate, 0.5, 0.5, 7);
+    engine
+        .audio()
+        .push(&[&queued], queued.len(), ChannelMode::Left);
+    let n = allocations(|| engine.audio().reset());
+    assert_eq!(n, 0, "reset allocated");
+    shared.latest_into(&mut latest);
+    assert_eq!(
+        latest,
+        [0.0, 0.0],
+        "the last stream's result right after the reset"
+    );
+    // The new stream is silence: its first analysis needs a whole window of it, and says quiet
+    // (with the old frames still in the ring it would have said loud).
+    let analyses_before = shared.analyses();
+    // The worker restarts the stream clock at the new stream's first block; wait for that, so
+    // that `feed` paces against the new clock.
+    let silence = vec![0.0f32; rate as usize * 3];
+    engine
+        .audio()
+        .push(&[&silence[..1024]], 1024, ChannelMode::Left);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shared.stream_seconds() > 1.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        shared.stream_seconds() <= 1.0,
+        "the stream clock did not restart"
+    );
+    feed(&mut engine, &shared, &silence[1024..], rate, 480);
+    assert!(shared.analyses() > analyses_before);
+    let mut scratch = [0.0f32; 32];
+    let mut times = Vec::new();
+    shared.history(1e9, &mut scratch, |t, p| {
+        times.push(t);
+        assert!(p[0] < 0.01, "loud after the reset at {t:.3} s: {p:?}");
+    });
+    let window = ModelSpec::new_default(Provenance::default())
+        .mel
+        .window_seconds();
+    // Only the new stream's analyses show, timed from the reset.
+    assert!(
+        times
+            .first()
+            .is_some_and(|&t| t >= window - 0.01 && t < window + 0.3),
+        "{times:?}"
+    );
+    assert!(shared.stream_seconds() < 3.1, "{}", shared.stream_seconds());
+    engine.stop();
+}

@@ -239,6 +239,18 @@ impl Plugin for Instrunet {
         ProcessStatus::Normal
     }
 
+    /// The host's reset (transport jumps, loops; also right after activation): the analysis
+    /// starts afresh on the audio that follows, the probabilities read zero until its first
+    /// result, so held notes end in the next `process()` (events cannot be sent from here).
+    fn reset(&mut self) {
+        if let Some(engine) = self.engine.as_mut() {
+            engine.audio().reset();
+        }
+        // Every class off: the held notes end in the next process() whatever the thresholds.
+        self.gate = ClassGate::default();
+        self.cc_output.reset();
+    }
+
     fn deactivate(&mut self) {
         if let Some(engine) = self.engine.take() {
             engine.stop();

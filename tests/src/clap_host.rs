@@ -195,6 +195,11 @@ impl Driver {
         }
     }
 
+    /// The host's reset (a transport jump or loop), between two blocks.
+    pub fn reset(&mut self) {
+        self.processor.reset();
+    }
+
     pub fn stop(self, instance: &mut PluginInstance<TestHost>) {
         instance.deactivate(self.processor.stop_processing());
     }

@@ -224,6 +224,80 @@ fn bypass_passes_audio_releases_notes_and_stops_ccs_until_it_is_off_again() {
     assert_eq!(out[0].len(), signal.len());
 }
 
+#[test]
+#[ignore = "needs the release-checked plugin build: run by scripts/test-all.sh"]
+fn a_host_reset_releases_notes_and_the_analysis_starts_afresh() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = load_entry();
+    let mut instance = new_instance(&entry);
+    let ids = param_ids(&mut instance);
+    let rate = 48_000.0;
+    let mut driver = Driver::start(&mut instance, rate);
+    let mut setup = values_of_texts(
+        &mut instance,
+        &ids,
+        &[("Threshold", "0.01"), ("Analysis hop", "100")],
+    );
+    setup.push((ids["Model thresholds"], 0.0));
+    let signal = hostile_noise((rate * 10.0) as usize, 8);
+    let half = signal.len() / 2;
+    let (mut notes, mut out) = (Vec::new(), [Vec::new(), Vec::new()]);
+    driver.block(&signal[..480], &signal[..480], &setup, &mut out, &mut notes);
+    driver.run(
+        &signal[480..half],
+        &signal[480..half],
+        &mut || 480,
+        rate,
+        0.3,
+        &mut notes,
+    );
+    let held = notes.iter().filter(|n| n.0).count() - notes.iter().filter(|n| !n.0).count();
+    assert!(held > 0, "no note held before the reset: {notes:?}");
+
+    driver.reset();
+    // Every held note ends in the first block after the reset.
+    let mut after = Vec::new();
+    driver.block(
+        &signal[half..half + 480],
+        &signal[half..half + 480],
+        &[],
+        &mut out,
+        &mut after,
+    );
+    assert_eq!(
+        after.iter().filter(|n| !n.0).count(),
+        held,
+        "the first block after the reset released {after:?} of {held} held notes"
+    );
+    assert!(after.iter().all(|n| !n.0));
+    // The same audio goes on, but the analysis starts afresh: no note until a whole new window
+    // (2.1 s) has been heard. Block by block, to see when the first note-on comes.
+    let mut first_on = None;
+    let mut pos = half + 480;
+    while pos + 480 <= signal.len() {
+        let mut got = Vec::new();
+        driver.block(
+            &signal[pos..pos + 480],
+            &signal[pos..pos + 480],
+            &[],
+            &mut out,
+            &mut got,
+        );
+        pos += 480;
+        if first_on.is_none() && got.iter().any(|n| n.0) {
+            first_on = Some((pos - half) as f64 / rate);
+        }
+        std::thread::sleep(std::time::Duration::from_secs_f64(480.0 / rate * 0.3));
+    }
+    driver.stop(&mut instance);
+    let first_on = first_on.expect("notes came back after the reset");
+    println!("first note-on {first_on:.2} s after the reset");
+    assert!(
+        first_on >= 2.0,
+        "a note {first_on:.2} s after the reset: the analysis did not start afresh"
+    );
+}
+
 /// A composed song with drums and bass, rendered at `rate` and read back (mono).
 fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
     use instrunet_training::compose::{compose, song_seed};

@@ -17,6 +17,8 @@ pub const BLOCK_LEN: usize = 512;
 pub struct Block {
     pub len: usize,
     pub samples: [f32; BLOCK_LEN],
+    /// The stream (resets so far) the samples belong to.
+    pub epoch: u64,
 }
 
 impl Block {
@@ -24,6 +26,7 @@ impl Block {
         Box::new(Self {
             len: 0,
             samples: [0.0; BLOCK_LEN],
+            epoch: 0,
         })
     }
 
@@ -65,6 +68,8 @@ pub struct AudioSide {
     pool: Receiver<Box<Block>>,
     current: Option<Box<Block>>,
     shared: Arc<Shared>,
+    /// The stream being sent (see [`AudioSide::reset`]).
+    epoch: u64,
 }
 
 impl AudioSide {
@@ -77,7 +82,19 @@ impl AudioSide {
             to_worker,
             pool,
             current: None,
+            epoch: shared.requested_epoch(),
             shared,
+        }
+    }
+
+    /// The host reset the plugin (a transport jump, a loop): what was sent so far is a finished
+    /// stream. The worker skips blocks of it still queued and starts the analysis afresh on the
+    /// next block; until that publishes, [`Shared::latest_into`] reads zeros. Allocates nothing.
+    pub fn reset(&mut self) {
+        self.epoch = self.shared.request_new_stream();
+        if let Some(block) = &mut self.current {
+            block.len = 0;
+            block.epoch = self.epoch;
         }
     }
 
@@ -94,6 +111,7 @@ impl AudioSide {
                 match self.pool.try_recv() {
                     Ok(mut b) => {
                         b.len = 0;
+                        b.epoch = self.epoch;
                         self.current = Some(b);
                     }
                     // The worker holds every block: it is behind. Skip a block's worth.

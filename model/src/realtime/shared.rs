@@ -27,6 +27,11 @@ pub struct Shared {
     inference_us: AtomicF32,
     /// Audio seconds the worker has processed.
     stream_seconds: AtomicF64,
+    /// Resets the audio thread has asked for (host transport jumps, loops): the stream the
+    /// audio thread is sending now.
+    requested_epoch: AtomicU64,
+    /// The stream the latest published analysis belongs to.
+    published_epoch: AtomicU64,
 }
 
 impl Default for Shared {
@@ -48,6 +53,8 @@ impl Shared {
             dropped_blocks: AtomicU64::new(0),
             inference_us: AtomicF32::new(0.0),
             stream_seconds: AtomicF64::new(0.0),
+            requested_epoch: AtomicU64::new(0),
+            published_epoch: AtomicU64::new(0),
         }
     }
 
@@ -67,15 +74,32 @@ impl Shared {
             .map_or(0.0, |a| a.load(Ordering::Relaxed))
     }
 
-    /// Copies the latest probabilities into `out` (as many as fit).
+    /// Copies the latest probabilities into `out` (as many as fit): zeros while the analysis
+    /// of the stream since the last reset has not published yet.
     pub fn latest_into(&self, out: &mut [f32]) {
+        if self.published_epoch.load(Ordering::Acquire)
+            != self.requested_epoch.load(Ordering::Relaxed)
+        {
+            out.fill(0.0);
+            return;
+        }
         for (o, a) in out.iter_mut().zip(&self.latest) {
             *o = a.load(Ordering::Relaxed);
         }
     }
 
+    /// The audio thread starts a new stream (a reset); returns its number.
+    pub(crate) fn request_new_stream(&self) -> u64 {
+        self.requested_epoch.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The stream the audio thread is sending now.
+    pub(crate) fn requested_epoch(&self) -> u64 {
+        self.requested_epoch.load(Ordering::Relaxed)
+    }
+
     /// Publishes one analysis (worker only).
-    pub(crate) fn publish(&self, time: f64, probabilities: &[f32], inference_us: f32) {
+    pub(crate) fn publish(&self, time: f64, probabilities: &[f32], inference_us: f32, epoch: u64) {
         let i = self.analyses.load(Ordering::Relaxed);
         let slot = (i as usize) % HISTORY_LEN;
         for (k, &p) in probabilities.iter().take(MAX_CLASSES).enumerate() {
@@ -90,6 +114,7 @@ impl Shared {
             0.9 * avg + 0.1 * inference_us
         };
         self.inference_us.store(avg, Ordering::Relaxed);
+        self.published_epoch.store(epoch, Ordering::Release);
         // Release: a reader that sees the new count sees the entry's values.
         self.analyses.store(i + 1, Ordering::Release);
     }
@@ -179,8 +204,8 @@ mod tests {
     fn a_new_stream_starts_from_zero_with_an_empty_history() {
         let shared = Shared::new();
         shared.set_n_classes(2);
-        shared.publish(1.0, &[0.9, 0.1], 10.0);
-        shared.publish(1.25, &[0.8, 0.2], 10.0);
+        shared.publish(1.0, &[0.9, 0.1], 10.0, 0);
+        shared.publish(1.25, &[0.8, 0.2], 10.0, 0);
         assert_eq!(history_of(&shared).len(), 2);
         assert_eq!(shared.probability(0), 0.8);
 
@@ -190,7 +215,7 @@ mod tests {
         assert_eq!(shared.analyses(), 2, "the count keeps growing");
 
         // The new stream's times restart at zero; only its entries show.
-        shared.publish(0.25, &[0.3, 0.7], 10.0);
+        shared.publish(0.25, &[0.3, 0.7], 10.0, 0);
         assert_eq!(history_of(&shared), vec![(0.25, vec![0.3, 0.7])]);
     }
 }
