@@ -15,7 +15,7 @@ use instrunet_training::train::{
 };
 use instrunet_training::windows::WindowSettings;
 
-use crate::{AnalyzeArgs, DataArgs, EvalArgs, TagArgs, TrainArgs};
+use crate::{AnalyzeArgs, DataArgs, EngineArgs, EvalArgs, TagArgs, TrainArgs};
 
 fn threads(args: &DataArgs) -> usize {
     args.threads
@@ -115,26 +115,29 @@ fn weights_or_fallback(path: Option<&Path>) -> (Weights, String) {
         (Ok(w), Some(p)) => (w, p.display().to_string()),
         (Ok(w), None) => (w, EMBEDDED.to_owned()),
         (Err(e), _) => {
-            eprintln!("warning: {e:#}; using the embedded model instead");
+            // The path, then the weights error (which already says its own cause).
+            let why: Vec<String> = e.chain().take(2).map(|c| c.to_string()).collect();
+            eprintln!(
+                "warning: {}; using the embedded model instead",
+                why.join(": ")
+            );
             let w = weights_or_embedded(None).expect("the embedded weights are valid (tested)");
             (w, EMBEDDED.to_owned())
         }
     }
 }
 
-/// The hop range the engine takes, checked for a command-line flag.
-fn check_hop(hop: f32) -> anyhow::Result<()> {
+/// The engine flags checked: the hop range the engine takes, the smoothing span.
+fn check_engine_args(args: &EngineArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        (0.05..=1.0).contains(&hop),
-        "--hop {hop}: choose between 0.05 and 1 seconds"
+        (0.05..=1.0).contains(&args.hop),
+        "--hop {}: choose between 0.05 and 1 seconds",
+        args.hop
     );
-    Ok(())
-}
-
-fn check_smooth(smooth: f64) -> anyhow::Result<()> {
     anyhow::ensure!(
-        (0.0..=60.0).contains(&smooth),
-        "--smooth {smooth}: choose between 0 (off) and 60 seconds"
+        (0.0..=60.0).contains(&args.smooth),
+        "--smooth {}: choose between 0 (off) and 60 seconds",
+        args.smooth
     );
     Ok(())
 }
@@ -481,9 +484,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     use instrunet_model::Classifier;
-    check_hop(args.hop)?;
-    check_smooth(args.smooth)?;
-    let (weights, model) = weights_or_fallback(args.weights.as_deref());
+    check_engine_args(&args.engine)?;
+    let (weights, model) = weights_or_fallback(args.engine.weights.as_deref());
     let classifier = Classifier::new(&weights, &instrunet_model::Device::Cpu)
         .with_context(|| format!("running {model}"))?;
     let audio = instrunet_training::audio::read_mono(&args.file)?;
@@ -492,8 +494,8 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         classifier,
         &audio.samples,
         audio.sample_rate,
-        args.hop,
-        args.smooth,
+        args.engine.hop,
+        args.engine.smooth,
     )?;
     let took = started.elapsed().as_secs_f64();
     println!(
@@ -597,8 +599,7 @@ pub fn tag(args: TagArgs) -> anyhow::Result<()> {
     use instrunet_training::tag::{
         TagSettings, csv, find_audio_files, rename_plan, reports, table,
     };
-    check_hop(args.hop)?;
-    check_smooth(args.smooth)?;
+    check_engine_args(&args.engine)?;
     let files = find_audio_files(&args.dir, args.recursive)
         .with_context(|| format!("reading {}", args.dir.display()))?;
     anyhow::ensure!(
@@ -612,10 +613,10 @@ pub fn tag(args: TagArgs) -> anyhow::Result<()> {
             " (add --recursive for its subfolders)"
         }
     );
-    let (weights, model) = weights_or_fallback(args.weights.as_deref());
+    let (weights, model) = weights_or_fallback(args.engine.weights.as_deref());
     let settings = TagSettings {
-        hop_seconds: args.hop,
-        smoothing_seconds: args.smooth,
+        hop_seconds: args.engine.hop,
+        smoothing_seconds: args.engine.smooth,
         silence_db: args.silence_db,
         min_share: args.min_share,
     };
@@ -659,8 +660,8 @@ pub fn tag(args: TagArgs) -> anyhow::Result<()> {
         let doc = serde_json::json!({
             "folder": args.dir.display().to_string(),
             "model": model,
-            "hop_seconds": args.hop,
-            "smoothing_seconds": args.smooth,
+            "hop_seconds": args.engine.hop,
+            "smoothing_seconds": args.engine.smooth,
             "silence_db": args.silence_db,
             "min_share": args.min_share,
             "files": reports,

@@ -82,10 +82,9 @@ struct SynthArgs {
     sample_rate: Option<u32>,
 }
 
+/// How audio is run through the streaming engine (`analyze`, `tag`).
 #[derive(clap::Args)]
-struct AnalyzeArgs {
-    /// The audio file.
-    file: PathBuf,
+struct EngineArgs {
     /// Weights file (default: the embedded model). A bad file falls back to the embedded model
     /// with a warning that says why.
     #[arg(long)]
@@ -97,6 +96,14 @@ struct AnalyzeArgs {
     /// centred, before deciding what plays (0: the engine's raw output, as the plugin sees it).
     #[arg(long, default_value_t = 4.0)]
     smooth: f64,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// The audio file.
+    file: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Folder for FILE.instrunet.csv, .json and .png (default: next to FILE).
     #[arg(long)]
     out_dir: Option<PathBuf>,
@@ -109,17 +116,8 @@ struct TagArgs {
     /// Also the files in its subfolders.
     #[arg(long, short)]
     recursive: bool,
-    /// Weights file (default: the embedded model). A bad file falls back to the embedded model
-    /// with a warning that says why.
-    #[arg(long)]
-    weights: Option<PathBuf>,
-    /// Seconds between analyses (0.05 to 1).
-    #[arg(long, default_value_t = 0.25)]
-    hop: f32,
-    /// Average each analysis's probabilities with its neighbours' over this many seconds,
-    /// centred (0: off), as `analyze` does.
-    #[arg(long, default_value_t = 4.0)]
-    smooth: f64,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// RMS level (dBFS) of a stretch from which it counts as sounding; a file with no such
     /// stretch is silent.
     #[arg(long, default_value_t = -50.0, allow_hyphen_values = true)]
