@@ -231,11 +231,7 @@ impl Plugin for Instrunet {
         let n = self.n_classes;
         self.shared.latest_into(&mut self.probabilities[..n]);
         self.send_midi(bypassed, context);
-        if bypassed {
-            self.cc_output.reset();
-        } else {
-            self.send_ccs(analyses, context);
-        }
+        self.send_ccs(bypassed, analyses, context);
         ProcessStatus::Normal
     }
 
@@ -317,13 +313,11 @@ impl Instrunet {
             }
         }
     }
-}
 
-impl Instrunet {
     /// Each class's smoothed probability as a controller value, on the MIDI channel of the
-    /// notes, when the CC output is on ([`CcOutput`] decides what goes out).
-    fn send_ccs(&mut self, analyses: u64, context: &mut impl ProcessContext<Self>) {
-        if !self.params.midi_cc.value() {
+    /// notes, when the CC output is on and not bypassed ([`CcOutput`] decides what goes out).
+    fn send_ccs(&mut self, bypassed: bool, analyses: u64, context: &mut impl ProcessContext<Self>) {
+        if bypassed || !self.params.midi_cc.value() {
             self.cc_output.reset();
             return;
         }

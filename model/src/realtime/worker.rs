@@ -1,8 +1,8 @@
 //! The worker thread: takes the audio thread's blocks, runs the streaming analyser on them (resample,
 //! Mel frames, classify every hop), publishes the probabilities into [`Shared`] and returns each
 //! block to the pool. After a reset of the audio side it skips the blocks of the old stream still
-//! queued and starts the analysis afresh. It lives from activation to deactivation: it ends when the audio side's
-//! sender is dropped, and is joined then.
+//! queued and starts the analysis afresh. It lives from activation to deactivation: it ends when
+//! the audio side's sender is dropped, and is joined then.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
