@@ -142,6 +142,11 @@ impl StreamAnalyzer {
         &self.classifier
     }
 
+    /// The model, for another stream.
+    pub fn into_classifier(self) -> Classifier {
+        self.classifier
+    }
+
     /// Forgets all audio (for a transport jump or a reset), keeping the model.
     pub fn reset(&mut self) {
         self.resampler_fill = 0;

@@ -139,6 +139,14 @@ impl Weights {
         Ok(Self { spec, tensors })
     }
 
+    /// What the bytes of a weights file say about themselves (the header's [`ModelSpec`]),
+    /// without reading or checking the tensors: cheap enough for a plugin's constructor.
+    pub fn spec_from_bytes(bytes: &[u8]) -> Result<ModelSpec, WeightsError> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        ModelSpec::from_metadata(metadata.metadata().as_ref())
+    }
+
     /// The spec and f32 tensors of a weights file, the tensors *not* checked against InstruNET's
     /// network: for other networks stored in the same format (the training tool's baseline).
     pub fn parts_from_bytes(bytes: &[u8]) -> Result<(ModelSpec, TensorMap), WeightsError> {

@@ -7,9 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atomic_float::AtomicF32;
 use candle_core::Device;
-use instrunet_model::realtime::{ChannelMode, Engine, Shared};
+use instrunet_model::realtime::{Analysis, ChannelMode, Engine, Shared};
 use instrunet_model::{Classifier, ModelSpec, Provenance, StreamAnalyzer, TensorMap, Weights};
 
 mod common;
@@ -83,14 +82,16 @@ mod audio {
 
 fn start(rate: u32, hop: f32) -> (Engine, Arc<Shared>) {
     let shared = Arc::new(Shared::new());
-    let engine = Engine::start(
-        loudness_classifier(),
-        rate,
-        Arc::new(AtomicF32::new(hop)),
-        shared.clone(),
-    )
-    .unwrap();
+    shared.set_hop_seconds(hop);
+    let engine = Engine::start(loudness_classifier(), rate, shared.clone()).unwrap();
     (engine, shared)
+}
+
+/// The latest analysis of the current stream (all zeros when there is none).
+fn latest(shared: &Shared) -> Analysis {
+    let mut a = Analysis::default();
+    shared.latest(&mut a);
+    a
 }
 
 #[test]
@@ -100,12 +101,18 @@ fn the_meter_rises_within_one_window_and_one_hop_and_silence_stays_low() {
     feed(&mut engine, &shared, &noise(rate, 4.0, 0.5, 1), rate, 480);
     // When did class 0 first cross 0.5, in stream time?
     let mut first = None;
-    let mut scratch = [0.0f32; 32];
-    shared.history(1e9, &mut scratch, |t, p| {
+    let mut scratch = Analysis::default();
+    shared.history(1e9, &mut scratch, |a| {
+        let p = &a.probabilities[..shared.n_classes()];
         if first.is_none() && p[0] > 0.5 {
-            first = Some(t);
+            first = Some(a.time);
         }
         assert!(p[1..].iter().all(|&v| v < 0.05), "{p:?}");
+        // The gate's decision travels with the probabilities it was made on.
+        // (the default model thresholds are 0.5, the hysteresis 0.05).
+        assert!(p[0] < 0.5 || a.is_present(0), "{a:?}");
+        assert!(!a.is_present(0) || p[0] >= 0.45, "{a:?}");
+        assert_eq!(a.present & !1, 0, "{a:?}");
     });
     let first = first.expect("the loud class fired");
     let window = ModelSpec::new_default(Provenance::default())
@@ -115,7 +122,7 @@ fn the_meter_rises_within_one_window_and_one_hop_and_silence_stays_low() {
         first <= window + 0.256 + 0.05,
         "first loud analysis at {first:.3} s"
     );
-    assert!(shared.probability(0) > 0.99);
+    assert!(latest(&shared).probabilities[0] > 0.99);
     // Silence: after one window, everything is low.
     feed(
         &mut engine,
@@ -124,7 +131,8 @@ fn the_meter_rises_within_one_window_and_one_hop_and_silence_stays_low() {
         rate,
         480,
     );
-    assert!(shared.probability(0) < 0.01, "{}", shared.probability(0));
+    let a = latest(&shared);
+    assert!(a.probabilities[0] < 0.01 && a.present == 0, "{a:?}");
     assert_eq!(shared.dropped_blocks(), 0);
     engine.stop();
 }
@@ -147,9 +155,10 @@ fn bad_samples_give_finite_probabilities_and_good_audio_recovers() {
         })
         .collect();
     feed(&mut engine, &shared, &bad, rate, 1024);
-    let mut scratch = [0.0f32; 32];
+    let mut scratch = Analysis::default();
     let mut n = 0;
-    shared.history(1e9, &mut scratch, |_, p| {
+    shared.history(1e9, &mut scratch, |a| {
+        let p = &a.probabilities[..shared.n_classes()];
         n += 1;
         assert!(
             p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
@@ -164,9 +173,9 @@ fn bad_samples_give_finite_probabilities_and_good_audio_recovers() {
         rate,
         1024,
     );
-    assert!(shared.probability(0) < 0.01);
+    assert!(latest(&shared).probabilities[0] < 0.01);
     feed(&mut engine, &shared, &noise(rate, 3.0, 0.5, 2), rate, 1024);
-    assert!(shared.probability(0) > 0.99);
+    assert!(latest(&shared).probabilities[0] > 0.99);
     engine.stop();
 }
 
@@ -254,9 +263,11 @@ fn a_reset_reads_zeros_at_once_and_the_analysis_starts_afresh() {
     let rate = 48_000;
     let (mut engine, shared) = start(rate, 0.25);
     feed(&mut engine, &shared, &noise(rate, 4.0, 0.5, 6), rate, 480);
-    let mut latest = [0.0f32; 2];
-    shared.latest_into(&mut latest);
-    assert!(latest[0] > 0.99, "{latest:?}");
+    let before = latest(&shared);
+    assert!(
+        before.probabilities[0] > 0.99 && before.is_present(0),
+        "{before:?}"
+    );
     // Loud audio that is still queued when the reset comes must not count.
     let queued = noise(rate, 0.5, 0.5, 7);
     engine
@@ -264,12 +275,12 @@ fn a_reset_reads_zeros_at_once_and_the_analysis_starts_afresh() {
         .push(&[&queued], queued.len(), ChannelMode::Left);
     let n = allocations(|| engine.audio().reset());
     assert_eq!(n, 0, "reset allocated");
-    shared.latest_into(&mut latest);
-    assert_eq!(
-        latest,
-        [0.0, 0.0],
+    let mut after = Analysis::default();
+    assert!(
+        !shared.latest(&mut after),
         "the last stream's result right after the reset"
     );
+    assert_eq!(after, Analysis::default());
     // The new stream is silence: its first analysis needs a whole window of it, and says quiet
     // (with the old frames still in the ring it would have said loud).
     let analyses_before = shared.analyses();
@@ -289,11 +300,15 @@ fn a_reset_reads_zeros_at_once_and_the_analysis_starts_afresh() {
     );
     feed(&mut engine, &shared, &silence[1024..], rate, 480);
     assert!(shared.analyses() > analyses_before);
-    let mut scratch = [0.0f32; 32];
+    let mut scratch = Analysis::default();
     let mut times = Vec::new();
-    shared.history(1e9, &mut scratch, |t, p| {
-        times.push(t);
-        assert!(p[0] < 0.01, "loud after the reset at {t:.3} s: {p:?}");
+    shared.history(1e9, &mut scratch, |a| {
+        times.push(a.time);
+        assert!(
+            a.probabilities[0] < 0.01 && a.present == 0,
+            "loud after the reset at {:.3} s: {a:?}",
+            a.time
+        );
     });
     let window = ModelSpec::new_default(Provenance::default())
         .mel
@@ -306,5 +321,29 @@ fn a_reset_reads_zeros_at_once_and_the_analysis_starts_afresh() {
         "{times:?}"
     );
     assert!(shared.stream_seconds() < 3.1, "{}", shared.stream_seconds());
+    engine.stop();
+}
+
+#[test]
+fn the_published_gate_follows_the_threshold_settings_at_the_next_analysis() {
+    let rate = 48_000;
+    let (mut engine, shared) = start(rate, 0.1);
+    let loud = noise(rate, 6.0, 0.5, 8);
+    let (first, rest) = loud.split_at(rate as usize * 3);
+    feed(&mut engine, &shared, first, rate, 512);
+    let a = latest(&shared);
+    assert!(a.is_present(0) && a.present == 1, "{a:?}");
+    // One threshold for all, above any probability: nothing is present, though the loud
+    // class's probability is the same.
+    shared.set_gate(false, 1.01, 0.0);
+    let (second, third) = rest.split_at(rate as usize);
+    feed(&mut engine, &shared, second, rate, 512);
+    let b = latest(&shared);
+    assert!(b.probabilities[0] > 0.9 && b.present == 0, "{b:?}");
+    // Every class over a threshold of 0: all present, the decision travelling with the values.
+    shared.set_gate(false, 0.0, 0.0);
+    feed(&mut engine, &shared, third, rate, 512);
+    let c = latest(&shared);
+    assert_eq!(c.present, (1u32 << shared.n_classes()) - 1, "{c:?}");
     engine.stop();
 }

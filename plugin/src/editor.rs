@@ -1,12 +1,14 @@
 //! The egui editor: one meter per class (name, value, threshold mark, "present" light), a heat
-//! map of the last 30 seconds, a status line, the parameters, and the weights file. It reads the
-//! engine's shared atomics only, and draws only while open (closed, it costs nothing).
+//! map of the last 30 seconds with labelled rows and second marks, a status line, the
+//! parameters, and the weights file. It reads the engine's shared state only (the lights are the
+//! engine's published gate decision, the one the MIDI notes follow), and draws only while open
+//! (closed, it costs nothing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
-use instrunet_model::realtime::{MAX_CLASSES, Shared};
+use instrunet_model::realtime::{Analysis, MAX_CLASSES, Shared};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
@@ -22,6 +24,8 @@ use crate::params::InstrunetParams;
 
 /// Seconds of history in the heat map.
 const HISTORY_SECONDS: f64 = 30.0;
+/// Width of the class-name column of the meters and the heat map.
+const NAME_WIDTH: f32 = 170.0;
 
 pub struct MetersApp {
     params: Arc<InstrunetParams>,
@@ -30,10 +34,10 @@ pub struct MetersApp {
     gui: Option<GuiContext>,
     /// Meter values after release smoothing.
     meters: [f32; MAX_CLASSES],
-    present: [bool; MAX_CLASSES],
+    /// The engine's latest analysis, read once per frame.
+    latest: Analysis,
     last_frame: Option<Instant>,
     weights_edit: String,
-    scratch: [f32; MAX_CLASSES],
 }
 
 pub fn create(
@@ -48,12 +52,11 @@ pub fn create(
         status,
         gui: None,
         meters: [0.0; MAX_CLASSES],
-        present: [false; MAX_CLASSES],
+        latest: Analysis::default(),
         last_frame: None,
         weights_edit,
-        scratch: [0.0; MAX_CLASSES],
     };
-    let state = EguiEditorState::from_size(LogicalSize::new(760.0, 720.0), 1.0);
+    let state = EguiEditorState::from_size(LogicalSize::new(760.0, 820.0), 1.0);
     let settings = EguiNiceSettings::new()
         .with_tile("InstruNET")
         .with_resize_hint(
@@ -80,6 +83,94 @@ fn meter_colour(p: f32, present: bool) -> Color32 {
     }
 }
 
+impl MetersApp {
+    /// The heat map of the last 30 s: one row per class, labelled, in the meters' order and with
+    /// their name column, so that a row sits under its meter's name; a mark every second and
+    /// the seconds before now every five.
+    fn history(&mut self, ui: &mut egui::Ui, classes: &[String], left: f32, right: f32) {
+        let n = classes.len();
+        let row_h = 13.0;
+        let axis_h = 16.0;
+        let (area, _) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), row_h * n.max(1) as f32 + axis_h),
+            Sense::hover(),
+        );
+        let painter = ui.painter_at(area);
+        let map = Rect::from_min_max(
+            Pos2::new(area.left() + left, area.top()),
+            Pos2::new(area.right() - right, area.bottom() - axis_h),
+        );
+        painter.rect_filled(map, 0.0, Color32::from_gray(20));
+        for (k, name) in classes.iter().enumerate() {
+            painter.text(
+                Pos2::new(area.left() + 4.0, map.top() + (k as f32 + 0.5) * row_h),
+                Align2::LEFT_CENTER,
+                name,
+                FontId::proportional(11.0),
+                Color32::from_gray(150),
+            );
+        }
+        let hop = self.shared.hop_seconds().max(0.01) as f64;
+        let to_x = |age: f64| map.right() - (age / HISTORY_SECONDS) as f32 * map.width();
+        let cell_w = ((hop / HISTORY_SECONDS) as f32 * map.width()).max(1.0);
+        let newest = self.latest.time;
+        let mut scratch = Analysis::default();
+        self.shared.history(HISTORY_SECONDS, &mut scratch, |a| {
+            let x = to_x(newest - a.time);
+            for k in 0..n {
+                let v = a.probabilities[k].clamp(0.0, 1.0);
+                let c = (v * 255.0) as u8;
+                let cell = Rect::from_min_size(
+                    Pos2::new(x - cell_w, map.top() + k as f32 * row_h),
+                    Vec2::new(cell_w + 0.5, row_h),
+                );
+                painter.rect_filled(cell, 0.0, Color32::from_rgb(c / 3, c, c / 2));
+                if a.is_present(k) {
+                    painter.line_segment(
+                        [cell.left_top(), cell.right_top()],
+                        Stroke::new(1.5, Color32::from_rgb(120, 255, 160)),
+                    );
+                }
+            }
+        });
+        // Second marks below the map, labelled every five seconds.
+        for s in 0..=HISTORY_SECONDS as i32 {
+            let x = to_x(s as f64);
+            let long = s % 5 == 0;
+            painter.line_segment(
+                [
+                    Pos2::new(x, map.bottom()),
+                    Pos2::new(x, map.bottom() + if long { 5.0 } else { 3.0 }),
+                ],
+                Stroke::new(1.0, Color32::from_gray(if long { 170 } else { 100 })),
+            );
+            if long {
+                painter.text(
+                    Pos2::new(x, map.bottom() + 5.0),
+                    if s == 0 {
+                        Align2::RIGHT_TOP
+                    } else {
+                        Align2::CENTER_TOP
+                    },
+                    if s == 0 {
+                        "now".to_owned()
+                    } else {
+                        format!("−{s} s")
+                    },
+                    FontId::proportional(10.0),
+                    Color32::from_gray(170),
+                );
+            }
+        }
+        painter.rect_stroke(
+            map,
+            0.0,
+            Stroke::new(1.0, Color32::from_gray(80)),
+            StrokeKind::Inside,
+        );
+    }
+}
+
 impl NiceEguiApp for MetersApp {
     fn build(
         &mut self,
@@ -101,9 +192,9 @@ impl NiceEguiApp for MetersApp {
         self.last_frame = Some(now);
         let status = self.status.lock().clone();
         let n = self.shared.n_classes().min(status.classes.len());
-        let use_model = self.params.model_thresholds.value();
-        let global = self.params.threshold.value();
-        let hysteresis = self.params.hysteresis.value();
+        // The engine's latest analysis: probabilities and the gate's "present" decision, the
+        // same one the MIDI notes follow.
+        self.shared.latest(&mut self.latest);
         let release = self.params.release_ms.value() / 1000.0;
         // Rise at once, fall with the release time (to ~5 % in `release` seconds).
         let fall = if release <= 0.0 {
@@ -111,23 +202,10 @@ impl NiceEguiApp for MetersApp {
         } else {
             1.0 - (-3.0 * dt / release).exp()
         };
-        let threshold = |k: usize| {
-            if use_model {
-                status.thresholds.get(k).copied().unwrap_or(0.5)
-            } else {
-                global
-            }
-        };
         for k in 0..n {
-            let p = self.shared.probability(k);
+            let p = self.latest.probabilities[k];
             let m = &mut self.meters[k];
             *m = if p >= *m { p } else { *m + (p - *m) * fall };
-            let t = threshold(k);
-            if !self.present[k] && p >= t {
-                self.present[k] = true;
-            } else if self.present[k] && p < t - hysteresis {
-                self.present[k] = false;
-            }
         }
 
         ui.horizontal(|ui| {
@@ -160,28 +238,26 @@ impl NiceEguiApp for MetersApp {
                 Color32::from_rgb(240, 110, 60),
                 format!("Analysis is off: {why}. The audio passes through untouched."),
             );
-        } else if analyses == 0 {
+        } else if self.latest == Analysis::default() {
             ui.label(format!(
                 "Waiting for audio: the first result comes after {:.1} s of input.",
-                2.1
+                self.shared.window_seconds()
             ));
         }
         ui.separator();
 
-        // Meters.
+        // Meters: name, bar with the threshold mark, value, "present" light.
         let row_h = 22.0;
         let (rect, _) = ui.allocate_exact_size(
             Vec2::new(ui.available_width(), row_h * n as f32),
             Sense::hover(),
         );
         let painter = ui.painter_at(rect);
-        let name_w = 170.0;
-        let value_w = 60.0;
-        let bar_x0 = rect.left() + name_w;
-        let bar_x1 = rect.right() - value_w - 24.0;
+        let bar_x0 = rect.left() + NAME_WIDTH;
+        let bar_x1 = rect.right() - 84.0;
         for k in 0..n {
             let y = rect.top() + k as f32 * row_h;
-            let present = self.present[k];
+            let present = self.latest.is_present(k);
             painter.text(
                 Pos2::new(rect.left() + 4.0, y + row_h / 2.0),
                 Align2::LEFT_CENTER,
@@ -204,7 +280,7 @@ impl NiceEguiApp for MetersApp {
                 Pos2::new(bar.left() + v * bar.width(), bar.bottom()),
             );
             painter.rect_filled(filled, 3.0, meter_colour(v, present));
-            let tx = bar.left() + threshold(k).clamp(0.0, 1.0) * bar.width();
+            let tx = bar.left() + self.shared.threshold(k).clamp(0.0, 1.0) * bar.width();
             painter.line_segment(
                 [Pos2::new(tx, y + 1.0), Pos2::new(tx, y + row_h - 1.0)],
                 Stroke::new(2.0, Color32::from_rgb(250, 220, 80)),
@@ -212,7 +288,7 @@ impl NiceEguiApp for MetersApp {
             painter.text(
                 Pos2::new(bar_x1 + 8.0, y + row_h / 2.0),
                 Align2::LEFT_CENTER,
-                format!("{:>3.0} %", 100.0 * self.shared.probability(k)),
+                format!("{:>3.0} %", 100.0 * self.latest.probabilities[k]),
                 FontId::monospace(13.0),
                 Color32::from_gray(200),
             );
@@ -227,48 +303,15 @@ impl NiceEguiApp for MetersApp {
                 },
             );
         }
-        ui.add_space(6.0);
-        ui.label("Last 30 s (newest on the right; brighter = more likely):");
-
-        // History heat map.
-        let (hrect, _) = ui.allocate_exact_size(
-            Vec2::new(ui.available_width(), (10.0 * n as f32).max(40.0)),
-            Sense::hover(),
+        ui.add_space(8.0);
+        ui.label(
+            "Last 30 s (newest on the right; brighter = more likely; a bright rim = present):",
         );
-        let hp = ui.painter_at(hrect);
-        hp.rect_filled(hrect, 0.0, Color32::from_gray(20));
-        let cell_h = hrect.height() / n.max(1) as f32;
-        let hop = (self.params.hop_ms.value() / 1000.0) as f64;
-        let mut newest = None;
-        self.shared
-            .history(HISTORY_SECONDS, &mut self.scratch, |t, _| {
-                newest = Some(t);
-            });
-        if let Some(newest) = newest {
-            let to_x =
-                |t: f64| hrect.right() - ((newest - t) / HISTORY_SECONDS) as f32 * hrect.width();
-            let w = ((hop / HISTORY_SECONDS) as f32 * hrect.width()).max(1.0);
-            self.shared
-                .history(HISTORY_SECONDS, &mut self.scratch, |t, p| {
-                    let x = to_x(t);
-                    for (k, &v) in p.iter().enumerate().take(n) {
-                        let c = (v.clamp(0.0, 1.0) * 255.0) as u8;
-                        hp.rect_filled(
-                            Rect::from_min_size(
-                                Pos2::new(x - w, hrect.top() + k as f32 * cell_h),
-                                Vec2::new(w + 0.5, cell_h),
-                            ),
-                            0.0,
-                            Color32::from_rgb(c / 3, c, c / 2),
-                        );
-                    }
-                });
-        }
-        hp.rect_stroke(
-            hrect,
-            0.0,
-            Stroke::new(1.0, Color32::from_gray(80)),
-            StrokeKind::Inside,
+        self.history(
+            ui,
+            &status.classes[..n],
+            bar_x0 - rect.left(),
+            rect.right() - bar_x1,
         );
         ui.separator();
 

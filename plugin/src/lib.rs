@@ -1,27 +1,30 @@
 //! InstruNET as a VST3/CLAP plugin and standalone app.
 //!
 //! The plugin is a thin host wrapper around [`instrunet_model::realtime`]: `activate()` loads the
-//! model and starts the engine's worker thread, `process()` passes the audio through untouched,
-//! hands a mono copy to the engine's audio side and turns the latest probabilities into MIDI
-//! notes, and `deactivate()` stops and joins the worker. The editor (`editor.rs`) only reads the
-//! engine's shared atomics.
+//! model (once; construction reads only the weights' header, so a host's scan stays cheap) and
+//! starts the engine's worker thread, `process()` passes the audio through untouched, hands a
+//! mono copy to the engine's audio side, copies the parameters the worker follows into the
+//! engine's shared state, and turns the engine's published "present" decisions into MIDI notes
+//! (`midi_notes.rs`) and its probabilities into MIDI CCs (`midi_cc.rs`); `deactivate()` stops
+//! and joins the worker. The editor (`editor.rs`) only reads the engine's shared state.
 
 use std::sync::Arc;
 
-use atomic_float::AtomicF32;
-use instrunet_model::realtime::{ChannelMode, ClassGate, Engine, MAX_CLASSES, Shared};
+use instrunet_model::realtime::{Analysis, BLOCK_LEN, ChannelMode, Engine, Shared};
 use instrunet_model::{Classifier, Weights};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
 mod editor;
 pub mod midi_cc;
+pub mod midi_notes;
 pub mod params;
 
 use midi_cc::CcOutput;
+use midi_notes::NoteOutput;
 use params::{CLASS_MIDI_PARAMS, InputChannels, InstrunetParams};
 
-/// The model the plugin runs, and why it is that one.
+/// What the editor shows about the model, and why it is that one.
 #[derive(Debug, Clone)]
 pub struct ModelStatus {
     /// Where the weights came from: a path, or "embedded default model".
@@ -29,11 +32,12 @@ pub struct ModelStatus {
     /// Why user-chosen weights were not used, when they were not.
     pub problem: Option<String>,
     pub classes: Vec<String>,
-    pub thresholds: Vec<f32>,
     pub sample_rate: f32,
     /// Why nothing is analysed in this activation (audio still passes through), when so.
     pub analysis_off: Option<String>,
 }
+
+const EMBEDDED: &str = "embedded default model";
 
 /// Loads the weights the parameters ask for, falling back to the embedded model with the reason.
 pub fn load_model(path: &str) -> (Weights, ModelStatus) {
@@ -42,13 +46,13 @@ pub fn load_model(path: &str) -> (Weights, ModelStatus) {
             .expect("the embedded weights are valid (tested)")
     };
     let (weights, source, problem) = if path.trim().is_empty() {
-        (embedded(), "embedded default model".to_owned(), None)
+        (embedded(), EMBEDDED.to_owned(), None)
     } else {
         match Weights::from_file(path.trim()) {
             Ok(w) => (w, path.trim().to_owned(), None),
             Err(e) => (
                 embedded(),
-                "embedded default model".to_owned(),
+                EMBEDDED.to_owned(),
                 Some(format!("{}: {e}", path.trim())),
             ),
         }
@@ -57,49 +61,71 @@ pub fn load_model(path: &str) -> (Weights, ModelStatus) {
         source,
         problem,
         classes: weights.spec.classes.clone(),
-        thresholds: weights.spec.thresholds.clone(),
         sample_rate: 0.0,
         analysis_off: None,
     };
     (weights, status)
 }
 
+/// The status before the first activation: the embedded model's class list, read from its
+/// header only (the network itself loads in `activate()`).
+fn status_before_activation() -> ModelStatus {
+    let spec = Weights::spec_from_bytes(instrunet_model::DEFAULT_WEIGHTS)
+        .expect("the embedded weights are valid (tested)");
+    ModelStatus {
+        source: EMBEDDED.to_owned(),
+        problem: None,
+        classes: spec.classes,
+        sample_rate: 0.0,
+        analysis_off: Some("not activated yet".to_owned()),
+    }
+}
+
+struct IdleModel {
+    path: String,
+    classifier: Classifier,
+    status: ModelStatus,
+}
+
 pub struct Instrunet {
     params: Arc<InstrunetParams>,
     shared: Arc<Shared>,
-    hop_seconds: Arc<AtomicF32>,
     status: Arc<Mutex<ModelStatus>>,
     engine: Option<Engine>,
-    gate: ClassGate,
-    /// The model's thresholds, copied at activation for the audio thread.
-    model_thresholds: [f32; MAX_CLASSES],
+    /// The weights path and status of the model the engine runs, to keep it at deactivation.
+    running: Option<(String, ModelStatus)>,
+    /// The model between activations: loading it again for the same path is skipped.
+    idle_model: Option<IdleModel>,
     n_classes: usize,
-    probabilities: [f32; MAX_CLASSES],
-    thresholds: [f32; MAX_CLASSES],
-    /// Notes sounding, per class, so that a note-off matches its note-on after a parameter change.
-    sounding: [Option<(u8, u8)>; MAX_CLASSES],
+    /// The latest analysis, read once per `process()` for notes and CCs alike.
+    latest: Analysis,
+    notes: NoteOutput,
     cc_output: CcOutput,
-    /// Each class's controller number, read from the parameters on every call.
+    /// Each class's note and controller number, read from the parameters on every call.
+    keys: [u8; CLASS_MIDI_PARAMS],
     ccs: [u8; CLASS_MIDI_PARAMS],
+    was_bypassed: bool,
+    /// The engine's dropped-block count when this activation began.
+    dropped_before: u64,
 }
 
 impl Default for Instrunet {
     fn default() -> Self {
-        let (_, status) = load_model("");
         Self {
             params: Arc::new(InstrunetParams::default()),
             shared: Arc::new(Shared::new()),
-            hop_seconds: Arc::new(AtomicF32::new(0.25)),
-            status: Arc::new(Mutex::new(status)),
+            status: Arc::new(Mutex::new(status_before_activation())),
             engine: None,
-            gate: ClassGate::default(),
-            model_thresholds: [0.5; MAX_CLASSES],
+            running: None,
+            idle_model: None,
             n_classes: 0,
-            probabilities: [0.0; MAX_CLASSES],
-            thresholds: [0.5; MAX_CLASSES],
-            sounding: [None; MAX_CLASSES],
+            latest: Analysis::default(),
+            notes: NoteOutput::default(),
             cc_output: CcOutput::default(),
+            keys: [0; CLASS_MIDI_PARAMS],
             ccs: [0; CLASS_MIDI_PARAMS],
+            was_bypassed: false,
+            dropped_before: 0,
         }
     }
 }
@@ -149,17 +175,28 @@ impl Plugin for Instrunet {
         buffer_config: &BufferConfig,
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        // Everything the audio thread will use is made here: the model, the engine's block pool
-        // and its worker thread.
-        self.engine = None;
+        // Everything the audio thread will use is made here: the model (kept between
+        // activations while the weights path stays), the engine's block pool and its worker.
+        self.deactivate();
         // Deactivation ended every note this instance sent; a new stream starts from silence.
-        self.sounding = [None; MAX_CLASSES];
-        self.gate = ClassGate::default();
+        self.notes.forget();
         self.cc_output.reset();
-        let path = self.params.weights_path.lock().clone();
-        let (weights, mut status) = load_model(&path);
+        self.was_bypassed = false;
+        self.dropped_before = self.shared.dropped_blocks();
+        let path = self.params.weights_path.lock().trim().to_owned();
+        let (classifier, mut status) = match self.idle_model.take() {
+            Some(idle) if idle.path == path => (Ok(idle.classifier), idle.status),
+            _ => {
+                let (weights, status) = load_model(&path);
+                (
+                    Classifier::new(&weights, &instrunet_model::Device::Cpu),
+                    status,
+                )
+            }
+        };
         status.sample_rate = buffer_config.sample_rate;
-        let classifier = match Classifier::new(&weights, &instrunet_model::Device::Cpu) {
+        status.analysis_off = None;
+        let classifier = match classifier {
             Ok(c) => c,
             Err(e) => {
                 // Activation still succeeds: the audio passes through, and the editor says why
@@ -169,28 +206,21 @@ impl Plugin for Instrunet {
                 return true;
             }
         };
-        self.n_classes = weights.spec.n_classes().min(MAX_CLASSES);
-        self.model_thresholds = [0.5; MAX_CLASSES];
-        for (t, &m) in self
-            .model_thresholds
-            .iter_mut()
-            .zip(&weights.spec.thresholds)
-        {
-            *t = m;
-        }
-        self.hop_seconds.store(
-            self.params.hop_ms.value() / 1000.0,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.n_classes = classifier.n_classes().min(CLASS_MIDI_PARAMS);
+        self.copy_settings();
+        let running = (path, status.clone());
         match Engine::start(
             classifier,
             buffer_config.sample_rate.round() as u32,
-            self.hop_seconds.clone(),
             self.shared.clone(),
         ) {
-            Ok(engine) => self.engine = Some(engine),
-            // A rate the engine does not analyse (e.g. a validator's 1.2 MHz): activation still
-            // succeeds, the audio passes through untouched, no notes or CCs go out.
+            Ok(engine) => {
+                self.engine = Some(engine);
+                self.running = Some(running);
+            }
+            // A rate the engine does not analyse (e.g. a validator's 1.2 MHz) or no thread:
+            // activation still succeeds, the audio passes through untouched, no notes or CCs go
+            // out, and the editor says why.
             Err(e) => status.analysis_off = Some(e.to_string()),
         }
         *self.status.lock() = status;
@@ -209,6 +239,12 @@ impl Plugin for Instrunet {
             return ProcessStatus::Normal;
         };
         let bypassed = self.params.bypass.value();
+        if bypassed && !self.was_bypassed {
+            // Bypassed, nothing is analysed: the stream ends here, the lights go out, and the
+            // analysis starts afresh (not from stale frames) when the bypass ends.
+            engine.audio().reset();
+        }
+        self.was_bypassed = bypassed;
         let channels = buffer.as_slice_immutable();
         if !bypassed && !channels.is_empty() && frames > 0 {
             let (a, b): (&[f32], &[f32]) = (&channels[0], &channels[channels.len().min(2) - 1]);
@@ -222,96 +258,102 @@ impl Plugin for Instrunet {
                 .audio()
                 .push(&refs[..channels.len().min(2)], frames, mode);
         }
-        self.hop_seconds.store(
-            self.params.hop_ms.value() / 1000.0,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        // The count first: the probabilities read after it are that analysis's or newer.
-        let analyses = self.shared.analyses();
-        let n = self.n_classes;
-        self.shared.latest_into(&mut self.probabilities[..n]);
-        self.send_midi(bypassed, context);
+        self.copy_settings();
+        // One read of the latest analysis for notes and CCs: its "present" bits are the gate's
+        // decision, the same the editor shows.
+        let analyses = if self.shared.latest(&mut self.latest) {
+            self.latest.index + 1
+        } else {
+            0
+        };
+        self.send_notes(bypassed, context);
         self.send_ccs(bypassed, analyses, context);
         ProcessStatus::Normal
     }
 
     /// The host's reset (transport jumps, loops; also right after activation): the analysis
-    /// starts afresh on the audio that follows, the probabilities read zero until its first
-    /// result, so held notes end in the next `process()` (events cannot be sent from here).
+    /// starts afresh on the audio that follows, and nothing is present until its first result,
+    /// so held notes end in the next `process()` (events cannot be sent from here).
     fn reset(&mut self) {
         if let Some(engine) = self.engine.as_mut() {
             engine.audio().reset();
         }
-        // Every class off: the held notes end in the next process() whatever the thresholds.
-        self.gate = ClassGate::default();
         self.cc_output.reset();
     }
 
     fn deactivate(&mut self) {
         if let Some(engine) = self.engine.take() {
-            engine.stop();
+            let dropped = self.shared.dropped_blocks() - self.dropped_before;
+            if dropped > 0 {
+                // Worth a line in the host's log: the meters and notes missed that audio.
+                nice_warn!(
+                    "InstruNET: the analysis fell behind and dropped {dropped} input blocks ({:.2} s \
+                     of audio) in this activation",
+                    (dropped as usize * BLOCK_LEN) as f32 / self.status.lock().sample_rate
+                );
+            }
+            let classifier = engine.stop();
+            if let (Some(classifier), Some((path, status))) = (classifier, self.running.take()) {
+                self.idle_model = Some(IdleModel {
+                    path,
+                    classifier,
+                    status,
+                });
+            }
         }
     }
 }
 
 impl Instrunet {
-    /// A note sounds while its class is present (on/off with hysteresis). The notes that sound
-    /// are reconciled with the wanted ones on every call, so that a note the host could not take
-    /// is sent again, and a changed note number or channel ends the old note first.
-    /// Bypassed, every note is released.
-    fn send_midi(&mut self, bypassed: bool, context: &mut impl ProcessContext<Self>) {
+    /// The parameters the worker follows (hop, the gate's thresholds and hysteresis), copied
+    /// into the engine's shared state: atomics, no allocation.
+    fn copy_settings(&self) {
+        let p = &self.params;
+        self.shared.set_hop_seconds(p.hop_ms.value() / 1000.0);
+        self.shared.set_gate(
+            p.model_thresholds.value(),
+            p.threshold.value(),
+            p.hysteresis.value(),
+        );
+    }
+
+    /// A note per present class while MIDI out is on and not bypassed ([`NoteOutput`] decides
+    /// what goes out).
+    fn send_notes(&mut self, bypassed: bool, context: &mut impl ProcessContext<Self>) {
         use nice_plug::midi::{Channel, Key, VoiceID};
         let n = self.n_classes;
-        let global = self.params.threshold.value();
-        let use_model = self.params.model_thresholds.value();
-        for k in 0..n {
-            self.thresholds[k] = if use_model {
-                self.model_thresholds[k]
-            } else {
-                global
-            };
+        for (key, class) in self.keys.iter_mut().zip(&self.params.per_class) {
+            *key = class.note.value().clamp(0, 127) as u8;
         }
-        let hysteresis = self.params.hysteresis.value();
-        self.gate.update(
-            &self.probabilities[..n],
-            &self.thresholds[..n],
-            hysteresis,
-            |_| {},
-        );
-        let midi = self.params.midi_out.value() && !bypassed;
+        let enabled = self.params.midi_out.value() && !bypassed;
         let channel = (self.params.midi_channel.value() - 1).clamp(0, 15) as u8;
-        for k in 0..n.min(CLASS_MIDI_PARAMS) {
-            let key = self.params.per_class[k].note.value().clamp(0, 127) as u8;
-            let wanted = (midi && self.gate.is_on(k)).then_some((channel, key));
-            if self.sounding[k] == wanted {
-                continue;
-            }
-            if let Some((ch, key)) = self.sounding[k] {
-                let off = NoteEvent::NoteOff {
-                    timing: 0,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(ch),
-                    key: Key::Number(key),
-                    velocity: 0.0,
+        self.notes.update(
+            self.latest.present,
+            enabled,
+            channel,
+            &self.keys[..n],
+            |m| {
+                let (channel, key) = (Channel::Number(m.channel), Key::Number(m.key));
+                let event = if m.on {
+                    NoteEvent::NoteOn {
+                        timing: 0,
+                        voice_id: VoiceID::Wildcard,
+                        channel,
+                        key,
+                        velocity: 0.8,
+                    }
+                } else {
+                    NoteEvent::NoteOff {
+                        timing: 0,
+                        voice_id: VoiceID::Wildcard,
+                        channel,
+                        key,
+                        velocity: 0.0,
+                    }
                 };
-                if context.try_send_event(off).is_err() {
-                    continue;
-                }
-                self.sounding[k] = None;
-            }
-            if let Some((ch, key)) = wanted {
-                let on = NoteEvent::NoteOn {
-                    timing: 0,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(ch),
-                    key: Key::Number(key),
-                    velocity: 0.8,
-                };
-                if context.try_send_event(on).is_ok() {
-                    self.sounding[k] = wanted;
-                }
-            }
-        }
+                context.try_send_event(event).is_ok()
+            },
+        );
     }
 
     /// Each class's smoothed probability as a controller value, on the MIDI channel of the
@@ -321,14 +363,14 @@ impl Instrunet {
             self.cc_output.reset();
             return;
         }
-        let n = self.n_classes.min(CLASS_MIDI_PARAMS);
+        let n = self.n_classes;
         for (cc, class) in self.ccs.iter_mut().zip(&self.params.per_class) {
             *cc = class.cc.value().clamp(0, midi_cc::MAX_CC as i32) as u8;
         }
         let channel = (self.params.midi_channel.value() - 1).clamp(0, 15) as u8;
         self.cc_output.update(
             analyses,
-            &self.probabilities[..n],
+            &self.latest.probabilities[..n],
             self.params.hop_ms.value() / 1000.0,
             self.params.cc_smoothing_ms.value() / 1000.0,
             channel,

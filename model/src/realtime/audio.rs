@@ -89,7 +89,7 @@ impl AudioSide {
 
     /// The host reset the plugin (a transport jump, a loop): what was sent so far is a finished
     /// stream. The worker skips blocks of it still queued and starts the analysis afresh on the
-    /// next block; until that publishes, [`Shared::latest_into`] reads zeros. Allocates nothing.
+    /// next block; until that publishes, [`Shared::latest`] reads none. Allocates nothing.
     pub fn reset(&mut self) {
         self.epoch = self.shared.request_new_stream();
         if let Some(block) = &mut self.current {

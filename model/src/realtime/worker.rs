@@ -1,17 +1,17 @@
 //! The worker thread: takes the audio thread's blocks, runs the streaming analyser on them (resample,
-//! Mel frames, classify every hop), publishes the probabilities into [`Shared`] and returns each
-//! block to the pool. After a reset of the audio side it skips the blocks of the old stream still
-//! queued and starts the analysis afresh. It lives from activation to deactivation: it ends when
-//! the audio side's sender is dropped, and is joined then.
+//! Mel frames, classify every hop), runs the gate on each analysis and publishes both into
+//! [`Shared`], and returns each block to the pool. After a reset of the audio side it skips the
+//! blocks of the old stream still queued and starts the analysis (and the gate) afresh. It lives
+//! from activation to deactivation: it ends when the audio side's sender is dropped, and hands
+//! the analyser (and with it the model) back when joined.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use atomic_float::AtomicF32;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::audio::Block;
+use super::gate::ClassGate;
 use super::shared::Shared;
 use crate::stream::StreamAnalyzer;
 
@@ -20,12 +20,12 @@ pub(crate) fn run(
     blocks: Receiver<Box<Block>>,
     pool: Sender<Box<Block>>,
     shared: Arc<Shared>,
-    hop_seconds: Arc<AtomicF32>,
-) {
-    let mut hop = hop_seconds.load(Ordering::Relaxed);
+) -> StreamAnalyzer {
+    let mut hop = shared.hop_seconds();
     let mut samples_seen = 0u64;
     let rate = analyzer.input_rate() as f64;
     let mut epoch = shared.requested_epoch();
+    let mut gate = ClassGate::default();
     // Ends when the audio side hangs up (deactivation).
     while let Ok(block) = blocks.recv() {
         if block.epoch < shared.requested_epoch() {
@@ -37,10 +37,10 @@ pub(crate) fn run(
             // The first block after a reset: the analysis starts afresh.
             epoch = block.epoch;
             analyzer.reset();
-            shared.begin_stream();
+            gate = ClassGate::default();
             samples_seen = 0;
         }
-        let wanted = hop_seconds.load(Ordering::Relaxed);
+        let wanted = shared.hop_seconds();
         if wanted != hop {
             hop = wanted;
             analyzer.set_hop_seconds(hop);
@@ -48,7 +48,8 @@ pub(crate) fn run(
         let mut started = Instant::now();
         let result = analyzer.push(block.samples(), &mut |time, probabilities| {
             let us = started.elapsed().as_secs_f32() * 1e6;
-            shared.publish(time, probabilities, us, epoch);
+            let present = gate.update(probabilities, |k| shared.threshold(k), shared.hysteresis());
+            shared.publish(time, probabilities, present, us, epoch);
             started = Instant::now();
         });
         samples_seen += block.len as u64;
@@ -62,4 +63,5 @@ pub(crate) fn run(
             break;
         }
     }
+    analyzer
 }
