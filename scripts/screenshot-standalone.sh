@@ -55,14 +55,15 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 [ -n "$ins" ] || { echo "the standalone app registered no JACK input (see $work/standalone.log)" >&2; exit 1; }
-sndfile-jackplay "$song" >"$work/player.log" 2>&1 &
+sndfile-jackplay "$song" >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
-players=$(jack_lsp | grep -i '^sndfile-jackplay' || true)
+players=$(jack_lsp | grep '^jackplay:out' || true)
+[ -n "$players" ] || { echo "sndfile-jackplay registered no JACK output " >&2; exit 1; }
 mapfile -t in_ports <<<"$ins"
 mapfile -t out_ports <<<"$players"
 for i in "${!in_ports[@]}"; do
-    jack_connect "${out_ports[$((i < ${#out_ports[@]} ? i : 0))]}" "${in_ports[$i]}"
+    jack_connect "${out_ports[$((i % ${#out_ports[@]}))]}" "${in_ports[$i]}"
 done
 sleep "${WAIT_SECONDS:-25}"
 DISPLAY="$display" xwd -root -silent -out "$work/screen.xwd"

@@ -95,7 +95,7 @@ fi
 
 # Ardour's environment: its data and config trees from the unpacked package, the user's config,
 # cache and home under target/ (nothing from ~ is read or written), plugins only from here.
-rm -rf "$work/config" "$work/home" "$work/cache" "$work/vst3" "$session" "$work/export" "$work"/*.lua "$work"/*.log
+rm -rf "$work/config" "$work/home" "$work/cache" "$work/vst3" "$session" "$work/export" "$work"/*.lua "$work"/*.log "$work"/*.txt
 mkdir -p "$work/config" "$work/home" "$work/cache" "$work/vst3" "$work/lv2" "$work/export-formats" "$work/export"
 cp -r "$bundle" "$work/vst3/InstruNET.vst3" # a folder of its own: VST3_PATH is scanned as a folder
 export LD_LIBRARY_PATH=$libs
@@ -136,7 +136,9 @@ run_lua() {
 # --- 1. the song ------------------------------------------------------------------------------
 step "rendering a song (seed $seed) at 48 kHz with $cli synth"
 rm -rf "$work/song" "$work/analysis"
-"$cli" synth --out "$work/song" --tracks 1 --seed "$seed" --sample-rate 48000 | head -1 | sed 's/^/   /'
+"$cli" synth --out "$work/song" --tracks 1 --seed "$seed" --sample-rate 48000 >"$work/synth.txt" 2>&1 ||
+    { cat "$work/synth.txt"; fail "instrunet synth failed"; }
+head -1 "$work/synth.txt" | sed 's/^/   /'
 song=$work/song/Track00001
 [ -f "$song/mix.wav" ] || fail "synth wrote no $song/mix.wav"
 "$cli" analyze --smooth 0 --out-dir "$work/analysis" "$song/mix.wav" >"$work/analyze.txt" 2>&1 ||
@@ -146,6 +148,7 @@ import sys, wave
 w = wave.open(sys.argv[1])
 assert w.getsampwidth() == 2, "mix.wav is not 16-bit"
 print(w.getframerate(), w.getnframes())' "$song/mix.wav")
+[ -n "${frames:-}" ] || fail "cannot read $song/mix.wav"
 echo "   mix.wav: $frames frames at $rate Hz ($(python3 -c "print(round($frames / $rate, 1))") s)"
 
 # --- 2. Ardour finds the plugin ---------------------------------------------------------------
