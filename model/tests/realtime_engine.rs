@@ -347,3 +347,40 @@ fn the_published_gate_follows_the_threshold_settings_at_the_next_analysis() {
     assert_eq!(c.present, (1u32 << shared.n_classes()) - 1, "{c:?}");
     engine.stop();
 }
+
+/// The worker is background work: on Linux it runs at nice 10, below the host's threads.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_worker_thread_runs_below_normal_priority() {
+    let (mut engine, shared) = start(48_000, 0.25);
+    // The worker lowers its priority as it starts: wait for it to have taken a block.
+    let chunk = vec![0.0f32; 48_000];
+    engine
+        .audio()
+        .push(&[&chunk], chunk.len(), ChannelMode::Left);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shared.stream_seconds() == 0.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let nice_of_workers: Vec<i64> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            if name.trim() != "instrunet-analy" && name.trim() != "instrunet-analysis" {
+                return None;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Field 19 (nice), counted after the command name in parentheses.
+            stat[stat.rfind(')')? + 2..]
+                .split_whitespace()
+                .nth(16)?
+                .parse()
+                .ok()
+        })
+        .collect();
+    engine.stop();
+    // Other tests' workers may be starting at this moment (at nice 0 for an instant): this
+    // engine's worker, which has taken a block, is at 10.
+    assert!(nice_of_workers.contains(&10), "{nice_of_workers:?}");
+}

@@ -247,7 +247,7 @@ impl Plugin for Instrunet {
         self.was_bypassed = bypassed;
         let channels = buffer.as_slice_immutable();
         if !bypassed && !channels.is_empty() && frames > 0 {
-            let (a, b): (&[f32], &[f32]) = (&channels[0], &channels[channels.len().min(2) - 1]);
+            let (a, b): (&[f32], &[f32]) = (channels[0], channels[channels.len().min(2) - 1]);
             let refs = [a, b];
             let mode = match self.params.input.value() {
                 InputChannels::Mix => ChannelMode::Mix,

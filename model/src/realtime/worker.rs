@@ -21,6 +21,7 @@ pub(crate) fn run(
     pool: Sender<Box<Block>>,
     shared: Arc<Shared>,
 ) -> StreamAnalyzer {
+    lower_priority();
     let mut hop = shared.hop_seconds();
     let mut samples_seen = 0u64;
     let rate = analyzer.input_rate() as f64;
@@ -64,4 +65,19 @@ pub(crate) fn run(
         }
     }
     analyzer
+}
+
+/// The analysis is background work. On Linux its thread runs at normal scheduling (not the
+/// real-time policy it would inherit from a host that activates plugins on its audio thread)
+/// and nice 10, so that dozens of instances' analyses yield to the host's own threads at normal
+/// priority (GUI, disk, a host whose audio thread is not real-time). Where this fails, or on
+/// other systems, the thread keeps what it inherited.
+fn lower_priority() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: plain system calls on this thread.
+    unsafe {
+        let normal = libc::sched_param { sched_priority: 0 };
+        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_OTHER, &normal);
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
 }
