@@ -378,7 +378,7 @@ fn sends_a_note_per_class_heard_on_the_chosen_channel_and_releases_it_in_silence
     // Bass is the class the model finds in this 48 kHz render throughout (AP 0.99 on new songs at
     // 48 kHz). Its drums are not asserted: the model hears this song's sf_GMbank kit only now and
     // then (drum recall on new songs at 48 kHz is 0.90 and some kits are still missed;
-    // MODEL_CARD.md, "Alias-free renders"), a model weakness that `shipped_weights.rs` measures;
+    // model/STUDIES.md, "Alias-free renders"), a model weakness that `shipped_weights.rs` measures;
     // this test is about the MIDI out.
     let bass_key = 36 + InstrumentClass::Bass as u16;
     assert!(

@@ -5,7 +5,7 @@
 //! Each analysis's probabilities are first averaged with its neighbours' within a centred span
 //! (offline, the analysis can look ahead, which the plugin cannot; measured on new songs, a span
 //! of about 4 s raised mAP by 0.022 and weighted F1 by 0.012 at the model's own thresholds, see
-//! the model card). A class is active at an analysis when that average reaches the model's
+//! model/STUDIES.md, "Where the errors come from"). A class is active at an analysis when that average reaches the model's
 //! threshold for it. Each analysis speaks for the hop-long stretch at the centre of its window;
 //! runs of active analyses become segments, and gaps of a single analysis are bridged.
 

@@ -1,4 +1,4 @@
-"""Analyses of `instrunet eval --predictions` CSV files, as in the model card's "Where the errors
+"""Analyses of `instrunet eval --predictions` CSV files, as in model/STUDIES.md, "Where the errors
 come from": context (averaging a window's probabilities with its neighbours'), label edges,
 whole-track ranking, and stems whose font plays another class's samples.
 

@@ -1,7 +1,7 @@
 """Makes a "solo" Slakh-format set from rendered tracks: one track per stem, whose mix is that
 stem alone (links, no copies). `instrunet eval --split all` on it shows how well the model names
-each instrument when nothing else plays — the diagnostic the model card's "Played alone" section
-is made from.
+each instrument when nothing else plays — the diagnostic the "Played alone" paragraph of
+model/STUDIES.md ("Where the errors come from") is made from.
 
     python solo_set.py SRC DST
 """
