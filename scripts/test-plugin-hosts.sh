@@ -6,7 +6,9 @@
 #  3. runs two real hosts' plugin scanners on the bundles: Ardour 7's `ardour-vst3-scanner` (VST3)
 #     and qtractor's `qtractor_plugin_scan` (CLAP). Their Debian packages are downloaded and
 #     unpacked into target/host-scanners, not installed: only the scanners and the few libraries
-#     they link are used, no GUI.
+#     they link are used, no GUI;
+#  4. puts the VST3 in a headless Ardour session (scripts/test-ardour-session.sh): the export
+#     equals the song, and the plugin's notes arrive on a MIDI track.
 # The test bundles end up in target/release-checked/bundled; target/bundled (what users copy) is
 # left as it was.
 set -euo pipefail
@@ -103,3 +105,11 @@ IFS='|' read -r kind name audio midi params flags _ <<<"$(echo "$qtractor_out" |
 [ "$params" = "$expected_params:0" ] || fail "qtractor: parameters $params, expected $expected_params:0"
 [[ ",$flags," == *",GUI,"* ]] || fail "qtractor: no GUI flag in $flags"
 echo "host scanners: InstruNET found by Ardour (VST3) and qtractor (CLAP) with its ports, $expected_params parameters and its GUI"
+
+# --- A real DAW session ----------------------------------------------------------------------
+# The allocation-checked VST3 in Ardour 7's engine, headless: export equals the input, the
+# plugin's notes recorded on a MIDI track (scripts/test-ardour-session.sh).
+# (test-all.sh's `cargo test --workspace` has built the CLI; run alone, this builds it.)
+cli=target/release-checked/instrunet
+[ -x "$cli" ] || cargo build --profile release-checked --locked -p instrunet-training --bin instrunet
+INSTRUNET_CLI=$cli bash scripts/test-ardour-session.sh "$test_bundles/InstruNET.vst3"

@@ -340,7 +340,7 @@ impl NiceEguiApp for MetersApp {
                 ui.label("MIDI channel");
                 ui.add(ParamSlider::for_param(&p.midi_channel, &setter));
                 ui.end_row();
-                ui.label("MIDI CC out");
+                ui.label("CC out");
                 toggle(ui, &setter, &p.midi_cc, "probability per class");
                 ui.label("CC smoothing");
                 ui.add(ParamSlider::for_param(&p.cc_smoothing_ms, &setter));

@@ -117,7 +117,7 @@ impl Default for InstrunetParams {
             input: EnumParam::new("Input", InputChannels::Mix),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
-            midi_cc: BoolParam::new("MIDI CC out", false),
+            midi_cc: BoolParam::new("CC out", false),
             cc_smoothing_ms: FloatParam::new(
                 "CC smoothing",
                 300.0,

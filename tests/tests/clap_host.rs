@@ -98,7 +98,7 @@ fn rates_the_engine_does_not_analyse_still_activate_and_pass_audio_through() {
         // CC out on and a threshold low enough that notes would fire if anything were analysed.
         let mut setup = values_of_texts(&mut instance, &ids, &[("Threshold", "0.02")]);
         setup.push((ids["Model thresholds"], 0.0));
-        setup.push((ids["MIDI CC out"], 1.0));
+        setup.push((ids["CC out"], 1.0));
         let signal = hostile_noise(192_000, 11);
         let (mut notes, mut out) = (Vec::new(), [Vec::new(), Vec::new()]);
         driver.block(&signal[..64], &signal[..64], &setup, &mut out, &mut notes);
@@ -150,7 +150,7 @@ fn bypass_passes_audio_releases_notes_and_stops_ccs_until_it_is_off_again() {
         &[("Threshold", "0.01"), ("Analysis hop", "100")],
     );
     setup.push((ids["Model thresholds"], 0.0));
-    setup.push((ids["MIDI CC out"], 1.0));
+    setup.push((ids["CC out"], 1.0));
     let signal = hostile_noise((rate * 12.0) as usize, 5);
     let third = signal.len() / 3;
     let (mut notes, mut out) = (Vec::new(), [Vec::new(), Vec::new()]);
@@ -436,7 +436,7 @@ fn sends_each_class_as_a_controller_that_follows_it_entering_and_leaving() {
             (bass_cc_param.as_str(), "20"),
         ],
     );
-    setup.push((ids["MIDI CC out"], 1.0));
+    setup.push((ids["CC out"], 1.0));
     let mut driver = Driver::start(&mut instance, rate);
     let mut notes = Vec::new();
     let mut sink = [Vec::new(), Vec::new()];
@@ -692,7 +692,7 @@ fn process_allocates_nothing_at_any_rate_and_block_size() {
     );
     automation.push((ids["Model thresholds"], 0.0));
     // The CC output runs inside process() too.
-    automation.push((ids["MIDI CC out"], 1.0));
+    automation.push((ids["CC out"], 1.0));
     for rate in [22_050.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
         for size in [1usize, 31, 64, 512, 4096, 0] {
             let mut driver = Driver::start(&mut instance, rate);
