@@ -26,5 +26,7 @@ pub use error::{InputError, WeightsError};
 pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
 pub use net::InstruNet;
 pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, NetworkShape, Normalization, Provenance};
-pub use stream::{StreamAnalyzer, StreamError};
+pub use stream::{
+    DEFAULT_HOP_SECONDS, HOP_SECONDS_MAX, HOP_SECONDS_MIN, StreamAnalyzer, StreamError,
+};
 pub use weights::{TensorMap, Weights};

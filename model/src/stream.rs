@@ -20,6 +20,13 @@ use crate::mel::MelFrontend;
 
 /// Largest sample magnitude passed on (full scale is 1.0): +24 dBFS.
 pub const MAX_SAMPLE: f32 = 16.0;
+
+/// The shortest analysis hop offered (the plugin's parameter, the CLI's `--hop`), seconds.
+pub const HOP_SECONDS_MIN: f32 = 0.05;
+/// The longest analysis hop offered, seconds.
+pub const HOP_SECONDS_MAX: f32 = 1.0;
+/// The analysis hop unless the user picks another, seconds.
+pub const DEFAULT_HOP_SECONDS: f32 = 0.25;
 /// Input frames per resampler call.
 const RESAMPLER_CHUNK: usize = 1024;
 

@@ -105,10 +105,10 @@ impl Default for InstrunetParams {
             .with_step_size(1.0),
             hop_ms: FloatParam::new(
                 "Analysis hop",
-                250.0,
+                1000.0 * instrunet_model::DEFAULT_HOP_SECONDS,
                 FloatRange::Skewed {
-                    min: 50.0,
-                    max: 1000.0,
+                    min: 1000.0 * instrunet_model::HOP_SECONDS_MIN,
+                    max: 1000.0 * instrunet_model::HOP_SECONDS_MAX,
                     factor: FloatRange::skew_factor(-1.0),
                 },
             )

@@ -130,9 +130,11 @@ fn weights_or_fallback(path: Option<&Path>) -> (Weights, String) {
 /// The engine flags checked: the hop range the engine takes, the smoothing span.
 fn check_engine_args(args: &EngineArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        (0.05..=1.0).contains(&args.hop),
-        "--hop {}: choose between 0.05 and 1 seconds",
-        args.hop
+        (instrunet_model::HOP_SECONDS_MIN..=instrunet_model::HOP_SECONDS_MAX).contains(&args.hop),
+        "--hop {}: choose between {} and {} seconds",
+        args.hop,
+        instrunet_model::HOP_SECONDS_MIN,
+        instrunet_model::HOP_SECONDS_MAX
     );
     anyhow::ensure!(
         (0.0..=60.0).contains(&args.smooth),

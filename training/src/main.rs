@@ -90,7 +90,7 @@ struct EngineArgs {
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Seconds between analyses (0.05 to 1).
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = instrunet_model::DEFAULT_HOP_SECONDS)]
     hop: f32,
     /// Average each analysis's probabilities with its neighbours' over this many seconds,
     /// centred, before deciding what plays (0: the engine's raw output, as the plugin sees it).

@@ -37,7 +37,7 @@ pub struct TagSettings {
 impl Default for TagSettings {
     fn default() -> Self {
         Self {
-            hop_seconds: 0.25,
+            hop_seconds: instrunet_model::DEFAULT_HOP_SECONDS,
             smoothing_seconds: 4.0,
             silence_db: -50.0,
             min_share: 0.2,

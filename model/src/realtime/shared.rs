@@ -22,8 +22,9 @@ use atomic_float::{AtomicF32, AtomicF64};
 
 /// Most classes a model may have here (the gate's decisions are one bit per class of a `u32`).
 pub const MAX_CLASSES: usize = 32;
-/// Analyses kept in the history: 30 s at the shortest hop (50 ms) is 600.
+/// Analyses kept in the history: more than 30 s at the shortest hop.
 pub const HISTORY_LEN: usize = 1024;
+const _: () = assert!(HISTORY_LEN as f32 * crate::stream::HOP_SECONDS_MIN > 30.0);
 
 /// One analysis as published: the copy a reader gets.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,7 +118,7 @@ impl Shared {
             n_classes: AtomicUsize::new(0),
             model_thresholds: std::array::from_fn(|_| AtomicF32::new(0.5)),
             window_seconds: AtomicF32::new(0.0),
-            hop_seconds: AtomicF32::new(0.25),
+            hop_seconds: AtomicF32::new(crate::stream::DEFAULT_HOP_SECONDS),
             use_model_thresholds: AtomicBool::new(true),
             threshold: AtomicF32::new(0.5),
             hysteresis: AtomicF32::new(0.05),
