@@ -12,8 +12,10 @@ use instrunet_training::slakh::{Track, discover};
 use instrunet_training::windows::{WindowSettings, track_windows};
 
 fn fluid() -> Font {
-    Font::load(std::path::Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
-        .expect("the test command installs fluid-soundfont-gm")
+    Font::load(std::path::Path::new(
+        instrunet_training::render::FLUID_R3_GM,
+    ))
+    .expect("the test command installs fluid-soundfont-gm")
 }
 
 /// Seconds of notes of each class inside [a, b).

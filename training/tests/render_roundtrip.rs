@@ -205,11 +205,9 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
 /// uses sounds, and the kick is lower than the snare, the snare lower than the hi-hat.
 #[test]
 fn avl_drum_kits_follow_the_general_midi_drum_map() {
+    use instrunet_training::render::{BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS};
     use instrunet_training::render::{GM_DRUM_KEYS, drum_key_sound};
-    for path in [
-        "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
-        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
-    ] {
+    for path in [BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS] {
         let font = Font::load(std::path::Path::new(path))
             .expect("the test command installs avldrums.lv2-soundfont");
         let mut brightness = std::collections::BTreeMap::new();
@@ -259,8 +257,10 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
     use instrunet_training::render::{Note, RenderSettings, StemNotes, render_stem};
     use instrunet_training::resample::ClipResampler;
 
-    let font = Font::load(std::path::Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
-        .expect("the test command installs fluid-soundfont-gm");
+    let font = Font::load(std::path::Path::new(
+        instrunet_training::render::FLUID_R3_GM,
+    ))
+    .expect("the test command installs fluid-soundfont-gm");
     // Eight seconds of crash, ride, open and closed hi-hat, eighth notes.
     let keys = [49u8, 42, 51, 42, 46, 42, 51, 42];
     let stem = StemNotes {
@@ -325,7 +325,7 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
 #[test]
 fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
     let load = |p: &str| Font::load(std::path::Path::new(p)).unwrap();
-    let fluid = load("/usr/share/sounds/sf2/FluidR3_GM.sf2").sound_alikes(0.5);
+    let fluid = load(instrunet_training::render::FLUID_R3_GM).sound_alikes(0.5);
     let violin_fiddle = fluid
         .iter()
         .find(|p| p.programs == [40, 110])
@@ -346,7 +346,7 @@ fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
         "Violin and Viola are both Strings"
     );
     assert!(
-        load("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")
+        load(instrunet_training::render::OPL3_FM_GM)
             .sound_alikes(0.5)
             .is_empty()
     );

@@ -145,7 +145,7 @@ fn write_wav(path: &Path, samples: &[f32], rate: u32) {
 #[test]
 fn the_command_tags_a_folder_lists_silent_and_unreadable_files_and_plans_renames() {
     let fluid =
-        Font::load(Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2")).expect("fluid-soundfont-gm");
+        Font::load(Path::new(instrunet_training::render::FLUID_R3_GM)).expect("fluid-soundfont-gm");
     let work = temp_dir("tag-command");
     // One song's stems, renamed the way a DAW exports them.
     let song = (0..50)

@@ -26,8 +26,10 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     std::fs::remove_dir_all(&root).ok();
     let data = root.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let font = Font::load(std::path::Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
-        .expect("the test command installs fluid-soundfont-gm");
+    let font = Font::load(std::path::Path::new(
+        instrunet_training::render::FLUID_R3_GM,
+    ))
+    .expect("the test command installs fluid-soundfont-gm");
     for i in 0..10u64 {
         let song = compose(song_seed(424_242, i));
         render_track(
