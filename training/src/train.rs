@@ -348,18 +348,6 @@ pub fn predict_with(
     Ok(out)
 }
 
-fn mean_bce(probs: &[f32], labels: &[f32]) -> f64 {
-    let s: f64 = probs
-        .iter()
-        .zip(labels)
-        .map(|(&p, &y)| {
-            let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
-            -(y as f64 * p.ln() + (1.0 - y as f64) * (1.0 - p).ln())
-        })
-        .sum();
-    s / probs.len().max(1) as f64
-}
-
 /// Saves a checkpoint: the weights and optimiser moments as safetensors, the progress as JSON
 /// metadata.
 fn save_checkpoint(
@@ -555,7 +543,7 @@ pub fn train(
             step: opt.step,
             lr: learning_rate(config.lr, opt.step, total_steps),
             train_loss: loss_sum / loss_n.max(1) as f64,
-            val_loss: mean_bce(&probs, &validation.labels),
+            val_loss: instrunet_model::loss::bce_of_probabilities(&probs, &validation.labels),
             val_map: m.map,
             val_macro_f1: m.macro_avg.f1,
             val_weighted_f1: m.weighted.f1,

@@ -8,18 +8,6 @@ use instrunet_training::dataset::{LoadOptions, load};
 use instrunet_training::render::{Font, render_track};
 use instrunet_training::train::{Progress, TrainConfig, predict_with, train};
 
-fn bce(probs: &[f32], labels: &[f32]) -> f64 {
-    probs
-        .iter()
-        .zip(labels)
-        .map(|(&p, &y)| {
-            let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
-            -(y as f64 * p.ln() + (1.0 - y as f64) * (1.0 - p).ln())
-        })
-        .sum::<f64>()
-        / probs.len() as f64
-}
-
 #[test]
 fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     let root = std::env::temp_dir().join(format!("instrunet-tiny-training-{}", std::process::id()));
@@ -66,7 +54,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     let mut start_spec = spec.clone();
     start_spec.normalization = instrunet_training::train::normalization_of(&train_set);
     let start = Weights::random(start_spec, config.seed);
-    let before = bce(
+    let before = instrunet_model::loss::bce_of_probabilities(
         &predict_with(&start, &train_set, 2).unwrap(),
         &train_set.labels,
     );
@@ -88,7 +76,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     .unwrap();
     assert_eq!(steps, 50);
     let probs = predict_with(&outcome.weights, &train_set, 2).unwrap();
-    let after = bce(&probs, &train_set.labels);
+    let after = instrunet_model::loss::bce_of_probabilities(&probs, &train_set.labels);
     assert!(
         after < 0.85 * before,
         "training-set BCE {before:.4} → {after:.4}"
