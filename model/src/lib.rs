@@ -25,7 +25,10 @@ pub use classifier::{Classifier, DEFAULT_WEIGHTS, PredictError, sigmoid};
 pub use error::{InputError, WeightsError};
 pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
 pub use net::InstruNet;
-pub use spec::{FORMAT_VERSION, MelSettings, ModelSpec, NetworkShape, Normalization, Provenance};
+pub use spec::{
+    DEFAULT_THRESHOLD, FORMAT_VERSION, MelSettings, ModelSpec, NetworkShape, Normalization,
+    Provenance,
+};
 pub use stream::{
     DEFAULT_HOP_SECONDS, HOP_SECONDS_MAX, HOP_SECONDS_MIN, StreamAnalyzer, StreamError,
 };

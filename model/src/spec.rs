@@ -204,11 +204,16 @@ mod key {
     pub const PROVENANCE: &str = "provenance";
 }
 
+/// The decision threshold on a probability before one is tuned (new weights, a class with no
+/// positive example to tune on, the plugin's single threshold for all classes).
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
 impl ModelSpec {
-    /// A spec for new weights with InstruNET's 14 classes, default front end and thresholds of 0.5.
+    /// A spec for new weights with InstruNET's 14 classes, default front end and thresholds of
+    /// [`DEFAULT_THRESHOLD`].
     pub fn new_default(provenance: Provenance) -> Self {
         let classes = InstrumentClass::all_names();
-        let thresholds = vec![0.5; classes.len()];
+        let thresholds = vec![DEFAULT_THRESHOLD; classes.len()];
         Self {
             classes,
             mel: MelSettings::default(),

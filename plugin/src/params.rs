@@ -79,7 +79,7 @@ impl Default for InstrunetParams {
             model_thresholds: BoolParam::new("Model thresholds", true),
             threshold: FloatParam::new(
                 "Threshold",
-                0.5,
+                instrunet_model::DEFAULT_THRESHOLD,
                 FloatRange::Linear {
                     min: 0.01,
                     max: 0.99,

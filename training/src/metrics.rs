@@ -171,16 +171,16 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
     }
 }
 
-/// Per-class thresholds that maximise each class's F1 on the given data (0.5 for a class that
-/// never occurs there).
+/// Per-class thresholds that maximise each class's F1 on the given data
+/// ([`instrunet_model::DEFAULT_THRESHOLD`] for a class that never occurs there).
 pub fn tune_thresholds(probs: &[f32], labels: &[f32], n_classes: usize) -> Vec<f32> {
     let n = labels.len() / n_classes.max(1);
     (0..n_classes)
         .map(|k| {
             if !(0..n).any(|w| labels[w * n_classes + k] > 0.5) {
-                return 0.5;
+                return instrunet_model::DEFAULT_THRESHOLD;
             }
-            let mut best = (0.0f64, 0.5f32);
+            let mut best = (0.0f64, instrunet_model::DEFAULT_THRESHOLD);
             for step in 1..50 {
                 let t = step as f32 * 0.02;
                 let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);

@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 
 use atomic_float::{AtomicF32, AtomicF64};
 
+use crate::spec::DEFAULT_THRESHOLD;
+
 /// Most classes a model may have here (the gate's decisions are one bit per class of a `u32`).
 pub const MAX_CLASSES: usize = 32;
 /// Analyses kept in the history: more than 30 s at the shortest hop.
@@ -116,11 +118,11 @@ impl Shared {
     fn with_history_len(len: usize) -> Self {
         Self {
             n_classes: AtomicUsize::new(0),
-            model_thresholds: std::array::from_fn(|_| AtomicF32::new(0.5)),
+            model_thresholds: std::array::from_fn(|_| AtomicF32::new(DEFAULT_THRESHOLD)),
             window_seconds: AtomicF32::new(0.0),
             hop_seconds: AtomicF32::new(crate::stream::DEFAULT_HOP_SECONDS),
             use_model_thresholds: AtomicBool::new(true),
-            threshold: AtomicF32::new(0.5),
+            threshold: AtomicF32::new(DEFAULT_THRESHOLD),
             hysteresis: AtomicF32::new(0.05),
             ring: (0..len.max(2)).map(|_| Entry::new()).collect(),
             analyses: AtomicU64::new(0),
@@ -152,7 +154,7 @@ impl Shared {
     pub fn model_threshold(&self, k: usize) -> f32 {
         self.model_thresholds
             .get(k)
-            .map_or(0.5, |a| a.load(Ordering::Relaxed))
+            .map_or(DEFAULT_THRESHOLD, |a| a.load(Ordering::Relaxed))
     }
 
     /// Seconds of audio in one model window: the delay before the first analysis.
