@@ -31,5 +31,6 @@ pub use spec::{
 };
 pub use stream::{
     DEFAULT_HOP_SECONDS, HOP_SECONDS_MAX, HOP_SECONDS_MIN, StreamAnalyzer, StreamError,
+    resampler_to_model_rate,
 };
 pub use weights::{TensorMap, Weights};

@@ -2,7 +2,7 @@
 //! tool for offline files; Slakh2100 is 44.1 kHz, the model listens at 16 kHz).
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Fft, Resampler};
 
 use crate::audio::MonoAudio;
 
@@ -19,10 +19,7 @@ impl ClipResampler {
         let inner = if from == to {
             None
         } else {
-            Some(
-                Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Both)
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(instrunet_model::resampler_to_model_rate(from, to)?)
         };
         Ok(Self { from, to, inner })
     }
