@@ -22,7 +22,8 @@ fn the_streaming_path_at_16k_and_the_clip_path_give_the_same_windows() {
 }
 
 fn compare(rate: u32) {
-    let dir = std::env::temp_dir().join(format!("instrunet-windows-{}", std::process::id()));
+    // A folder per rate: the two tests run at the same time.
+    let dir = std::env::temp_dir().join(format!("instrunet-windows-{}-{rate}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let font = Font::load(std::path::Path::new(FLUID_R3_GM)).expect("fluid-soundfont-gm");
     let song = compose(song_seed(31_337, 0));
