@@ -60,16 +60,7 @@ luasession=$root/usr/lib/ardour7/luasession
 scanner=$root/usr/lib/ardour7/ardour-vst3-scanner
 libs=$root/usr/lib/ardour7:$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/pulseaudio
 
-download() { # first package of each "a|b" alternative that apt knows
-    local alt pkg
-    for alt in "$@"; do
-        for pkg in ${alt//|/ }; do
-            if apt-get download "$pkg" >/dev/null 2>&1; then continue 2; fi
-        done
-        echo "cannot download any of: $alt" >&2
-        return 1
-    done
-}
+source scripts/unpack-debs.sh
 missing_libs() {
     local f
     for f in "$luasession" "$root"/usr/lib/ardour7/backends/libdummy_audiobackend.so \
@@ -79,19 +70,13 @@ missing_libs() {
 }
 if [ ! -x "$luasession" ] || [ ! -d "$root/usr/share/ardour7" ] || [ -n "$(missing_libs)" ]; then
     step "fetching Ardour 7 and the libraries libardour links into $root (unpacked, not installed)"
-    mkdir -p "$root/debs-session"
     pkgs=(ardour ardour-data "libglibmm-2.4-1v5|libglibmm-2.4-1t64" "libsigc++-2.0-0v5|libsigc++-2.0-0t64"
         "libarchive13|libarchive13t64" liblo7 liblrdf0 libraptor2-0 libfftw3-single3
         libtag1v5-vanilla libtag1v5 libvamp-hostsdk3v5 librubberband2
         libltc11 libfluidsynth3 libinstpatch-1.0-2 "libsdl2-2.0-0" libdecor-0-0 libwayland-cursor0
         libwayland-egl1 liblilv-0-0 libsuil-0-0 libserd-0-0 libsord-0-0 libsratom-0-0 libyajl2
         libpulse0 libasyncns0)
-    if ! (cd "$root/debs-session" && download "${pkgs[@]}"); then
-        sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        (cd "$root/debs-session" && download "${pkgs[@]}")
-    fi
-    for deb in "$root"/debs-session/*.deb; do dpkg-deb -x "$deb" "$root"; done
+    unpack_debs "$root" "$root/debs-session" "${pkgs[@]}"
     missing=$(missing_libs)
     [ -z "$missing" ] || fail "libardour still lacks libraries: $missing"
 fi

@@ -43,29 +43,14 @@ ardour_scanner=$root/usr/lib/ardour7/ardour-vst3-scanner
 qtractor_scanner=$root/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan
 libs=$root/usr/lib/ardour7:$root/usr/lib/x86_64-linux-gnu
 
-download() { # first package of each "a|b" alternative that apt knows
-    local alt pkg
-    for alt in "$@"; do
-        for pkg in ${alt//|/ }; do
-            if apt-get download "$pkg" >/dev/null 2>&1; then continue 2; fi
-        done
-        echo "cannot download any of: $alt" >&2
-        return 1
-    done
-}
+source scripts/unpack-debs.sh
 
 if [ ! -x "$ardour_scanner" ] || [ ! -x "$qtractor_scanner" ]; then
     echo "== fetching the ardour and qtractor packages for their scanners"
-    mkdir -p "$root/debs"
     pkgs=(ardour qtractor "libglibmm-2.4-1v5|libglibmm-2.4-1t64" "libsigc++-2.0-0v5|libsigc++-2.0-0t64"
         "libqt6core6|libqt6core6t64" "libdouble-conversion3" "libb2-1" "libpcre2-16-0"
         "libarchive13|libarchive13t64")
-    if ! (cd "$root/debs" && download "${pkgs[@]}"); then
-        sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        (cd "$root/debs" && download "${pkgs[@]}")
-    fi
-    for deb in "$root"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
+    unpack_debs "$root" "$root/debs" "${pkgs[@]}"
 fi
 for bin in "$ardour_scanner" "$qtractor_scanner"; do
     missing=$(LD_LIBRARY_PATH=$libs ldd "$bin" | grep "not found" || true)
