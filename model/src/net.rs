@@ -18,40 +18,13 @@ use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Linear, VarBuilder};
 
 use crate::ops;
+use crate::shape::{BN_EPS, FC_HIDDEN, band_ranges};
 use crate::spec::{ModelSpec, Normalization};
 
-/// Width of the hidden fully connected layer.
-pub const FC_HIDDEN: usize = 256;
-/// BatchNorm epsilon (PyTorch's default).
-pub const BN_EPS: f64 = 1e-5;
 /// BatchNorm running-statistics momentum (PyTorch's default).
 pub const BN_MOMENTUM: f64 = 0.1;
 /// Dropout probability before the output layer, used when training.
 pub const DEFAULT_DROPOUT: f32 = 0.3;
-
-/// Every tensor of the network `spec` describes, with its shape, in file order.
-pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
-    let n_classes = spec.n_classes();
-    let mut shapes = Vec::new();
-    let mut c_in = 1;
-    for (i, &c) in spec.network.conv_channels.iter().enumerate() {
-        let n = i + 1;
-        shapes.push((format!("conv{n}.weight"), vec![c, c_in, 3, 3]));
-        shapes.push((format!("conv{n}.bias"), vec![c]));
-        for p in ["weight", "bias", "running_mean", "running_var"] {
-            shapes.push((format!("bn{n}.{p}"), vec![c]));
-        }
-        c_in = c;
-    }
-    shapes.push((
-        "fc1.weight".into(),
-        vec![FC_HIDDEN, c_in * spec.network.pool_bands],
-    ));
-    shapes.push(("fc1.bias".into(), vec![FC_HIDDEN]));
-    shapes.push(("fc2.weight".into(), vec![n_classes, FC_HIDDEN]));
-    shapes.push(("fc2.bias".into(), vec![n_classes]));
-    shapes
-}
 
 /// conv 3×3 → BatchNorm → ReLU → 2×2 max-pool.
 #[derive(Debug, Clone)]
@@ -157,12 +130,6 @@ pub fn adaptive_band_pool(xs: &Tensor, bands: usize) -> Result<Tensor> {
         .map(|(start, end)| time_mean.narrow(2, start, end - start)?.mean_keepdim(2))
         .collect::<Result<Vec<_>>>()?;
     Tensor::cat(&parts, 2)?.reshape((n, c * bands))
-}
-
-/// Row ranges of `bands` adaptive-pool bands over `h` rows (PyTorch's rule: from
-/// ⌊b·h/bands⌋ to ⌈(b+1)·h/bands⌉).
-pub fn band_ranges(h: usize, bands: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..bands).map(move |b| (b * h / bands, ((b + 1) * h).div_ceil(bands)))
 }
 
 /// The InstruNET network.
@@ -271,20 +238,6 @@ pub fn windows_to_tensor(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn band_ranges_follow_pytorch_adaptive_pooling() {
-        assert_eq!(
-            band_ranges(16, 4).collect::<Vec<_>>(),
-            [(0, 4), (4, 8), (8, 12), (12, 16)]
-        );
-        // PyTorch's AdaptiveAvgPool1d(3) over 5 values: [0, 2), [1, 4), [3, 5).
-        assert_eq!(
-            band_ranges(5, 3).collect::<Vec<_>>(),
-            [(0, 2), (1, 4), (3, 5)]
-        );
-        assert_eq!(band_ranges(7, 1).collect::<Vec<_>>(), [(0, 7)]);
-    }
 
     #[test]
     fn band_pool_averages_time_and_bands_channel_major() {

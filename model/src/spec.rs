@@ -143,6 +143,9 @@ impl NetworkShape {
     pub const PAPER_CHANNELS: [usize; 3] = [32, 64, 128];
     /// The widest block a weights file may ask for.
     pub const MAX_CHANNELS: usize = 1024;
+    /// Every block's width is a multiple of this, so that the CPU kernels' channel blocks tile
+    /// every layer (they assert that their lane count divides it).
+    pub const CHANNEL_MULTIPLE: usize = 8;
 
     fn paper_channels() -> [usize; 3] {
         Self::PAPER_CHANNELS
@@ -269,12 +272,11 @@ impl ModelSpec {
                 ),
             ));
         }
-        // Bounded so that a corrupt file cannot ask for gigabytes of weights; whole vectors of the
-        // CPU kernels' lanes so that they tile every layer.
+        // Bounded so that a corrupt file cannot ask for gigabytes of weights.
         let (channels, max, lanes) = (
             self.network.conv_channels,
             NetworkShape::MAX_CHANNELS,
-            crate::cpu::lanes::LANES,
+            NetworkShape::CHANNEL_MULTIPLE,
         );
         if channels
             .iter()

@@ -17,7 +17,7 @@ use rand::{SeedableRng, rngs::StdRng};
 use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::error::WeightsError;
-use crate::net::tensor_shapes;
+use crate::shape::tensor_shapes;
 use crate::spec::ModelSpec;
 
 /// The network's tensors by name, as plain f32 values in row-major order, with their shapes.

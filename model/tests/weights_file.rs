@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use instrunet_model::net::tensor_shapes;
+use instrunet_model::shape::tensor_shapes;
 use instrunet_model::{Classifier, DEFAULT_WEIGHTS, ModelSpec, Provenance, Weights, WeightsError};
 use safetensors::tensor::{Dtype, TensorView};
 

@@ -8,17 +8,17 @@
 //! ([`CpuScratch`]), allocates nothing per window, so the plugin's worker can call it freely.
 //! [`crate::InstruNet`] on candle stays the reference: tests compare the two.
 
-pub mod direct;
-pub mod im2col;
-pub mod lanes;
-pub mod matmul;
-pub mod winograd;
-
 use crate::error::InputError;
-use crate::net::{BN_EPS, FC_HIDDEN, band_ranges};
+use crate::kernels::direct;
+use crate::kernels::lanes;
+use crate::kernels::winograd::{self, WinogradConv};
+use crate::shape::{BN_EPS, FC_HIDDEN, band_ranges};
 use crate::spec::Normalization;
 use crate::weights::Weights;
-use winograd::WinogradConv;
+
+// The spec promises block widths in multiples of CHANNEL_MULTIPLE; the kernels need whole blocks
+// of lanes.
+const _: () = assert!(crate::spec::NetworkShape::CHANNEL_MULTIPLE % lanes::LANES == 0);
 
 /// A 3×3 convolution (padding 1, stride 1) with BatchNorm folded in.
 #[derive(Debug, Clone)]
@@ -66,84 +66,6 @@ impl FoldedConv {
         }
     }
 }
-
-/// Converts a planar `c × h × w` image to the C8 layout (`[c/8][h][w][8]`) the fast kernels use.
-pub fn to_c8(planar: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
-    let mut out = vec![0.0; planar.len()];
-    for ch in 0..c {
-        for i in 0..h * w {
-            out[((ch / lanes::LANES) * h * w + i) * lanes::LANES + ch % lanes::LANES] =
-                planar[ch * h * w + i];
-        }
-    }
-    out
-}
-
-/// Converts a C8 image back to planar `c × h × w`.
-pub fn from_c8(c8: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
-    let mut out = vec![0.0; c8.len()];
-    for ch in 0..c {
-        for i in 0..h * w {
-            out[ch * h * w + i] =
-                c8[((ch / lanes::LANES) * h * w + i) * lanes::LANES + ch % lanes::LANES];
-        }
-    }
-    out
-}
-
-/// Copies a `c × h × w` image whose pixels are `px` consecutive values (1 for planar images, 8
-/// for C8 blocks) into `c × ph × pw` planes with a zero border: one pixel before the image, the
-/// rest after it.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn pad_input(
-    input: &[f32],
-    c: usize,
-    h: usize,
-    w: usize,
-    ph: usize,
-    pw: usize,
-    px: usize,
-    pad: &mut [f32],
-) {
-    debug_assert!(ph >= h + 2 && pw >= w + 2);
-    let (row, plane) = (pw * px, ph * pw * px);
-    for ch in 0..c {
-        let dst = &mut pad[ch * plane..(ch + 1) * plane];
-        dst[..row].fill(0.0);
-        for y in 0..h {
-            let r = &mut dst[(y + 1) * row..(y + 2) * row];
-            r[..px].fill(0.0);
-            r[px..(w + 1) * px].copy_from_slice(&input[(ch * h + y) * w * px..][..w * px]);
-            r[(w + 1) * px..].fill(0.0);
-        }
-        dst[(h + 1) * row..].fill(0.0);
-    }
-}
-
-/// Defines `$name(args)`, which runs `$imp::<Avx2>(args)` compiled for AVX2 + FMA where the
-/// CPU has them (the check is a cached load) and `$imp::<Portable>(args)` elsewhere. `$imp` is
-/// generic over [`lanes::Lanes`] and `#[inline(always)]`, so each version is compiled whole.
-macro_rules! avx2_dispatch {
-    ($vis:vis fn $name:ident => $imp:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)?) => {
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    $imp::<$crate::cpu::lanes::Avx2>($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU has the features `avx2` is compiled for.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $imp::<$crate::cpu::lanes::Portable>($($arg),*)
-        }
-    };
-}
-pub(crate) use avx2_dispatch;
 
 /// The network, ready for fast CPU inference.
 #[derive(Debug, Clone)]
@@ -409,16 +331,6 @@ fn dense(weight: &[f32], bias: &[f32], x: &[f32], out: &mut [f32], relu: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn c8_layout_round_trips() {
-        let (c, h, w) = (16, 3, 5);
-        let planar: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
-        let c8 = to_c8(&planar, c, h, w);
-        // Channel 9 at (1, 2) lives in block 1, pixel 1·5 + 2, lane 1.
-        assert_eq!(c8[((h * w) + 7) * 8 + 1], planar[9 * h * w + 7]);
-        assert_eq!(from_c8(&c8, c, h, w), planar);
-    }
 
     #[test]
     fn batchnorm_folds_into_the_convolution() {

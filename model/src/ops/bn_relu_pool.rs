@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 
 use super::{SharedMut, f32_slice, parallel_ranges, tensor_values};
-use crate::cpu::avx2_dispatch;
-use crate::cpu::lanes::{LANES, Lanes};
+use crate::kernels::avx2_dispatch;
+use crate::kernels::lanes::{LANES, Lanes};
 
 const NAME: &str = "instrunet-bn-relu-pool";
 

@@ -7,9 +7,9 @@ use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, 
 use gemm::Parallelism;
 
 use super::{SharedMut, f32_slice, parallel_ranges, tensor_values};
-use crate::cpu::im2col;
-use crate::cpu::lanes::LANES;
-use crate::cpu::winograd::{self, WinogradConv};
+use crate::kernels::im2col;
+use crate::kernels::lanes::LANES;
+use crate::kernels::winograd::{self, WinogradConv};
 
 const NAME: &str = "instrunet-conv3x3";
 

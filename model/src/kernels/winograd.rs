@@ -13,9 +13,10 @@
 //! arithmetic, with no gathers or scatters; channel counts must be multiples of eight. Matrices from
 //! Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2015).
 
+use super::avx2_dispatch;
 use super::lanes::{LANES, Lanes};
 use super::matmul::matmul;
-use super::{avx2_dispatch, pad_input};
+use super::padding::pad_input;
 
 /// Output tile size.
 const M: usize = 4;

@@ -3,8 +3,9 @@
 //! reduce over, each input vector is loaded once per pair of output rows and used for every
 //! output channel, and the output is pooled in registers before it is stored.
 
+use super::avx2_dispatch;
 use super::lanes::{LANES, Lanes};
-use super::{avx2_dispatch, pad_input};
+use super::padding::pad_input;
 
 /// Output channels accumulated together (their sums stay in L1).
 const CO_BLOCK: usize = 16;

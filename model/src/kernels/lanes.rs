@@ -5,7 +5,7 @@
 //! other CPU. (Left to itself LLVM vectorises `[f32; 8]` arithmetic into half-width registers with
 //! shuffles, at a third of the speed.)
 //!
-//! [`avx2_dispatch`]: super::avx2_dispatch
+//! [`avx2_dispatch`]: super::dispatch
 
 /// Number of lanes.
 pub const LANES: usize = 8;
@@ -310,9 +310,41 @@ mod avx2 {
     }
 }
 
+/// Converts a planar `c × h × w` image to the C8 layout (`[c/8][h][w][8]`) the fast kernels use.
+pub fn to_c8(planar: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; planar.len()];
+    for ch in 0..c {
+        for i in 0..h * w {
+            out[((ch / LANES) * h * w + i) * LANES + ch % LANES] = planar[ch * h * w + i];
+        }
+    }
+    out
+}
+
+/// Converts a C8 image back to planar `c × h × w`.
+pub fn from_c8(c8: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; c8.len()];
+    for ch in 0..c {
+        for i in 0..h * w {
+            out[ch * h * w + i] = c8[((ch / LANES) * h * w + i) * LANES + ch % LANES];
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c8_layout_round_trips() {
+        let (c, h, w) = (16, 3, 5);
+        let planar: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
+        let c8 = to_c8(&planar, c, h, w);
+        // Channel 9 at (1, 2) lives in block 1, pixel 1·5 + 2, lane 1.
+        assert_eq!(c8[((h * w) + 7) * 8 + 1], planar[9 * h * w + 7]);
+        assert_eq!(from_c8(&c8, c, h, w), planar);
+    }
 
     fn exercise<V: Lanes>() -> [f32; LANES] {
         let a = V::from_array([1.0, -2.0, 3.0, -4.0, 5.0, -6.0, 7.0, -8.0]);
