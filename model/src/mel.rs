@@ -22,6 +22,25 @@ use crate::spec::MelSettings;
 pub const POWER_FLOOR: f64 = 1e-10;
 /// The dB value of silence: `10·log10(POWER_FLOOR)`.
 pub const SILENCE_DB: f32 = -100.0;
+/// Largest sample magnitude passed on (full scale is 1.0): +24 dBFS.
+pub const MAX_SAMPLE: f32 = 16.0;
+
+/// The one rule for bad audio: a non-finite sample is silence, a huge one is clipped to
+/// ±[`MAX_SAMPLE`], so that NaN, Inf or garbage cannot poison the analysis of what follows.
+#[inline]
+pub fn clean_sample(s: f32) -> f32 {
+    if s.is_finite() {
+        s.clamp(-MAX_SAMPLE, MAX_SAMPLE)
+    } else {
+        0.0
+    }
+}
+
+/// The one rule for bad log-Mel values handed to a network: a non-finite value is silence.
+#[inline]
+pub fn clean_db(x: f32) -> f32 {
+    if x.is_finite() { x } else { SILENCE_DB }
+}
 
 /// Slaney scale: linear at 200/3 Hz per Mel below 1 kHz, logarithmic (27 steps per factor 6.4)
 /// above (librosa `htk=False`).
@@ -232,7 +251,7 @@ impl MelFrontend {
             });
         }
         for ((f, &s), &w) in self.frame.iter_mut().zip(samples).zip(&self.window) {
-            *f = if s.is_finite() { s as f64 * w } else { 0.0 };
+            *f = clean_sample(s) as f64 * w;
         }
         self.fft
             .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.fft_scratch)
@@ -272,6 +291,18 @@ pub fn frames_to_window(
     n_mels: usize,
     window: &mut [f32],
 ) -> Result<(), InputError> {
+    ring_to_window(frames, n_mels, 0, window)
+}
+
+/// [`frames_to_window`] for a ring of frames whose oldest is frame `oldest`: the window starts
+/// there and wraps around. The one implementation of the window layout (the stream keeps its
+/// frames in such a ring).
+pub fn ring_to_window(
+    frames: &[f32],
+    n_mels: usize,
+    oldest: usize,
+    window: &mut [f32],
+) -> Result<(), InputError> {
     if n_mels == 0 || !frames.len().is_multiple_of(n_mels) {
         return Err(InputError::WrongLength {
             what: "Mel frames",
@@ -287,7 +318,9 @@ pub fn frames_to_window(
         });
     }
     let n_frames = frames.len() / n_mels;
-    for (t, frame) in frames.chunks_exact(n_mels).enumerate() {
+    for (k, frame) in frames.chunks_exact(n_mels).enumerate() {
+        // Frame k of the ring is the window's column t.
+        let t = (k + n_frames - oldest % n_frames) % n_frames;
         for (m, &v) in frame.iter().enumerate() {
             window[m * n_frames + t] = v;
         }
@@ -441,5 +474,8 @@ mod tests {
         frames_to_window(&frames, 2, &mut w).unwrap();
         assert_eq!(w, [1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
         assert!(frames_to_window(&frames, 4, &mut w).is_err());
+        // The same frames as a ring whose oldest is frame 1: frames 1, 2, 0.
+        ring_to_window(&frames, 2, 1, &mut w).unwrap();
+        assert_eq!(w, [3.0, 5.0, 1.0, 4.0, 6.0, 2.0]);
     }
 }

@@ -7,19 +7,16 @@
 //! This is what the plugin's worker thread runs and what `instrunet analyze` runs over a file.
 //! After [`StreamAnalyzer::new`] it allocates nothing.
 //!
-//! Bad input cannot poison it: non-finite samples count as silence and samples are clipped to
-//! ±[`MAX_SAMPLE`], so NaN, Inf or huge values give finite probabilities and good audio that
-//! follows is analysed normally.
+//! Bad input cannot poison it: samples are cleaned by [`crate::mel::clean_sample`] before the
+//! resampler (non-finite ones count as silence, huge ones are clipped), so NaN, Inf or huge values
+//! give finite probabilities and good audio that follows is analysed normally.
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{Fft, FixedSync, Resampler};
 
 use crate::classifier::Classifier;
 use crate::classifier::PredictError;
-use crate::mel::MelFrontend;
-
-/// Largest sample magnitude passed on (full scale is 1.0): +24 dBFS.
-pub const MAX_SAMPLE: f32 = 16.0;
+use crate::mel::{MelFrontend, clean_sample, ring_to_window};
 
 /// The shortest analysis hop offered (the plugin's parameter, the CLI's `--hop`), seconds.
 pub const HOP_SECONDS_MIN: f32 = 0.05;
@@ -191,11 +188,7 @@ impl StreamAnalyzer {
         on_analysis: &mut dyn FnMut(f64, &[f32]),
     ) -> Result<(), PredictError> {
         for &s in samples {
-            let s = if s.is_finite() {
-                s.clamp(-MAX_SAMPLE, MAX_SAMPLE)
-            } else {
-                0.0
-            };
+            let s = clean_sample(s);
             if self.resampler.is_none() {
                 self.push_model_rate(s, on_analysis)?;
                 continue;
@@ -263,13 +256,8 @@ impl StreamAnalyzer {
         self.frames_since_analysis += 1;
         if self.frames_filled == t_frames && self.frames_since_analysis >= self.hop_frames {
             self.frames_since_analysis = 0;
-            // Lay the ring out oldest first, mel-major.
-            for t in 0..t_frames {
-                let src = ((self.next_frame + t) % t_frames) * n_mels;
-                for m in 0..n_mels {
-                    self.window[m * t_frames + t] = self.frames[src + m];
-                }
-            }
+            // The ring's oldest frame is the next one to be overwritten.
+            ring_to_window(&self.frames, n_mels, self.next_frame, &mut self.window)?;
             self.classifier
                 .predict(&self.window, &mut self.probabilities)?;
             let end_samples = self.consumed + (n_fft - hop) as u64;

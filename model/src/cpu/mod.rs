@@ -12,6 +12,7 @@ use crate::error::InputError;
 use crate::kernels::direct;
 use crate::kernels::lanes;
 use crate::kernels::winograd::{self, WinogradConv};
+use crate::mel::clean_db;
 use crate::shape::{BN_EPS, FC_HIDDEN, band_ranges};
 use crate::spec::Normalization;
 use crate::weights::Weights;
@@ -190,13 +191,7 @@ impl CpuNet {
         let s = scratch;
         let (mean, inv_std) = (self.normalization.mean, 1.0 / self.normalization.std);
         for (d, &x) in s.input.iter_mut().zip(window) {
-            // Non-finite input counts as silence rather than poisoning every output.
-            let x = if x.is_finite() {
-                x
-            } else {
-                crate::mel::SILENCE_DB
-            };
-            *d = (x - mean) * inv_std;
+            *d = (clean_db(x) - mean) * inv_std;
         }
         let (mut h, mut w) = (self.n_mels, self.frames);
         let f = &self.first;
