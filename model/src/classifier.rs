@@ -10,6 +10,7 @@ use candle_core::Device;
 
 use crate::cpu::{CpuNet, CpuScratch};
 use crate::error::{InputError, WeightsError};
+use crate::mel::clean_db;
 use crate::net::{InstruNet, windows_to_tensor};
 use crate::spec::ModelSpec;
 use crate::weights::Weights;
@@ -35,6 +36,8 @@ enum Backend {
     Candle {
         net: InstruNet,
         device: Device,
+        /// The cleaned input, kept between calls.
+        clean: Vec<f32>,
     },
 }
 
@@ -48,7 +51,17 @@ pub struct Classifier {
 impl Classifier {
     /// A classifier for validated weights on `device` (the CPU takes the fast path).
     pub fn new(weights: &Weights, device: &Device) -> Result<Self, WeightsError> {
-        let backend = if device.is_cpu() {
+        Self::build(weights, device, !device.is_cpu())
+    }
+
+    /// A classifier that runs the candle network on `device`, the CPU included: the reference
+    /// the fast CPU path is checked against.
+    pub fn new_candle(weights: &Weights, device: &Device) -> Result<Self, WeightsError> {
+        Self::build(weights, device, true)
+    }
+
+    fn build(weights: &Weights, device: &Device, candle: bool) -> Result<Self, WeightsError> {
+        let backend = if !candle {
             let net = CpuNet::new(weights);
             let scratch = vec![net.scratch()];
             Backend::Cpu { net, scratch }
@@ -57,6 +70,7 @@ impl Classifier {
             Backend::Candle {
                 net: InstruNet::new(&weights.spec, 0.0, vb)?,
                 device: device.clone(),
+                clean: Vec::new(),
             }
         };
         Ok(Self {
@@ -129,7 +143,7 @@ impl Classifier {
     }
 
     /// Probabilities for one mel-major window of log-Mel dB values. On the CPU this allocates
-    /// nothing.
+    /// nothing; on a GPU each call makes the device's input and output tensors.
     pub fn predict(&mut self, window: &[f32], probs: &mut [f32]) -> Result<(), PredictError> {
         match &mut self.backend {
             Backend::Cpu { net, scratch } => {
@@ -137,18 +151,8 @@ impl Classifier {
                 probs.iter_mut().for_each(|p| *p = sigmoid(*p));
                 Ok(())
             }
-            Backend::Candle { .. } => {
-                let out = self.predict_batch(window, 1)?;
-                if probs.len() != out.len() {
-                    return Err(InputError::WrongLength {
-                        what: "probabilities",
-                        expected: out.len(),
-                        got: probs.len(),
-                    }
-                    .into());
-                }
-                probs.copy_from_slice(&out);
-                Ok(())
+            Backend::Candle { net, device, clean } => {
+                candle_probabilities(net, device, &self.spec, clean, window, 1, probs)
             }
         }
     }
@@ -159,42 +163,60 @@ impl Classifier {
         windows: &[f32],
         batch: usize,
     ) -> Result<Vec<f32>, PredictError> {
-        let n = self.spec.n_classes();
+        let mut out = vec![0.0; batch * self.spec.n_classes()];
         match &mut self.backend {
             Backend::Cpu { net, scratch } => {
-                let mut out = vec![0.0; batch * n];
                 net.logits_batch(windows, batch, self.threads, scratch, &mut out)?;
                 out.iter_mut().for_each(|p| *p = sigmoid(*p));
-                Ok(out)
             }
-            Backend::Candle { net, device } => {
-                if batch == 0 {
-                    return Err(InputError::EmptyBatch.into());
-                }
-                let wl = self.spec.mel.window_len();
-                if windows.len() != batch * wl {
-                    return Err(InputError::WrongLength {
-                        what: "batch of windows",
-                        expected: batch * wl,
-                        got: windows.len(),
-                    }
-                    .into());
-                }
-                let clean: Vec<f32> = windows
-                    .iter()
-                    .map(|&x| {
-                        if x.is_finite() {
-                            x
-                        } else {
-                            crate::mel::SILENCE_DB
-                        }
-                    })
-                    .collect();
-                let xs = windows_to_tensor(&clean, batch, &self.spec, device)?;
-                Ok(net.probabilities(&xs)?.flatten_all()?.to_vec1()?)
+            Backend::Candle { net, device, clean } => {
+                candle_probabilities(net, device, &self.spec, clean, windows, batch, &mut out)?
             }
         }
+        Ok(out)
     }
+}
+
+/// The candle network's probabilities for `batch` windows, written into `out`.
+fn candle_probabilities(
+    net: &InstruNet,
+    device: &Device,
+    spec: &ModelSpec,
+    clean: &mut Vec<f32>,
+    windows: &[f32],
+    batch: usize,
+    out: &mut [f32],
+) -> Result<(), PredictError> {
+    if batch == 0 {
+        return Err(InputError::EmptyBatch.into());
+    }
+    let (wl, nc) = (spec.mel.window_len(), spec.n_classes());
+    if windows.len() != batch * wl {
+        return Err(InputError::WrongLength {
+            what: if batch == 1 {
+                "window"
+            } else {
+                "batch of windows"
+            },
+            expected: batch * wl,
+            got: windows.len(),
+        }
+        .into());
+    }
+    if out.len() != batch * nc {
+        return Err(InputError::WrongLength {
+            what: "probabilities",
+            expected: batch * nc,
+            got: out.len(),
+        }
+        .into());
+    }
+    clean.clear();
+    clean.extend(windows.iter().map(|&x| clean_db(x)));
+    let xs = windows_to_tensor(clean, batch, spec, device)?;
+    let probs = net.probabilities(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+    out.copy_from_slice(&probs);
+    Ok(())
 }
 
 /// Logistic sigmoid that stays finite for any finite input.
@@ -279,6 +301,33 @@ mod tests {
         c.set_threads(2);
         assert_eq!(c.predict_batch(&batch, 5).unwrap(), one);
         assert!(c.device_name().contains("2 threads"));
+    }
+
+    #[test]
+    fn the_candle_network_agrees_with_the_cpu_path_for_one_window_and_a_batch() {
+        let weights = Weights::random(ModelSpec::new_default(Provenance::default()), 3);
+        let mut cpu = Classifier::new(&weights, &Device::Cpu).unwrap();
+        let mut candle = Classifier::new_candle(&weights, &Device::Cpu).unwrap();
+        assert!(candle.device_name().contains("Cpu"));
+        let mut w = window(&cpu, -60.0);
+        // Both clean bad values the same way.
+        w[7] = f32::NAN;
+        w[900] = f32::NEG_INFINITY;
+        let (mut a, mut b) = (vec![0.0; cpu.n_classes()], vec![0.0; cpu.n_classes()]);
+        cpu.predict(&w, &mut a).unwrap();
+        candle.predict(&w, &mut b).unwrap();
+        let close = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(x, y)| (x - y).abs() < 1e-4);
+        assert!(close(&a, &b), "{a:?} vs {b:?}");
+        let batch: Vec<f32> = [w.clone(), window(&cpu, -30.0)].concat();
+        let (x, y) = (
+            cpu.predict_batch(&batch, 2).unwrap(),
+            candle.predict_batch(&batch, 2).unwrap(),
+        );
+        assert!(close(&x, &y), "{x:?} vs {y:?}");
+        assert!(close(&y[..b.len()], &b));
+        assert!(candle.predict(&w, &mut b[..3]).is_err());
+        assert!(candle.predict(&w[1..], &mut b).is_err());
+        assert!(candle.predict_batch(&[], 0).is_err());
     }
 
     #[test]
