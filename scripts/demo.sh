@@ -2,11 +2,15 @@
 # The main job: compose and render a short song InstruNET has never heard (fixed seed, not one of
 # the training seeds), then run the plugin's streaming engine over it with the embedded default
 # model: a per-class timeline on the terminal, CSV, JSON and a PNG activity plot in target/demo/.
-# Then builds the plugin bundles (target/bundled/InstruNET.clap and .vst3) and says where they go.
+# The plugin bundles (target/bundled/InstruNET.clap and .vst3) come from the same build, and the
+# script ends by saying where they go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
-cargo build --release --locked -p instrunet-training
+# One cargo build for the CLI and the plugin: built apart, the crates both use would compile twice
+# (cargo unifies their features only within one build).
+echo "== one build: cargo xtask bundle instrunet --release --with-cli"
+cargo xtask bundle instrunet --release --locked --with-cli
 bin=target/release/instrunet
 demo=target/demo
 rm -rf "$demo"
@@ -19,9 +23,6 @@ echo "${song%%$'\n'*}"
 echo
 "$bin" analyze "$demo/Track00001/mix.wav" --out-dir "$demo"
 
-echo
-echo "== the plugin: cargo xtask bundle instrunet --release"
-cargo xtask bundle instrunet --release --locked
 cat <<'TEXT'
 
 Plugin bundles: target/bundled/InstruNET.clap and target/bundled/InstruNET.vst3. For a DAW, copy them
