@@ -21,6 +21,11 @@ pub enum WeightsError {
         "weights format version {found} is not supported (this build reads version {supported})"
     )]
     UnsupportedVersion { found: u32, supported: u32 },
+    #[error(
+        "the file holds the {0} network, not InstruNET's (only the training tool reads it: \
+         `instrunet eval --baseline FILE`)"
+    )]
+    NotInstruNet(crate::spec::NetworkKind),
     #[error("tensor {0:?} is missing")]
     MissingTensor(String),
     #[error("unexpected tensor {0:?} (not part of InstruNET)")]

@@ -124,9 +124,33 @@ impl Default for Normalization {
     }
 }
 
+/// Which network a weights file holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkKind {
+    /// The paper's CNN, which the classifier and the plugin run (files written before the kind
+    /// was recorded hold it).
+    #[default]
+    Instrunet,
+    /// The paper's shallow feed-forward baseline, written and read by the training tool only.
+    Baseline,
+}
+
+impl std::fmt::Display for NetworkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Instrunet => "instrunet",
+            Self::Baseline => "baseline",
+        })
+    }
+}
+
 /// The network's shape where the paper leaves it open (and its block widths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkShape {
+    /// Which network the tensors belong to.
+    #[serde(default)]
+    pub kind: NetworkKind,
     /// Frequency bands the adaptive average pool after the last block keeps (time is always
     /// averaged out). 1 is a global average pool; more bands let the classifier see which
     /// register a pattern sits in, and widen the first fully connected layer to
@@ -156,6 +180,7 @@ impl Default for NetworkShape {
     /// The paper's widths and a global average pool (what files without a `network` entry hold).
     fn default() -> Self {
         Self {
+            kind: NetworkKind::Instrunet,
             pool_bands: 1,
             conv_channels: Self::PAPER_CHANNELS,
         }
@@ -529,6 +554,24 @@ mod tests {
             let err = spec.validate().unwrap_err().to_string();
             assert!(err.contains("conv_channels"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_network_kind_round_trips_and_defaults_to_instrunet() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.kind = NetworkKind::Baseline;
+        let mut meta = spec.to_metadata();
+        assert!(meta[key::NETWORK].contains("\"kind\":\"baseline\""));
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        // A `network` entry written before the kind was recorded.
+        meta.insert(key::NETWORK.into(), "{\"pool_bands\": 8}".into());
+        let back = ModelSpec::from_metadata(Some(&meta)).unwrap();
+        assert_eq!(back.network.kind, NetworkKind::Instrunet);
+        meta.insert(key::NETWORK.into(), "{\"kind\": \"transformer\"}".into());
+        let err = ModelSpec::from_metadata(Some(&meta))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("network"), "{err}");
     }
 
     #[test]

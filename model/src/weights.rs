@@ -18,7 +18,7 @@ use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::error::WeightsError;
 use crate::shape::tensor_shapes;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, NetworkKind};
 
 /// The network's tensors by name, as plain f32 values in row-major order, with their shapes.
 /// Ordered by name so that files written from it are byte-for-byte reproducible.
@@ -266,6 +266,9 @@ fn check_tensors<'a>(
     spec: &ModelSpec,
     tensors: impl Iterator<Item = (&'a str, Vec<usize>, &'a [f32])>,
 ) -> Result<(), WeightsError> {
+    if spec.network.kind != NetworkKind::Instrunet {
+        return Err(WeightsError::NotInstruNet(spec.network.kind));
+    }
     let shapes = tensor_shapes(spec);
     let expected: HashMap<&str, &Vec<usize>> =
         shapes.iter().map(|(n, s)| (n.as_str(), s)).collect();

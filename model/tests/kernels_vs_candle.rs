@@ -3,8 +3,8 @@
 //! network, at odd sizes too.
 
 use candle_core::{Device, Tensor};
-use instrunet_model::kernels::winograd::{WinogradConv, scratch_sizes};
 use instrunet_model::cpu::{CpuNet, FoldedConv};
+use instrunet_model::kernels::winograd::{WinogradConv, scratch_sizes};
 use instrunet_model::kernels::{direct, from_c8, im2col, to_c8};
 use instrunet_model::net::{InstruNet, windows_to_tensor};
 use instrunet_model::{ModelSpec, Provenance, Weights};

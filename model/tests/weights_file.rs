@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use instrunet_model::shape::tensor_shapes;
-use instrunet_model::{Classifier, DEFAULT_WEIGHTS, ModelSpec, Provenance, Weights, WeightsError};
+use instrunet_model::{
+    Classifier, DEFAULT_WEIGHTS, ModelSpec, NetworkKind, Provenance, Weights, WeightsError,
+};
 use safetensors::tensor::{Dtype, TensorView};
 
 fn sample() -> Weights {
@@ -298,4 +300,19 @@ fn a_bad_file_falls_back_to_the_embedded_default_and_says_why() {
     assert_eq!(c.spec(), Classifier::embedded_default().spec());
     assert!(matches!(why, Some(WeightsError::NotSafetensors(_))));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_baseline_file_is_refused_by_name_and_still_readable_as_parts() {
+    let mut w = sample();
+    w.spec.network.kind = NetworkKind::Baseline;
+    let bytes = raw_file(&entries(&w), Some(w.spec.to_metadata()));
+    let err = load(&bytes).unwrap_err();
+    assert!(
+        matches!(err, WeightsError::NotInstruNet(NetworkKind::Baseline)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("baseline"), "{err}");
+    let (spec, _) = Weights::parts_from_bytes(&bytes).unwrap();
+    assert_eq!(spec.network.kind, NetworkKind::Baseline);
 }
