@@ -192,8 +192,22 @@ impl Weights {
     /// with sorted keys (the safetensors crate's writer orders metadata at random), so the same
     /// weights always give the same bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, WeightsError> {
+        self.to_bytes_with(&BTreeMap::new())
+    }
+
+    /// [`Weights::to_bytes`] with more metadata entries beside the spec's (a training
+    /// checkpoint's progress); an entry may not reuse one of the spec's keys.
+    pub fn to_bytes_with(&self, extra: &BTreeMap<String, String>) -> Result<Vec<u8>, WeightsError> {
+        let mut meta: BTreeMap<String, String> = self.spec.to_metadata().into_iter().collect();
+        for (key, value) in extra {
+            if meta.insert(key.clone(), value.clone()).is_some() {
+                return Err(WeightsError::BadMetadata {
+                    key: key.clone(),
+                    reason: "the spec writes this entry itself".into(),
+                });
+            }
+        }
         let mut header = serde_json::Map::new();
-        let meta: BTreeMap<String, String> = self.spec.to_metadata().into_iter().collect();
         header.insert("__metadata__".into(), serde_json::json!(meta));
         let mut data = Vec::new();
         for (name, (shape, values)) in &self.tensors.0 {
@@ -217,15 +231,32 @@ impl Weights {
     /// Writes the weights file, via a temporary file so that a failed write never leaves a
     /// half-written file under the final name.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+        self.save_with(path, &BTreeMap::new())
+    }
+
+    /// [`Weights::save`] with more metadata entries (see [`Weights::to_bytes_with`]).
+    pub fn save_with(
+        &self,
+        path: impl AsRef<Path>,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<(), WeightsError> {
         let path = path.as_ref();
         let io = |source| WeightsError::Io {
             path: path.to_owned(),
             source,
         };
-        let bytes = self.to_bytes()?;
-        let tmp = path.with_extension("safetensors.tmp");
+        let bytes = self.to_bytes_with(extra)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
         std::fs::write(&tmp, &bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Every metadata entry of a weights file's header, the spec's and any others.
+    pub fn metadata_from_bytes(bytes: &[u8]) -> Result<HashMap<String, String>, WeightsError> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        Ok(metadata.metadata().clone().unwrap_or_default())
     }
 }
 

@@ -316,3 +316,23 @@ fn a_baseline_file_is_refused_by_name_and_still_readable_as_parts() {
     let (spec, _) = Weights::parts_from_bytes(&bytes).unwrap();
     assert_eq!(spec.network.kind, NetworkKind::Baseline);
 }
+
+#[test]
+fn extra_metadata_entries_travel_with_the_spec_and_may_not_replace_it() {
+    let w = sample();
+    let extra: std::collections::BTreeMap<String, String> =
+        [("checkpoint".to_owned(), "{\"step\": 7}".to_owned())].into();
+    let bytes = w.to_bytes_with(&extra).unwrap();
+    assert_eq!(
+        Weights::metadata_from_bytes(&bytes).unwrap()["checkpoint"],
+        "{\"step\": 7}"
+    );
+    assert_eq!(load(&bytes).unwrap().spec, w.spec);
+    let clash: std::collections::BTreeMap<String, String> =
+        [("classes".to_owned(), "[]".to_owned())].into();
+    let err = w.to_bytes_with(&clash).unwrap_err();
+    assert!(
+        matches!(&err, WeightsError::BadMetadata { key, .. } if key == "classes"),
+        "{err}"
+    );
+}
