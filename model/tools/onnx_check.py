@@ -2,18 +2,27 @@
 """An independent check of InstruNET's network and speed against ONNX Runtime.
 
     python3 -m venv /tmp/onnx && /tmp/onnx/bin/pip install -r model/tools/requirements-onnx.txt
-    cargo build --release -p instrunet-model --example infer_bench
-    /tmp/onnx/bin/python model/tools/onnx_check.py [WEIGHTS.safetensors]
+    cargo build --profile release-checked -p instrunet-model --example infer_bench
+    /tmp/onnx/bin/python model/tools/onnx_check.py [WEIGHTS.safetensors] [--bench PATH]
 
 It reads one of our weights files with Python's `safetensors`, gives the BatchNorm layers
 non-trivial statistics (so that a lost running mean or variance shows) and writes them back as a
-new weights file, which our Rust loader must accept. It then builds the same network as an ONNX
-graph from those tensors alone (Conv, BatchNormalization, Relu, MaxPool, GlobalAveragePool, Gemm,
-Sigmoid; the input normalisation from the file's metadata), runs it and our `infer_bench` binary on
-the same log-Mel windows, checks that the probabilities agree to 1e-4, and times both on one thread
-in the same run: batch 1 and batch 16.
+new weights file, which our Rust loader must accept. It then builds the network that file's
+metadata describes (`frontend`, `normalization`, `network`: block widths and `pool_bands`) as an
+ONNX graph from those tensors alone: Conv, BatchNormalization, Relu, MaxPool, then the adaptive
+average pool to `pool_bands` frequency bands (GlobalAveragePool for one band; otherwise a Slice and
+ReduceMean per band with PyTorch's `AdaptiveAvgPool2d((bands, 1))` row ranges, concatenated and
+flattened channel-major as `flatten(1)` does), Gemm, Relu, Gemm, Sigmoid. It runs that graph and
+our `infer_bench` binary on the same log-Mel windows, checks that the probabilities agree to 1e-4,
+and times both on one thread in the same run: batch 1 and batch 16.
+
+`--bench PATH` (or the environment variable INFER_BENCH) names the `infer_bench` binary; without
+it the script looks under `$CARGO_TARGET_DIR` (else `target/`) for `release/examples/infer_bench`
+(what `cargo build --release` builds), then `release-checked/examples/infer_bench`.
 """
+import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -24,16 +33,41 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-from safetensors.numpy import load_file, save_file
 from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BENCH = ROOT / "target" / "release" / "examples" / "infer_bench"
+DEFAULT_WEIGHTS = ROOT / "model/weights/instrunet-default.safetensors"
 BATCH = 16
+TOLERANCE = 1e-4
+BN_EPS = 1e-5
+
+
+def pooled_height(n_mels: int) -> int:
+    """Rows left after three 2×2 max-pools (odd sizes floored, as MaxPool's ceil_mode=0)."""
+    h = n_mels
+    for _ in range(3):
+        h //= 2
+    return h
+
+
+def band_ranges(h: int, bands: int) -> list:
+    """PyTorch's AdaptiveAvgPool row ranges: from ⌊b·h/bands⌋ to ⌈(b+1)·h/bands⌉."""
+    return [(b * h // bands, -((-(b + 1) * h) // bands)) for b in range(bands)]
+
+
+def spec_of(meta: dict) -> tuple:
+    fe = json.loads(meta["frontend"])
+    norm = json.loads(meta["normalization"])
+    # Files written before the `network` entry existed hold the paper's widths and a global pool.
+    net = json.loads(meta.get("network", '{"pool_bands": 1}'))
+    net.setdefault("conv_channels", [32, 64, 128])
+    return fe, norm, net
 
 
 def build_graph(t: dict, meta: dict) -> onnx.ModelProto:
-    norm = json.loads(meta["normalization"])
+    fe, norm, net = spec_of(meta)
+    bands = net["pool_bands"]
     inits = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in t.items()]
     inits += [
         numpy_helper.from_array(np.array(norm["mean"], np.float32), "norm_mean"),
@@ -41,39 +75,105 @@ def build_graph(t: dict, meta: dict) -> onnx.ModelProto:
     ]
     nodes = [helper.make_node("Sub", ["x", "norm_mean"], ["x0"]), helper.make_node("Div", ["x0", "norm_std"], ["h0"])]
     prev = "h0"
-    for i in (1, 2, 3):
+    c_in = 1
+    for i, c in zip((1, 2, 3), net["conv_channels"]):
+        assert t[f"conv{i}.weight"].shape == (c, c_in, 3, 3), f"conv{i}.weight does not match the metadata's widths"
+        c_in = c
         nodes += [
             helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
             helper.make_node(
                 "BatchNormalization",
                 [f"c{i}", f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean", f"bn{i}.running_var"],
                 [f"b{i}"],
-                epsilon=1e-5,
+                epsilon=BN_EPS,
             ),
             helper.make_node("Relu", [f"b{i}"], [f"r{i}"]),
             helper.make_node("MaxPool", [f"r{i}"], [f"h{i}"], kernel_shape=[2, 2], strides=[2, 2]),
         ]
         prev = f"h{i}"
+    if bands == 1:
+        nodes.append(helper.make_node("GlobalAveragePool", [prev], ["pooled"]))
+    else:
+        # Adaptive average pool to (bands, 1): each band is the mean over its rows and all frames.
+        h = pooled_height(fe["n_mels"])
+        inits.append(numpy_helper.from_array(np.array([2], np.int64), "axis_h"))
+        parts = []
+        for b, (start, end) in enumerate(band_ranges(h, bands)):
+            inits += [
+                numpy_helper.from_array(np.array([start], np.int64), f"band{b}_start"),
+                numpy_helper.from_array(np.array([end], np.int64), f"band{b}_end"),
+            ]
+            nodes += [
+                helper.make_node("Slice", [prev, f"band{b}_start", f"band{b}_end", "axis_h"], [f"band{b}_rows"]),
+                helper.make_node("ReduceMean", [f"band{b}_rows"], [f"band{b}"], axes=[2, 3], keepdims=1),
+            ]
+            parts.append(f"band{b}")
+        # (N, C, bands, 1): flattening gives channel-major features, c · bands + band.
+        nodes.append(helper.make_node("Concat", parts, ["pooled"], axis=2))
+    assert t["fc1.weight"].shape[1] == c_in * bands, (
+        f"fc1.weight has {t['fc1.weight'].shape[1]} inputs, the metadata's network {c_in} × {bands}"
+    )
     nodes += [
-        helper.make_node("GlobalAveragePool", [prev], ["gap"]),
-        helper.make_node("Flatten", ["gap"], ["feat"]),
+        helper.make_node("Flatten", ["pooled"], ["feat"], axis=1),
         helper.make_node("Gemm", ["feat", "fc1.weight", "fc1.bias"], ["f1"], transB=1),
         helper.make_node("Relu", ["f1"], ["f1r"]),
         helper.make_node("Gemm", ["f1r", "fc2.weight", "fc2.bias"], ["logits"], transB=1),
         helper.make_node("Sigmoid", ["logits"], ["probs"]),
     ]
-    fe = json.loads(meta["frontend"])
     n_classes = t["fc2.bias"].shape[0]
+    outputs = [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", n_classes])]
     graph = helper.make_graph(
         nodes,
         "instrunet",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, fe["n_mels"], fe["window_frames"]])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", n_classes])],
+        outputs,
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     return model
+
+
+def session(model: onnx.ModelProto) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def perturb_batchnorm(t: dict, rng: np.random.Generator) -> None:
+    for i in (1, 2, 3):
+        c = t[f"bn{i}.running_mean"].shape[0]
+        t[f"bn{i}.running_mean"] = rng.uniform(-0.5, 0.5, c).astype(np.float32)
+        t[f"bn{i}.running_var"] = rng.uniform(0.2, 3.0, c).astype(np.float32)
+        t[f"bn{i}.weight"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
+        t[f"bn{i}.bias"] = rng.uniform(-0.3, 0.3, c).astype(np.float32)
+
+
+def find_bench(arg) -> pathlib.Path:
+    if arg:
+        return pathlib.Path(arg)
+    if os.environ.get("INFER_BENCH"):
+        return pathlib.Path(os.environ["INFER_BENCH"])
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    candidates = [target / profile / "examples" / "infer_bench" for profile in ("release", "release-checked")]
+    return next((p for p in candidates if p.exists()), candidates[0])
+
+
+def run_bench(bench: pathlib.Path, weights: pathlib.Path, x: np.ndarray, seconds: float) -> tuple:
+    """Our probabilities for windows `x` and the benchmark's timings (JSON)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        x.astype("<f4").tofile(tmp / "x.f32")
+        run = subprocess.run(
+            [str(bench), "--weights", str(weights), "--input", str(tmp / "x.f32"), "--batch", str(len(x)),
+             "--probs", str(tmp / "p.f32"), "--seconds", str(seconds)],
+            check=True, capture_output=True, text=True,
+        )
+        timings = json.loads(run.stdout.strip().splitlines()[-1])
+        probs = np.fromfile(tmp / "p.f32", dtype="<f4").reshape(len(x), -1)
+    return probs, timings
 
 
 def median_ms(fn, budget=3.0, per=1):
@@ -87,47 +187,34 @@ def median_ms(fn, budget=3.0, per=1):
     return float(np.median(times)) * 1e3 / per
 
 
-def main() -> int:
-    src = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "model/weights/instrunet-default.safetensors")
-    if not BENCH.exists():
-        print(f"build the benchmark binary first: cargo build --release -p instrunet-model --example infer_bench")
+def check(src: pathlib.Path, bench: pathlib.Path) -> int:
+    if not bench.exists():
+        print(f"no infer_bench at {bench}: cargo build --profile release-checked -p instrunet-model --example infer_bench"
+              " (or pass --bench PATH)")
         return 2
     with safe_open(str(src), "np") as f:
         meta = f.metadata()
     t = load_file(str(src))
     rng = np.random.default_rng(7)
-    for i in (1, 2, 3):
-        c = t[f"bn{i}.running_mean"].shape[0]
-        t[f"bn{i}.running_mean"] = rng.uniform(-0.5, 0.5, c).astype(np.float32)
-        t[f"bn{i}.running_var"] = rng.uniform(0.2, 3.0, c).astype(np.float32)
-        t[f"bn{i}.weight"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
-        t[f"bn{i}.bias"] = rng.uniform(-0.3, 0.3, c).astype(np.float32)
-    fe = json.loads(meta["frontend"])
+    perturb_batchnorm(t, rng)
+    fe, _, net = spec_of(meta)
     shape = (BATCH, 1, fe["n_mels"], fe["window_frames"])
     # Log-Mel-like input: dB values between -100 and 0 with some structure along frequency.
     x = (rng.uniform(-30, 10, shape) - 40 - 30 * np.linspace(0, 1, fe["n_mels"])[None, None, :, None]).astype(np.float32)
 
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = pathlib.Path(tmp)
-        weights = tmp / "checked.safetensors"
+        weights = pathlib.Path(tmp) / "checked.safetensors"
         save_file(t, str(weights), metadata=meta)
-        x.tofile(tmp / "x.f32")
-        run = subprocess.run(
-            [str(BENCH), "--weights", str(weights), "--input", str(tmp / "x.f32"), "--batch", str(BATCH), "--probs", str(tmp / "p.f32")],
-            check=True, capture_output=True, text=True,
-        )
-        ours = json.loads(run.stdout.strip().splitlines()[-1])
-        ours_probs = np.fromfile(tmp / "p.f32", dtype=np.float32).reshape(BATCH, -1)
+        ours_probs, ours = run_bench(bench, weights, x, 3.0)
 
     model = build_graph(t, meta)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    sess = session(model)
     ort_probs = sess.run(["probs"], {"x": x})[0]
     err = float(np.abs(ort_probs - ours_probs).max())
-    print(f"probabilities: max |ours - onnxruntime| = {err:.2e} over {ort_probs.size} values (tolerance 1e-4)")
+    print(f"weights {src.relative_to(ROOT) if src.is_relative_to(ROOT) else src}: {fe['n_mels']} Mel bands × "
+          f"{fe['window_frames']} frames, blocks {net['conv_channels']}, pool_bands {net['pool_bands']} "
+          f"(rows {band_ranges(pooled_height(fe['n_mels']), net['pool_bands'])})")
+    print(f"probabilities: max |ours - onnxruntime| = {err:.2e} over {ort_probs.size} values (tolerance {TOLERANCE:g})")
     ort_b1 = median_ms(lambda: sess.run(["probs"], {"x": x[:1]}))
     ort_b16 = median_ms(lambda: sess.run(["probs"], {"x": x}), per=BATCH)
     ours_b16 = ours[f"batch{BATCH}_ms_per_window"]
@@ -136,10 +223,19 @@ def main() -> int:
     print("|---|---|---|---|")
     print(f"| batch 1 | {ort_b1:.3f} | {ours['batch1_ms']:.3f} | {ours['batch1_ms'] / ort_b1:.2f} |")
     print(f"| batch {BATCH} | {ort_b16:.3f} | {ours_b16:.3f} | {ours_b16 / ort_b16:.2f} |")
-    if err > 1e-4:
+    if not err <= TOLERANCE:
         print("FAILED: the probabilities disagree")
         return 1
     return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("weights", nargs="?", type=pathlib.Path, default=DEFAULT_WEIGHTS)
+    p.add_argument("--bench", help="the infer_bench binary (default: $INFER_BENCH, else target/{release,release-checked})")
+    args = p.parse_args()
+    bench = find_bench(args.bench)
+    return check(args.weights.resolve(), bench)
 
 
 if __name__ == "__main__":
