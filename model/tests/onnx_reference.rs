@@ -15,7 +15,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use instrunet_model::net::{band_ranges, windows_to_tensor};
+use instrunet_model::net::windows_to_tensor;
+use instrunet_model::shape::band_ranges;
 use instrunet_model::{Classifier, Device, InstruNet, Weights};
 use serde::Deserialize;
 

@@ -419,15 +419,25 @@ mod tests {
     fn readers_never_keep_a_torn_analysis_while_the_writer_laps_them() {
         let shared = Arc::new(Shared::with_history_len(4));
         let done = Arc::new(AtomicBool::new(false));
-        const WRITES: u64 = 300_000;
+        // Each reader counts what it kept; the writer goes on until both have kept enough (on a
+        // busy machine the readers may start late), within a cap.
+        let kept: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        const MIN_WRITES: u64 = 300_000;
+        const MIN_KEPT: u64 = 1_000;
+        const MAX_WRITES: u64 = 200_000_000;
         let writer = {
-            let (shared, done) = (shared.clone(), done.clone());
+            let (shared, done, kept) = (shared.clone(), done.clone(), kept.clone());
             std::thread::spawn(move || {
-                for i in 0..WRITES {
+                let mut i = 0;
+                while i < MIN_WRITES
+                    || (i < MAX_WRITES && kept.iter().any(|k| k.load(Ordering::Relaxed) < MIN_KEPT))
+                {
                     let (p, present) = values(i);
                     shared.publish(i as f64, &p, present, 1.0, 0);
+                    i += 1;
                 }
                 done.store(true, Ordering::Release);
+                i
             })
         };
         let check = |a: &Analysis| {
@@ -439,9 +449,9 @@ mod tests {
         };
         let readers: Vec<_> = (0..2)
             .map(|r| {
-                let (shared, done) = (shared.clone(), done.clone());
+                let (shared, done, kept) = (shared.clone(), done.clone(), kept.clone());
                 std::thread::spawn(move || {
-                    let (mut kept, mut last) = (0u64, 0u64);
+                    let mut last = 0u64;
                     let mut a = Analysis::default();
                     while !done.load(Ordering::Acquire) {
                         if r == 0 {
@@ -449,29 +459,32 @@ mod tests {
                                 check(&a);
                                 assert!(a.index >= last, "the latest went back in time");
                                 last = a.index;
-                                kept += 1;
+                                kept[r].fetch_add(1, Ordering::Relaxed);
                             }
                         } else {
                             shared.history(1e9, &mut a, |e| {
                                 check(e);
-                                kept += 1;
+                                kept[r].fetch_add(1, Ordering::Relaxed);
                             });
                         }
                     }
-                    kept
                 })
             })
             .collect();
-        writer.join().unwrap();
+        let writes = writer.join().unwrap();
         for r in readers {
+            r.join().unwrap();
+        }
+        for (r, k) in kept.iter().enumerate() {
+            let k = k.load(Ordering::Relaxed);
             assert!(
-                r.join().unwrap() > 0,
-                "a reader never read a whole analysis"
+                k >= MIN_KEPT,
+                "reader {r} kept only {k} whole analyses in {writes} writes"
             );
         }
         let mut a = Analysis::default();
         assert!(shared.latest(&mut a));
-        assert_eq!(a.index, WRITES - 1);
+        assert_eq!(a.index, writes - 1);
         check(&a);
     }
 }
