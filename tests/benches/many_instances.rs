@@ -64,7 +64,7 @@ fn songs(n: usize, seconds: f64) -> Vec<Vec<f32>> {
             "Track",
         )
         .unwrap();
-        let audio = instrunet_training::audio::read_mono(&dir.join("Track").join("mix.wav"))
+        let audio = instrunet_training::data::audio::read_mono(&dir.join("Track").join("mix.wav"))
             .expect("the rendered mix reads back")
             .samples;
         std::fs::remove_dir_all(&dir).ok();

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
-use instrunet_training::dataset::{LoadOptions, WindowSet, load};
+use instrunet_training::data::dataset::{LoadOptions, WindowSet, load};
+use instrunet_training::data::windows::WindowSettings;
 use instrunet_training::metrics::{
     Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, markdown_false_alarms,
     predictions_csv, select_classes,
@@ -13,7 +14,6 @@ use instrunet_training::train::{
     Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
     run_files, train as run_training,
 };
-use instrunet_training::windows::WindowSettings;
 
 use crate::{AnalyzeArgs, DataArgs, EngineArgs, EvalArgs, TagArgs, TrainArgs};
 
@@ -490,7 +490,7 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     let (weights, model) = weights_or_fallback(args.engine.weights.as_deref());
     let classifier = Classifier::new(&weights, &instrunet_model::Device::Cpu)
         .with_context(|| format!("running {model}"))?;
-    let audio = instrunet_training::audio::read_mono(&args.file)?;
+    let audio = instrunet_training::data::audio::read_mono(&args.file)?;
     let started = std::time::Instant::now();
     let timeline = instrunet_training::analyze::analyze(
         classifier,

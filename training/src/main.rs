@@ -333,12 +333,13 @@ fn main() -> anyhow::Result<()> {
         Command::Data {
             command: DataCommand::Check { dir, skip_bad },
         } => {
-            let summary = instrunet_training::check::check(&dir, skip_bad).with_context(|| {
-                format!(
-                    "checking {} (use --skip-bad to skip unreadable tracks)",
-                    dir.display()
-                )
-            })?;
+            let summary =
+                instrunet_training::data::check::check(&dir, skip_bad).with_context(|| {
+                    format!(
+                        "checking {} (use --skip-bad to skip unreadable tracks)",
+                        dir.display()
+                    )
+                })?;
             print!("{summary}");
         }
         Command::Data {

@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::dataset::WindowSet;
+use crate::data::dataset::WindowSet;
 
 /// One class's figures.
 #[derive(Debug, Clone, Serialize)]

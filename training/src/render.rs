@@ -14,10 +14,9 @@ use std::sync::Arc;
 use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
-use serde::{Deserialize, Serialize};
 
+use crate::data::slakh::{RenderSettings, StemMetadata, TrackMetadata};
 use crate::gm::{PROGRAM_NAMES, slakh_inst_class};
-use crate::slakh::{StemMetadata, TrackMetadata};
 use instrunet_model::InstrumentClass;
 
 /// FluidR3_GM, a sampled General MIDI set (Debian: fluid-soundfont-gm).
@@ -327,50 +326,6 @@ fn split_midi(bytes: &[u8], by_track: bool) -> Result<Vec<StemNotes>, String> {
         .collect())
 }
 
-/// How one stem was rendered: enough to render it again exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RenderSettings {
-    /// SoundFont file name.
-    pub soundfont: String,
-    /// Gain of the stem, dB, relative to [`STEM_LEVEL_DBFS`] (its level while it plays).
-    pub gain_db: f32,
-    /// Spectral tilt around 1 kHz, dB (positive: brighter).
-    pub tilt_db: f32,
-    /// Factor on every note velocity.
-    pub velocity_scale: f32,
-    /// Detune through pitch bend, cents (melodic stems only).
-    pub detune_cents: f32,
-}
-
-impl RenderSettings {
-    /// The stem as the font plays it: no gain, tilt or detune, velocities as written.
-    pub fn neutral(soundfont: String) -> Self {
-        Self {
-            soundfont,
-            gain_db: 0.0,
-            tilt_db: 0.0,
-            velocity_scale: 1.0,
-            detune_cents: 0.0,
-        }
-    }
-
-    /// Random settings within musical ranges: gain ±6 dB, tilt ±6 dB, velocity ×0.7-1.15,
-    /// detune ±15 cents.
-    pub fn random(rng: &mut StdRng, soundfont: String, is_drum: bool) -> Self {
-        Self {
-            soundfont,
-            gain_db: rng.random_range(-6.0..6.0),
-            tilt_db: rng.random_range(-6.0..6.0),
-            velocity_scale: rng.random_range(0.7..1.15),
-            detune_cents: if is_drum {
-                0.0
-            } else {
-                rng.random_range(-15.0..15.0)
-            },
-        }
-    }
-}
-
 /// The lowest rate the synthesiser runs at. Below it, stems are synthesised at this rate and
 /// resampled (band-limited) to the output rate: a SoundFont's samples reach 20 kHz, and
 /// synthesised straight at 16 kHz everything above 8 kHz folds back into the band the model
@@ -438,11 +393,11 @@ pub fn render_stem(
         .map(|(l, r)| 0.5 * (l + r))
         .collect();
     if synth_rate != sample_rate {
-        let clip = crate::audio::MonoAudio {
+        let clip = crate::data::audio::MonoAudio {
             samples: mono,
             sample_rate: synth_rate,
         };
-        mono = crate::resample::ClipResampler::new(synth_rate, sample_rate)?
+        mono = crate::data::resample::ClipResampler::new(synth_rate, sample_rate)?
             .process(&clip)?
             .samples;
     }
@@ -638,7 +593,7 @@ pub fn render_track(
         );
     }
     let metadata = TrackMetadata {
-        uuid: format!("{:016x}{:016x}", crate::split::fnv1a(midi), seed),
+        uuid: format!("{:016x}{:016x}", crate::data::split::fnv1a(midi), seed),
         audio_dir: "stems".into(),
         midi_dir: "MIDI".into(),
         lmd_midi_dir: Some(source_name.to_owned()),

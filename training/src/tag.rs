@@ -191,7 +191,7 @@ pub fn rms_db(samples: &[f32]) -> f32 {
 /// Reads and tags one file; never fails: an unreadable file is [`Outcome::Failed`] with why.
 pub fn tag_file(path: &Path, weights: &Weights, settings: &TagSettings) -> Outcome {
     let run = || -> anyhow::Result<Outcome> {
-        let audio = crate::audio::read_mono(path)?;
+        let audio = crate::data::audio::read_mono(path)?;
         let classifier = Classifier::new(weights, &Device::Cpu)?;
         tag_samples(classifier, &audio.samples, audio.sample_rate, settings)
     };

@@ -22,7 +22,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::WindowSet;
+use crate::data::dataset::WindowSet;
 use crate::metrics::{Metrics, evaluate, tune_thresholds};
 use crate::optim::{AdamW, AdamWConfig};
 

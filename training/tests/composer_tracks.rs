@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use instrunet_model::{InstrumentClass, ModelSpec, Provenance};
 use instrunet_training::compose::{arrange, compose, song_seed};
+use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::data::windows::{WindowSettings, track_windows};
 use instrunet_training::render::{Font, Note, StemNotes, render_track};
-use instrunet_training::slakh::{Track, discover};
-use instrunet_training::windows::{WindowSettings, track_windows};
 
 fn fluid() -> Font {
     Font::load(std::path::Path::new(

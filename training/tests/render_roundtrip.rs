@@ -3,11 +3,11 @@
 //! Slakh's, and the same seed renders the same track.
 
 use instrunet_model::{ModelSpec, Provenance};
+use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::data::windows::{WindowSettings, track_windows};
 use instrunet_training::render::{
     Font, installed_training_soundfonts, render_track, stems_from_midi,
 };
-use instrunet_training::slakh::{Track, discover};
-use instrunet_training::windows::{WindowSettings, track_windows};
 use midly::num::{u4, u7, u15, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -253,9 +253,10 @@ fn every_training_font_loads() {
 #[test]
 fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
     use instrunet_model::{MelFilterbank, MelFrontend, MelSettings};
-    use instrunet_training::audio::MonoAudio;
-    use instrunet_training::render::{Note, RenderSettings, StemNotes, render_stem};
-    use instrunet_training::resample::ClipResampler;
+    use instrunet_training::data::audio::MonoAudio;
+    use instrunet_training::data::resample::ClipResampler;
+    use instrunet_training::data::slakh::RenderSettings;
+    use instrunet_training::render::{Note, StemNotes, render_stem};
 
     let font = Font::load(std::path::Path::new(
         instrunet_training::render::FLUID_R3_GM,

@@ -17,8 +17,8 @@ use std::process::Command;
 
 use instrunet_model::{InstrumentClass, Weights};
 use instrunet_training::compose::{compose, song_seed};
+use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
-use instrunet_training::slakh::{Track, discover};
 use instrunet_training::tag::{Outcome, TagSettings, tag_files};
 
 fn temp_dir(name: &str) -> PathBuf {

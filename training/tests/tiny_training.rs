@@ -4,7 +4,7 @@
 
 use instrunet_model::{Classifier, ModelSpec, Normalization, Provenance, Weights};
 use instrunet_training::compose::{compose, song_seed};
-use instrunet_training::dataset::{LoadOptions, load};
+use instrunet_training::data::dataset::{LoadOptions, load};
 use instrunet_training::render::{Font, render_track};
 use instrunet_training::train::{Progress, TrainConfig, predict_with, train};
 
