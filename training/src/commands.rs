@@ -559,8 +559,8 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
 /// `instrunet data fonts`: programs of different classes that a font plays with the same samples.
 pub fn sound_alikes(fonts: &[PathBuf], min_share: f64) -> anyhow::Result<()> {
     use instrunet_model::InstrumentClass;
-    use instrunet_training::gm::PROGRAM_NAMES;
-    use instrunet_training::render::{Font, installed_training_soundfonts};
+    use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+    use instrunet_training::synth::gm::PROGRAM_NAMES;
     let paths = if fonts.is_empty() {
         installed_training_soundfonts().map_err(|e| anyhow::anyhow!(e))?
     } else {

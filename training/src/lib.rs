@@ -5,14 +5,12 @@
 //! training follow.
 
 pub mod analyze;
-pub mod compose;
 pub mod data;
 pub mod error;
-pub mod gm;
 pub mod metrics;
 pub mod optim;
 pub mod plot;
-pub mod render;
+pub mod synth;
 pub mod tag;
 pub mod train;
 

@@ -356,10 +356,10 @@ enum SynthJob {
 }
 
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    use instrunet_training::compose::{arrange, compose, song_seed};
-    use instrunet_training::render::{
-        Font, installed_training_soundfonts, render_track, stems_from_midi_tracks, stems_to_midi,
-    };
+    use instrunet_training::synth::compose::{arrange, compose, song_seed};
+    use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+    use instrunet_training::synth::midi::{stems_from_midi_tracks, stems_to_midi};
+    use instrunet_training::synth::render::render_track;
     let paths = if args.soundfonts.is_empty() {
         installed_training_soundfonts().map_err(anyhow::Error::msg)?
     } else {
@@ -394,10 +394,10 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
         .unwrap_or(instrunet_model::MelSettings::default().sample_rate);
     // Checked here too so that a bad rate stops the run before anything is written, not per track.
     anyhow::ensure!(
-        instrunet_training::render::RENDER_RATES.contains(&rate),
+        instrunet_training::synth::render::RENDER_RATES.contains(&rate),
         "--sample-rate {rate}: choose between {} and {} Hz",
-        instrunet_training::render::RENDER_RATES.start(),
-        instrunet_training::render::RENDER_RATES.end()
+        instrunet_training::synth::render::RENDER_RATES.start(),
+        instrunet_training::synth::render::RENDER_RATES.end()
     );
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
