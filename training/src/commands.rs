@@ -6,13 +6,14 @@ use anyhow::Context;
 use instrunet_model::{ModelSpec, Provenance, Weights};
 use instrunet_training::data::dataset::{LoadOptions, WindowSet, load};
 use instrunet_training::data::windows::WindowSettings;
-use instrunet_training::metrics::{
-    Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, markdown_false_alarms,
-    predictions_csv, select_classes,
+use instrunet_training::eval::metrics::{
+    Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, select_classes,
 };
+use instrunet_training::eval::predict::predict_with;
+use instrunet_training::eval::report::{markdown_false_alarms, predictions_csv};
 use instrunet_training::train::{
-    Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, predict_with,
-    run_files, train as run_training,
+    Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, run_files,
+    train as run_training,
 };
 
 use crate::{AnalyzeArgs, DataArgs, EngineArgs, EvalArgs, TagArgs, TrainArgs};
@@ -492,7 +493,7 @@ pub fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("running {model}"))?;
     let audio = instrunet_training::data::audio::read_mono(&args.file)?;
     let started = std::time::Instant::now();
-    let timeline = instrunet_training::analyze::analyze(
+    let timeline = instrunet_training::eval::analyze::analyze(
         classifier,
         &audio.samples,
         audio.sample_rate,
@@ -598,7 +599,7 @@ pub fn sound_alikes(fonts: &[PathBuf], min_share: f64) -> anyhow::Result<()> {
 
 /// `instrunet tag DIR`: the instrument in each audio file of a folder.
 pub fn tag(args: TagArgs) -> anyhow::Result<()> {
-    use instrunet_training::tag::{
+    use instrunet_training::eval::tag::{
         TagSettings, csv, find_audio_files, rename_plan, reports, table,
     };
     check_engine_args(&args.engine)?;
@@ -607,7 +608,7 @@ pub fn tag(args: TagArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         !files.is_empty(),
         "no audio files ({}) in {}{}",
-        instrunet_training::tag::AUDIO_EXTENSIONS.join(", "),
+        instrunet_training::eval::tag::AUDIO_EXTENSIONS.join(", "),
         args.dir.display(),
         if args.recursive {
             " or its subfolders"
@@ -633,7 +634,7 @@ pub fn tag(args: TagArgs) -> anyhow::Result<()> {
     );
     let started = std::time::Instant::now();
     let outcomes =
-        instrunet_training::tag::tag_files(&files, &weights, &settings, threads, &|_, _| {
+        instrunet_training::eval::tag::tag_files(&files, &weights, &settings, threads, &|_, _| {
             bar.inc(1)
         });
     bar.finish_and_clear();

@@ -4,14 +4,12 @@
 //! ([`data`]). Windowing, labels, caching, rendering new tracks and
 //! training follow.
 
-pub mod analyze;
 pub mod data;
 pub mod error;
-pub mod metrics;
+pub mod eval;
 pub mod optim;
 pub mod plot;
 pub mod synth;
-pub mod tag;
 pub mod train;
 
 pub use error::DataError;

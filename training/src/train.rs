@@ -17,13 +17,14 @@ use candle_core::{DType, Device, Module, ModuleT, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap};
 use instrunet_model::loss::bce_with_logits;
 use instrunet_model::net::InstruNet;
-use instrunet_model::{Classifier, ModelSpec, Normalization, TensorMap, Weights, mel::SILENCE_DB};
+use instrunet_model::{ModelSpec, Normalization, TensorMap, Weights, mel::SILENCE_DB};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::WindowSet;
-use crate::metrics::{Metrics, evaluate, tune_thresholds};
+use crate::eval::metrics::{evaluate, tune_thresholds};
+use crate::eval::predict::predict_with;
 use crate::optim::{AdamW, AdamWConfig};
 
 /// Which network to train.
@@ -329,25 +330,6 @@ fn predict_set(
     }
 }
 
-/// Probabilities of InstruNET weights on a set.
-pub fn predict_with(
-    weights: &Weights,
-    set: &WindowSet,
-    threads: usize,
-) -> anyhow::Result<Vec<f32>> {
-    let mut classifier = Classifier::new(weights, &Device::Cpu)?;
-    classifier.set_threads(threads);
-    let mut out = Vec::with_capacity(set.len() * weights.spec.n_classes());
-    for start in (0..set.len()).step_by(64) {
-        let n = (set.len() - start).min(64);
-        out.extend(classifier.predict_batch(
-            &set.windows[start * set.window_len..(start + n) * set.window_len],
-            n,
-        )?);
-    }
-    Ok(out)
-}
-
 /// Saves a checkpoint: the weights and optimiser moments as safetensors, the progress as JSON
 /// metadata.
 fn save_checkpoint(
@@ -625,21 +607,6 @@ pub fn baseline_probabilities(weights: &Weights, set: &WindowSet) -> anyhow::Res
     };
     let model = build(&weights.spec, &config, Some(&weights.tensors), &Device::Cpu)?;
     predict_set(&model, &weights.spec, &config, set)
-}
-
-/// Evaluates InstruNET weights on a set at their own thresholds.
-pub fn evaluate_weights(
-    weights: &Weights,
-    set: &WindowSet,
-    threads: usize,
-) -> anyhow::Result<Metrics> {
-    let probs = predict_with(weights, set, threads)?;
-    Ok(evaluate(
-        &probs,
-        &set.labels,
-        &weights.spec.classes,
-        &weights.spec.thresholds,
-    ))
 }
 
 /// The training curves as a PNG: losses and validation metrics per epoch.

@@ -4,11 +4,11 @@
 
 use instrunet_model::Weights;
 use instrunet_training::data::dataset::{LoadOptions, load};
-use instrunet_training::metrics::{Metrics, evaluate};
+use instrunet_training::eval::metrics::{Metrics, evaluate};
+use instrunet_training::eval::predict::predict_with;
 use instrunet_training::synth::compose::{compose, song_seed};
 use instrunet_training::synth::fonts::Font;
 use instrunet_training::synth::render::render_track;
-use instrunet_training::train::predict_with;
 
 /// Floors for the embedded model on this set (the model card's figures are far higher).
 const MIN_MAP: f64 = 0.40;

@@ -17,10 +17,10 @@ use std::process::Command;
 
 use instrunet_model::{InstrumentClass, Weights};
 use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::eval::tag::{Outcome, TagSettings, tag_files};
 use instrunet_training::synth::compose::{compose, song_seed};
 use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
 use instrunet_training::synth::render::render_track;
-use instrunet_training::tag::{Outcome, TagSettings, tag_files};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("instrunet-{name}-{}", std::process::id()));

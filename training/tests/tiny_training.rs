@@ -4,10 +4,11 @@
 
 use instrunet_model::{Classifier, ModelSpec, Normalization, Provenance, Weights};
 use instrunet_training::data::dataset::{LoadOptions, load};
+use instrunet_training::eval::predict::predict_with;
 use instrunet_training::synth::compose::{compose, song_seed};
 use instrunet_training::synth::fonts::Font;
 use instrunet_training::synth::render::render_track;
-use instrunet_training::train::{Progress, TrainConfig, predict_with, train};
+use instrunet_training::train::{Progress, TrainConfig, train};
 
 #[test]
 fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
