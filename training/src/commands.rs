@@ -11,10 +11,10 @@ use instrunet_training::eval::metrics::{
 };
 use instrunet_training::eval::predict::predict_with;
 use instrunet_training::eval::report::{markdown_false_alarms, predictions_csv};
-use instrunet_training::train::{
-    Architecture, Progress, TrainConfig, baseline_probabilities, plot_curves, run_files,
-    train as run_training,
-};
+use instrunet_training::train::baseline::baseline_probabilities;
+use instrunet_training::train::config::{Architecture, TrainConfig};
+use instrunet_training::train::curves::plot_curves;
+use instrunet_training::train::{Progress, run_files, train as run_training};
 
 use crate::{AnalyzeArgs, DataArgs, EngineArgs, EvalArgs, TagArgs, TrainArgs};
 
@@ -146,7 +146,7 @@ fn check_engine_args(args: &EngineArgs) -> anyhow::Result<()> {
 }
 
 pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
-    instrunet_training::train::device_named(&args.device)?;
+    instrunet_training::train::config::device_named(&args.device)?;
     // The checkpoint is written there after the first epoch: a missing folder must not cost it.
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -370,7 +370,7 @@ fn load_baseline(path: &Path) -> anyhow::Result<Weights> {
         "{}: not baseline weights (its provenance does not say `architecture Baseline`)",
         path.display()
     );
-    for (name, shape) in instrunet_training::train::Baseline::tensor_shapes(&spec) {
+    for (name, shape) in instrunet_training::train::baseline::Baseline::tensor_shapes(&spec) {
         let got = tensors.0.get(&name).map(|(s, _)| s.clone());
         anyhow::ensure!(
             got.as_ref() == Some(&shape),

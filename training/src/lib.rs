@@ -7,7 +7,6 @@
 pub mod data;
 pub mod error;
 pub mod eval;
-pub mod optim;
 pub mod plot;
 pub mod synth;
 pub mod train;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use instrunet_model::NetworkShape;
-use instrunet_training::train::DEFAULT_MIX_PROBABILITY;
+use instrunet_training::train::config::DEFAULT_MIX_PROBABILITY;
 
 mod commands;
 
@@ -285,12 +285,14 @@ fn main() -> anyhow::Result<()> {
     }
     match Cli::parse().command {
         Command::Synth(args) => synth(args)?,
-        Command::Train(args) => {
-            commands::train(args, instrunet_training::train::Architecture::InstruNet)?
-        }
-        Command::Baseline(args) => {
-            commands::train(args, instrunet_training::train::Architecture::Baseline)?
-        }
+        Command::Train(args) => commands::train(
+            args,
+            instrunet_training::train::config::Architecture::InstruNet,
+        )?,
+        Command::Baseline(args) => commands::train(
+            args,
+            instrunet_training::train::config::Architecture::Baseline,
+        )?,
         Command::Eval(args) => commands::eval(args)?,
         Command::Analyze(args) => commands::analyze(args)?,
         Command::Tag(args) => commands::tag(args)?,

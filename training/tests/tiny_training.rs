@@ -8,7 +8,8 @@ use instrunet_training::eval::predict::predict_with;
 use instrunet_training::synth::compose::{compose, song_seed};
 use instrunet_training::synth::fonts::Font;
 use instrunet_training::synth::render::render_track;
-use instrunet_training::train::{Progress, TrainConfig, train};
+use instrunet_training::train::config::TrainConfig;
+use instrunet_training::train::{Progress, train};
 
 #[test]
 fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {

@@ -1,12 +1,13 @@
 //! The SoundFonts training renders with: where Debian installs them, loading one and which
 //! programs it has, and which programs of different classes it plays with the same samples.
 
-use instrunet_model::InstrumentClass;
-use rustysynth::SoundFont;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use instrunet_model::InstrumentClass;
+use rustysynth::SoundFont;
 
 /// FluidR3_GM, a sampled General MIDI set (Debian: fluid-soundfont-gm).
 pub const FLUID_R3_GM: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";

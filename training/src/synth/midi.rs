@@ -1,9 +1,10 @@
 //! Reading and writing MIDI: a standard MIDI file split into stems of notes in seconds, and stems
 //! written back as MIDI (the `MIDI/` folder of a rendered track, the composer's tracks).
 
-use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
 
 /// One note, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]

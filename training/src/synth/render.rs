@@ -6,10 +6,11 @@
 //! program, and a random gain, spectral tilt, velocity scaling and detune within musical ranges,
 //! all written into metadata.yaml (`render:` of each stem) so a track can be re-rendered exactly.
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use rustysynth::{Synthesizer, SynthesizerSettings};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rustysynth::{Synthesizer, SynthesizerSettings};
 
 use crate::data::slakh::{RenderSettings, StemMetadata, TrackMetadata};
 use crate::synth::fonts::Font;

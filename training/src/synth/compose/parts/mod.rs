@@ -8,11 +8,6 @@ mod effects;
 mod melody;
 mod pad;
 
-use rand::{Rng, rngs::StdRng};
-
-use crate::synth::compose::form::SectionKind;
-use crate::synth::compose::orchestration::{Role, program_range};
-use crate::synth::compose::song::{Part, Song, StepNote};
 use arpeggio::arpeggio;
 use bass::bass;
 use comp::comp;
@@ -20,6 +15,11 @@ use drums::drums;
 use effects::effects;
 use melody::melody;
 use pad::pad;
+use rand::{Rng, rngs::StdRng};
+
+use crate::synth::compose::form::SectionKind;
+use crate::synth::compose::orchestration::{Role, program_range};
+use crate::synth::compose::song::{Part, Song, StepNote};
 
 pub(super) fn play_part(rng: &mut StdRng, song: &Song, part: &Part) -> Vec<StepNote> {
     let mut notes = Vec::new();
