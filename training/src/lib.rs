@@ -1,4 +1,5 @@
-//! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs`.
+//! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs` with
+//! its subcommands in `src/cli/`.
 //!
 //! Now: reading the Slakh / BabySlakh layout, decoding its audio and checking a data folder
 //! ([`data`]). Windowing, labels, caching, rendering new tracks and
