@@ -1,9 +1,10 @@
 //! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs` with
 //! its subcommands in `src/cli/`.
 //!
-//! Now: reading the Slakh / BabySlakh layout, decoding its audio and checking a data folder
-//! ([`data`]). Windowing, labels, caching, rendering new tracks and
-//! training follow.
+//! The stages, each a folder, each using only those before it: [`data`] (the Slakh layout, audio,
+//! labelled windows, the cache, splits), [`synth`] (composing and rendering training tracks in
+//! that layout), then [`train`] and [`eval`] (training uses the evaluation's metrics and
+//! prediction). [`error`] (the data errors) and [`plot`] (the PNG font) are shared helpers.
 
 pub mod data;
 pub mod error;

@@ -52,7 +52,7 @@ pub struct Font {
     pub path: PathBuf,
     pub font: Arc<SoundFont>,
     /// Melodic programs (bank 0) it defines.
-    pub(super) programs: Vec<bool>,
+    programs: Vec<bool>,
     has_drums: bool,
     /// A font that is one drum kit at bank 0, program 0 (the AVL kits): it serves drum stems only,
     /// played on a melodic channel.

@@ -23,10 +23,11 @@ pub use orchestration::{Role, arrange};
 pub use song::{Part, Song, StepNote};
 pub use theory::{Chord, Key};
 
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
 use form::plan_sections;
 use orchestration::{pick_parts, plan_activity};
 use parts::play_part;
-use rand::{Rng, SeedableRng, rngs::StdRng};
 use theory::{DORIAN, HARMONIC_MINOR, MAJOR, MINOR, MIXOLYDIAN};
 
 /// Mixes a base seed and an index into a song seed, so that runs with neighbouring seeds do not

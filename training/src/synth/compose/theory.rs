@@ -26,7 +26,7 @@ impl Key {
         (self.tonic + self.scale[degree.rem_euclid(7) as usize]) % 12
     }
 
-    pub(super) fn contains(&self, pitch: i32) -> bool {
+    fn contains(&self, pitch: i32) -> bool {
         let pc = (pitch - self.tonic as i32).rem_euclid(12) as u8;
         self.scale.contains(&pc)
     }

@@ -8,6 +8,11 @@ mod effects;
 mod melody;
 mod pad;
 
+use rand::{Rng, rngs::StdRng};
+
+use super::form::SectionKind;
+use super::orchestration::{Role, program_range};
+use super::song::{Part, Song, StepNote};
 use arpeggio::arpeggio;
 use bass::bass;
 use comp::comp;
@@ -15,11 +20,6 @@ use drums::drums;
 use effects::effects;
 use melody::melody;
 use pad::pad;
-use rand::{Rng, rngs::StdRng};
-
-use crate::synth::compose::form::SectionKind;
-use crate::synth::compose::orchestration::{Role, program_range};
-use crate::synth::compose::song::{Part, Song, StepNote};
 
 pub(super) fn play_part(rng: &mut StdRng, song: &Song, part: &Part) -> Vec<StepNote> {
     let mut notes = Vec::new();
