@@ -41,8 +41,9 @@ fn cpu_seconds(path: &str) -> f64 {
 
 /// `n` songs of at least `seconds`, each with its own composition and SoundFont draw.
 fn songs(n: usize, seconds: f64) -> Vec<Vec<f32>> {
-    use instrunet_training::compose::{compose, song_seed};
-    use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
+    use instrunet_training::synth::compose::{compose, song_seed};
+    use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+    use instrunet_training::synth::render::render_track;
     let fonts: Vec<Font> = installed_training_soundfonts()
         .expect("the training SoundFonts are installed (scripts/ensure-tools.sh)")
         .iter()
@@ -64,7 +65,7 @@ fn songs(n: usize, seconds: f64) -> Vec<Vec<f32>> {
             "Track",
         )
         .unwrap();
-        let audio = instrunet_training::audio::read_mono(&dir.join("Track").join("mix.wav"))
+        let audio = instrunet_training::data::audio::read_mono(&dir.join("Track").join("mix.wav"))
             .expect("the rendered mix reads back")
             .samples;
         std::fs::remove_dir_all(&dir).ok();

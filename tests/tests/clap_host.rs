@@ -300,8 +300,9 @@ fn a_host_reset_releases_notes_and_the_analysis_starts_afresh() {
 
 /// A composed song with drums and bass, rendered at `rate` and read back (mono).
 fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
-    use instrunet_training::compose::{compose, song_seed};
-    use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
+    use instrunet_training::synth::compose::{compose, song_seed};
+    use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+    use instrunet_training::synth::render::render_track;
     let fonts: Vec<Font> = installed_training_soundfonts()
         .expect("the test command installs the SoundFonts")
         .iter()
@@ -322,7 +323,7 @@ fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
     render_track(&song.to_midi(), "test", &fonts, rate, 5, &dir, "Track00001").unwrap();
-    let audio = instrunet_training::audio::read_mono(&dir.join("Track00001").join("mix.wav"))
+    let audio = instrunet_training::data::audio::read_mono(&dir.join("Track00001").join("mix.wav"))
         .expect("the rendered mix reads back");
     std::fs::remove_dir_all(&dir).ok();
     audio.samples

@@ -1,26 +1,16 @@
-//! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs`.
+//! InstruNET's data, training and evaluation tools; the `instrunet` command is `src/main.rs` with
+//! its subcommands in `src/cli/`.
 //!
-//! Now: reading the Slakh / BabySlakh layout ([`slakh`]), decoding its audio ([`audio`]) and
-//! checking a data folder ([`check`]). Windowing, labels, caching, rendering new tracks and
-//! training follow.
+//! The stages, each a folder, each using only those before it: [`data`] (the Slakh layout, audio,
+//! labelled windows, the cache, splits), [`synth`] (composing and rendering training tracks in
+//! that layout), then [`train`] and [`eval`] (training uses the evaluation's metrics and
+//! prediction). [`error`] (the data errors) and [`plot`] (the PNG font) are shared helpers.
 
-pub mod analyze;
-pub mod audio;
-pub mod cache;
-pub mod check;
-pub mod compose;
-pub mod dataset;
+pub mod data;
 pub mod error;
-pub mod gm;
-pub mod metrics;
-pub mod optim;
+pub mod eval;
 pub mod plot;
-pub mod render;
-pub mod resample;
-pub mod slakh;
-pub mod split;
-pub mod tag;
+pub mod synth;
 pub mod train;
-pub mod windows;
 
 pub use error::DataError;

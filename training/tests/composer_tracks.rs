@@ -6,21 +6,23 @@
 use std::collections::BTreeMap;
 
 use instrunet_model::{InstrumentClass, ModelSpec, Provenance};
-use instrunet_training::compose::{arrange, compose, song_seed};
-use instrunet_training::render::{Font, Note, StemNotes, render_track};
-use instrunet_training::slakh::{Track, discover};
-use instrunet_training::windows::{WindowSettings, track_windows};
+use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::data::windows::{WindowSettings, track_windows};
+use instrunet_training::synth::compose::{arrange, compose, song_seed};
+use instrunet_training::synth::fonts::Font;
+use instrunet_training::synth::midi::{Note, StemNotes};
+use instrunet_training::synth::render::render_track;
 
 fn fluid() -> Font {
     Font::load(std::path::Path::new(
-        instrunet_training::render::FLUID_R3_GM,
+        instrunet_training::synth::fonts::FLUID_R3_GM,
     ))
     .expect("the test command installs fluid-soundfont-gm")
 }
 
 /// Seconds of notes of each class inside [a, b).
 fn coverage(
-    song: &instrunet_training::compose::Song,
+    song: &instrunet_training::synth::compose::Song,
     a: f64,
     b: f64,
 ) -> BTreeMap<InstrumentClass, f64> {

@@ -5,11 +5,12 @@
 //! window ending at the same sample, and the model must say the same of both.
 
 use instrunet_model::{Classifier, StreamAnalyzer};
-use instrunet_training::audio::{MonoAudio, read_mono};
-use instrunet_training::compose::{compose, song_seed};
-use instrunet_training::render::{FLUID_R3_GM, Font, render_track};
-use instrunet_training::resample::ClipResampler;
-use instrunet_training::windows::{WindowSettings, label_windows};
+use instrunet_training::data::audio::{MonoAudio, read_mono};
+use instrunet_training::data::resample::ClipResampler;
+use instrunet_training::data::windows::{WindowSettings, label_windows};
+use instrunet_training::synth::compose::{compose, song_seed};
+use instrunet_training::synth::fonts::{FLUID_R3_GM, Font};
+use instrunet_training::synth::render::render_track;
 
 #[test]
 fn the_streaming_path_at_48k_and_the_clip_path_give_the_same_windows() {

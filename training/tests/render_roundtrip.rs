@@ -3,11 +3,11 @@
 //! Slakh's, and the same seed renders the same track.
 
 use instrunet_model::{ModelSpec, Provenance};
-use instrunet_training::render::{
-    Font, installed_training_soundfonts, render_track, stems_from_midi,
-};
-use instrunet_training::slakh::{Track, discover};
-use instrunet_training::windows::{WindowSettings, track_windows};
+use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::data::windows::{WindowSettings, track_windows};
+use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+use instrunet_training::synth::midi::stems_from_midi;
+use instrunet_training::synth::render::render_track;
 use midly::num::{u4, u7, u15, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -205,8 +205,9 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
 /// uses sounds, and the kick is lower than the snare, the snare lower than the hi-hat.
 #[test]
 fn avl_drum_kits_follow_the_general_midi_drum_map() {
-    use instrunet_training::render::{BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS};
-    use instrunet_training::render::{GM_DRUM_KEYS, drum_key_sound};
+    use instrunet_training::synth::fonts::{BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS};
+    use instrunet_training::synth::gm::GM_DRUM_KEYS;
+    use instrunet_training::synth::render::drum_key_sound;
     for path in [BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS] {
         let font = Font::load(std::path::Path::new(path))
             .expect("the test command installs avldrums.lv2-soundfont");
@@ -231,7 +232,7 @@ fn avl_drum_kits_follow_the_general_midi_drum_map() {
 /// with all 128 programs and a drum kit, the two AVL fonts as drum kits only.
 #[test]
 fn every_training_font_loads() {
-    use instrunet_training::render::TRAINING_SOUNDFONTS;
+    use instrunet_training::synth::fonts::TRAINING_SOUNDFONTS;
     for (path, package) in TRAINING_SOUNDFONTS {
         let font = Font::load(std::path::Path::new(path))
             .unwrap_or_else(|e| panic!("{e} (package {package})"));
@@ -253,12 +254,14 @@ fn every_training_font_loads() {
 #[test]
 fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
     use instrunet_model::{MelFilterbank, MelFrontend, MelSettings};
-    use instrunet_training::audio::MonoAudio;
-    use instrunet_training::render::{Note, RenderSettings, StemNotes, render_stem};
-    use instrunet_training::resample::ClipResampler;
+    use instrunet_training::data::audio::MonoAudio;
+    use instrunet_training::data::resample::ClipResampler;
+    use instrunet_training::data::slakh::RenderSettings;
+    use instrunet_training::synth::midi::{Note, StemNotes};
+    use instrunet_training::synth::render::render_stem;
 
     let font = Font::load(std::path::Path::new(
-        instrunet_training::render::FLUID_R3_GM,
+        instrunet_training::synth::fonts::FLUID_R3_GM,
     ))
     .expect("the test command installs fluid-soundfont-gm");
     // Eight seconds of crash, ride, open and closed hi-hat, eighth notes.
@@ -325,7 +328,7 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
 #[test]
 fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
     let load = |p: &str| Font::load(std::path::Path::new(p)).unwrap();
-    let fluid = load(instrunet_training::render::FLUID_R3_GM).sound_alikes(0.5);
+    let fluid = load(instrunet_training::synth::fonts::FLUID_R3_GM).sound_alikes(0.5);
     let violin_fiddle = fluid
         .iter()
         .find(|p| p.programs == [40, 110])
@@ -346,7 +349,7 @@ fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
         "Violin and Viola are both Strings"
     );
     assert!(
-        load(instrunet_training::render::OPL3_FM_GM)
+        load(instrunet_training::synth::fonts::OPL3_FM_GM)
             .sound_alikes(0.5)
             .is_empty()
     );

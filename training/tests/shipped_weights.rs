@@ -3,11 +3,12 @@
 //! below what the model card reports, so that only a broken model or a broken pipeline fails.
 
 use instrunet_model::Weights;
-use instrunet_training::compose::{compose, song_seed};
-use instrunet_training::dataset::{LoadOptions, load};
-use instrunet_training::metrics::{Metrics, evaluate};
-use instrunet_training::render::{Font, render_track};
-use instrunet_training::train::predict_with;
+use instrunet_training::data::dataset::{LoadOptions, load};
+use instrunet_training::eval::metrics::{Metrics, evaluate};
+use instrunet_training::eval::predict::predict_with;
+use instrunet_training::synth::compose::{compose, song_seed};
+use instrunet_training::synth::fonts::Font;
+use instrunet_training::synth::render::render_track;
 
 /// Floors for the embedded model on this set (the model card's figures are far higher).
 const MIN_MAP: f64 = 0.40;
@@ -18,7 +19,7 @@ fn the_embedded_model_recognises_instruments_in_new_songs() {
     // The same songs written at the model's rate (synthesised at 44.1 kHz and resampled by the
     // renderer, as the training data is) and at 48 kHz (resampled by the reader, as a host's
     // audio is by the plugin): two resampling paths, both must clear the floor.
-    let fonts: Vec<Font> = instrunet_training::render::installed_training_soundfonts()
+    let fonts: Vec<Font> = instrunet_training::synth::fonts::installed_training_soundfonts()
         .expect("the test command installs the training SoundFonts")
         .iter()
         .map(|p| Font::load(p).unwrap())

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use instrunet_model::InstrumentClass as C;
 use instrunet_training::DataError;
-use instrunet_training::check::check;
-use instrunet_training::slakh::{Split, Track, TrackDir, discover};
+use instrunet_training::data::check::check;
+use instrunet_training::data::slakh::{Split, Track, TrackDir, discover};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -219,7 +219,7 @@ fn data_check_counts_and_skips_bad_tracks() {
 #[test]
 fn fixture_tracks_cut_into_labelled_windows_at_the_model_rate() {
     use instrunet_model::{ModelSpec, Provenance};
-    use instrunet_training::windows::{WindowSettings, track_windows};
+    use instrunet_training::data::windows::{WindowSettings, track_windows};
     // The fixtures' clips are 2 s long, shorter than a default window: use 64-frame windows.
     let mut spec = ModelSpec::new_default(Provenance::default());
     spec.mel.window_frames = 64;
@@ -270,8 +270,8 @@ fn fixture_tracks_cut_into_labelled_windows_at_the_model_rate() {
 #[test]
 fn the_window_cache_is_reused_and_invalidated() {
     use instrunet_model::{ModelSpec, Provenance};
-    use instrunet_training::cache::{CacheStatus, WindowCache};
-    use instrunet_training::windows::WindowSettings;
+    use instrunet_training::data::cache::{CacheStatus, WindowCache};
+    use instrunet_training::data::windows::WindowSettings;
     let (root, track_dir) = scratch_track("cache");
     let cache = WindowCache::new(root.join("cache")).unwrap();
     let mut spec = ModelSpec::new_default(Provenance::default());

@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use instrunet_model::{InstrumentClass, Weights};
-use instrunet_training::compose::{compose, song_seed};
-use instrunet_training::render::{Font, installed_training_soundfonts, render_track};
-use instrunet_training::slakh::{Track, discover};
-use instrunet_training::tag::{Outcome, TagSettings, tag_files};
+use instrunet_training::data::slakh::{Track, discover};
+use instrunet_training::eval::tag::{Outcome, TagSettings, tag_files};
+use instrunet_training::synth::compose::{compose, song_seed};
+use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
+use instrunet_training::synth::render::render_track;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("instrunet-{name}-{}", std::process::id()));
@@ -144,8 +145,8 @@ fn write_wav(path: &Path, samples: &[f32], rate: u32) {
 
 #[test]
 fn the_command_tags_a_folder_lists_silent_and_unreadable_files_and_plans_renames() {
-    let fluid =
-        Font::load(Path::new(instrunet_training::render::FLUID_R3_GM)).expect("fluid-soundfont-gm");
+    let fluid = Font::load(Path::new(instrunet_training::synth::fonts::FLUID_R3_GM))
+        .expect("fluid-soundfont-gm");
     let work = temp_dir("tag-command");
     // One song's stems, renamed the way a DAW exports them.
     let song = (0..50)

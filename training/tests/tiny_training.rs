@@ -3,10 +3,13 @@
 //! survive save → load exactly.
 
 use instrunet_model::{Classifier, ModelSpec, Normalization, Provenance, Weights};
-use instrunet_training::compose::{compose, song_seed};
-use instrunet_training::dataset::{LoadOptions, load};
-use instrunet_training::render::{Font, render_track};
-use instrunet_training::train::{Progress, TrainConfig, predict_with, train};
+use instrunet_training::data::dataset::{LoadOptions, load};
+use instrunet_training::eval::predict::predict_with;
+use instrunet_training::synth::compose::{compose, song_seed};
+use instrunet_training::synth::fonts::Font;
+use instrunet_training::synth::render::render_track;
+use instrunet_training::train::config::TrainConfig;
+use instrunet_training::train::{Progress, train};
 
 #[test]
 fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
@@ -15,7 +18,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     let data = root.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let font = Font::load(std::path::Path::new(
-        instrunet_training::render::FLUID_R3_GM,
+        instrunet_training::synth::fonts::FLUID_R3_GM,
     ))
     .expect("the test command installs fluid-soundfont-gm");
     for i in 0..10u64 {

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use instrunet_model::InstrumentClass;
 
-use crate::audio::{MonoAudio, read_mono};
+use crate::data::audio::{MonoAudio, read_mono};
 use crate::error::DataError;
-pub use metadata::{StemMetadata, TrackMetadata};
+pub use metadata::{RenderSettings, StemMetadata, TrackMetadata};
 
 /// The split a track belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

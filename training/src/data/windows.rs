@@ -8,9 +8,9 @@
 
 use instrunet_model::{InstrumentClass, MelFrontend, ModelSpec, frames_to_window};
 
+use crate::data::resample::ClipResampler;
+use crate::data::slakh::Track;
 use crate::error::DataError;
-use crate::resample::ClipResampler;
-use crate::slakh::Track;
 
 /// How windows are cut and labelled.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use instrunet_model::ModelSpec;
 
+use crate::data::slakh::Track;
+use crate::data::split::fnv1a;
+use crate::data::windows::{LabelledWindows, WindowSettings, track_windows};
 use crate::error::DataError;
-use crate::slakh::Track;
-use crate::split::fnv1a;
-use crate::windows::{LabelledWindows, WindowSettings, track_windows};
 
 const MAGIC: &[u8; 8] = b"INWIN001";
 

@@ -1,7 +1,7 @@
 //! Splitting tracks into train / validation / test, by track and never by window, and
 //! deterministically: Slakh2100's own split folders when present, else a hash of the track's id.
 
-use crate::slakh::{Split, TrackDir};
+use crate::data::slakh::{Split, TrackDir};
 
 /// Shares of tracks for training and validation when a data root has no split folders; the rest
 /// is the test split.

@@ -9,97 +9,36 @@
 //! Checkpoints (weights, optimiser moments, epoch) are written after every epoch and resume
 //! exactly from an epoch boundary.
 
-use std::collections::HashMap;
+pub mod augment;
+pub mod baseline;
+pub mod checkpoint;
+pub mod config;
+pub mod curves;
+pub mod optim;
+pub mod schedule;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Module, ModuleT, Tensor};
-use candle_nn::{Linear, VarBuilder, VarMap};
+use candle_core::{DType, Device, ModuleT, Tensor};
+use candle_nn::{VarBuilder, VarMap};
 use instrunet_model::loss::bce_with_logits;
 use instrunet_model::net::InstruNet;
-use instrunet_model::{Classifier, ModelSpec, Normalization, TensorMap, Weights, mel::SILENCE_DB};
+use instrunet_model::{ModelSpec, Normalization, TensorMap, Weights};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::WindowSet;
-use crate::metrics::{Metrics, evaluate, tune_thresholds};
-use crate::optim::{AdamW, AdamWConfig};
-
-/// Which network to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    /// The paper's CNN.
-    InstruNet,
-    /// The paper's shallow feed-forward baseline: per-band mean and standard deviation of the
-    /// window over time, one hidden layer.
-    Baseline,
-}
-
-/// Training settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub architecture: Architecture,
-    pub epochs: usize,
-    pub batch: usize,
-    pub lr: f64,
-    pub weight_decay: f64,
-    pub dropout: f32,
-    /// Epochs without a better validation mAP before stopping.
-    pub patience: usize,
-    pub seed: u64,
-    pub threads: usize,
-    /// Random gain range, ± dB.
-    pub gain_db: f32,
-    /// Largest time shift, frames.
-    pub shift_frames: usize,
-    /// Share of examples mixed with a window of another track, 0 to 1.
-    pub mix_probability: f64,
-    /// Cap on training time, minutes: the run stops after the epoch that crosses it.
-    pub max_minutes: Option<f64>,
-    /// Steps per epoch (default: one pass over the training windows).
-    pub steps_per_epoch: Option<usize>,
-    /// Where the network trains: `cpu`, or `cuda` / `metal` in builds with those features.
-    pub device: String,
-}
-
-/// The candle device for a `--device` name.
-pub fn device_named(name: &str) -> anyhow::Result<Device> {
-    match name {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" if cfg!(feature = "cuda") => Ok(Device::new_cuda(0)?),
-        "metal" if cfg!(feature = "metal") => Ok(Device::new_metal(0)?),
-        "cuda" | "metal" => anyhow::bail!(
-            "--device {name}: this build has no {name} support; rebuild with `--features {name}`"
-        ),
-        other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
-    }
-}
-
-/// Share of training examples mixed with a window of another track unless told otherwise.
-pub const DEFAULT_MIX_PROBABILITY: f64 = 0.3;
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            architecture: Architecture::InstruNet,
-            epochs: 12,
-            batch: 32,
-            lr: 2e-3,
-            weight_decay: 1e-2,
-            dropout: instrunet_model::net::DEFAULT_DROPOUT,
-            patience: 4,
-            seed: 1,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            gain_db: 6.0,
-            shift_frames: 8,
-            mix_probability: DEFAULT_MIX_PROBABILITY,
-            max_minutes: None,
-            steps_per_epoch: None,
-            device: "cpu".into(),
-        }
-    }
-}
+use crate::data::dataset::WindowSet;
+use crate::eval::metrics::{evaluate, tune_thresholds};
+use crate::eval::predict::predict_with;
+use crate::train::augment::augmented_example;
+use crate::train::baseline::Baseline;
+use crate::train::checkpoint::{CheckpointState, save_checkpoint};
+use crate::train::config::{Architecture, TrainConfig, device_named};
+use crate::train::optim::{AdamW, AdamWConfig};
+use crate::train::schedule::learning_rate;
 
 /// One line of the training log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,57 +62,6 @@ pub struct TrainOutcome {
     pub log: Vec<EpochLog>,
     pub best_epoch: usize,
     pub seconds: f64,
-}
-
-/// The feed-forward baseline.
-pub struct Baseline {
-    fc1: Linear,
-    fc2: Linear,
-    dropout: candle_nn::Dropout,
-    normalization: Normalization,
-}
-
-/// Hidden units of the baseline.
-pub const BASELINE_HIDDEN: usize = 256;
-
-impl Baseline {
-    pub fn new(spec: &ModelSpec, dropout: f32, vb: VarBuilder) -> candle_core::Result<Self> {
-        let m = spec.mel.n_mels;
-        Ok(Self {
-            fc1: candle_nn::linear(2 * m, BASELINE_HIDDEN, vb.pp("fc1"))?,
-            fc2: candle_nn::linear(BASELINE_HIDDEN, spec.n_classes(), vb.pp("fc2"))?,
-            dropout: candle_nn::Dropout::new(dropout),
-            normalization: spec.normalization,
-        })
-    }
-
-    /// Tensor names and shapes.
-    pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
-        let m = spec.mel.n_mels;
-        vec![
-            ("fc1.bias".into(), vec![BASELINE_HIDDEN]),
-            ("fc1.weight".into(), vec![BASELINE_HIDDEN, 2 * m]),
-            ("fc2.bias".into(), vec![spec.n_classes()]),
-            ("fc2.weight".into(), vec![spec.n_classes(), BASELINE_HIDDEN]),
-        ]
-    }
-}
-
-impl ModuleT for Baseline {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
-        let n = self.normalization;
-        let xs = xs.affine(1.0 / n.std as f64, -(n.mean / n.std) as f64)?;
-        let xs = xs.squeeze(1)?; // (batch, mels, frames)
-        let mean = xs.mean_keepdim(2)?;
-        let std = xs.broadcast_sub(&mean)?.sqr()?.mean_keepdim(2)?.sqrt()?;
-        let features = Tensor::cat(&[mean.squeeze(2)?, std.squeeze(2)?], 1)?;
-        let h = self
-            .fc1
-            .forward(&features)?
-            .relu()?
-            .apply_t(&self.dropout, train)?;
-        self.fc2.forward(&h)
-    }
 }
 
 /// The input normalisation of a training set: mean and standard deviation of its log-Mel values
@@ -207,62 +95,6 @@ pub fn positive_weights(train: &WindowSet) -> Vec<f32> {
             ((n - p) / p).sqrt().clamp(1.0, 10.0) as f32
         })
         .collect()
-}
-
-/// The learning rate at `step` of `total`: linear warm-up over the first 3 %, then cosine decay
-/// to 5 % of the peak.
-pub fn learning_rate(peak: f64, step: u64, total: u64) -> f64 {
-    let warmup = (total / 33).max(1);
-    if step < warmup {
-        return peak * (step + 1) as f64 / warmup as f64;
-    }
-    let progress = ((step - warmup) as f64 / (total - warmup).max(1) as f64).min(1.0);
-    peak * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()))
-}
-
-/// Fills `out` with example `i` of `set`, augmented; returns its labels.
-fn augmented_example(
-    set: &WindowSet,
-    i: usize,
-    config: &TrainConfig,
-    frames: usize,
-    rng: &mut StdRng,
-    out: &mut [f32],
-    labels: &mut [f32],
-) {
-    let src = set.window(i);
-    let gain = rng.random_range(-config.gain_db..=config.gain_db);
-    let shift = rng.random_range(-(config.shift_frames as i64)..=config.shift_frames as i64);
-    let mels = src.len() / frames;
-    for m in 0..mels {
-        let row = &src[m * frames..(m + 1) * frames];
-        let dst = &mut out[m * frames..(m + 1) * frames];
-        for (f, d) in dst.iter_mut().enumerate() {
-            // Shifted in time, the edge frame repeated into the gap.
-            let s = (f as i64 - shift).clamp(0, frames as i64 - 1) as usize;
-            *d = (row[s] + gain).max(SILENCE_DB);
-        }
-    }
-    labels.copy_from_slice(set.label(i));
-    if rng.random_bool(config.mix_probability) && set.tracks.len() > 1 {
-        // Another track's window, quieter, added in power: the mix of the two sounds, and the
-        // union of their labels.
-        let j = loop {
-            let j = rng.random_range(0..set.len());
-            if set.track_of[j] != set.track_of[i] {
-                break j;
-            }
-        };
-        let other_gain = gain + rng.random_range(-9.0..=0.0f32);
-        for (d, &o) in out.iter_mut().zip(set.window(j)) {
-            let b = (o + other_gain).max(SILENCE_DB);
-            let (hi, lo) = if *d > b { (*d, b) } else { (b, *d) };
-            *d = hi + 10.0 * (1.0 + 10f32.powf((lo - hi) / 10.0)).log10();
-        }
-        for (l, &o) in labels.iter_mut().zip(set.label(j)) {
-            *l = l.max(o);
-        }
-    }
 }
 
 /// A model under training: its variables and network.
@@ -327,65 +159,6 @@ fn predict_set(
             Ok(out)
         }
     }
-}
-
-/// Probabilities of InstruNET weights on a set.
-pub fn predict_with(
-    weights: &Weights,
-    set: &WindowSet,
-    threads: usize,
-) -> anyhow::Result<Vec<f32>> {
-    let mut classifier = Classifier::new(weights, &Device::Cpu)?;
-    classifier.set_threads(threads);
-    let mut out = Vec::with_capacity(set.len() * weights.spec.n_classes());
-    for start in (0..set.len()).step_by(64) {
-        let n = (set.len() - start).min(64);
-        out.extend(classifier.predict_batch(
-            &set.windows[start * set.window_len..(start + n) * set.window_len],
-            n,
-        )?);
-    }
-    Ok(out)
-}
-
-/// Saves a checkpoint: the weights and optimiser moments as safetensors, the progress as JSON
-/// metadata.
-fn save_checkpoint(
-    path: &Path,
-    model: &Model,
-    opt: &AdamW,
-    state: &CheckpointState,
-) -> anyhow::Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .varmap
-        .data()
-        .lock()
-        .expect("VarMap lock poisoned")
-        .iter()
-        .map(|(n, v)| (format!("model.{n}"), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(opt.state());
-    let meta: HashMap<String, String> =
-        [("checkpoint".to_owned(), serde_json::to_string(state)?)].into();
-    let tmp = path.with_extension("tmp");
-    candle_core::safetensors::save(&tensors.into_iter().collect::<HashMap<_, _>>(), &tmp)?;
-    // candle's save writes no metadata; write it alongside.
-    std::fs::write(path.with_extension("json"), &meta["checkpoint"])?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// Progress saved with a checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckpointState {
-    pub epochs_done: usize,
-    pub step: u64,
-    pub best_epoch: usize,
-    pub best_map: f64,
-    pub normalization: Normalization,
-    pub log: Vec<EpochLog>,
-    /// The best epoch's weights so far are in `<checkpoint>.best.safetensors`.
-    pub config: TrainConfig,
 }
 
 /// Trains on `train`, validating on `validation`. With `resume`, continues from a checkpoint.
@@ -617,110 +390,6 @@ pub enum Progress {
     Note(String),
 }
 
-/// Metrics of baseline weights on a set.
-pub fn baseline_probabilities(weights: &Weights, set: &WindowSet) -> anyhow::Result<Vec<f32>> {
-    let config = TrainConfig {
-        architecture: Architecture::Baseline,
-        ..Default::default()
-    };
-    let model = build(&weights.spec, &config, Some(&weights.tensors), &Device::Cpu)?;
-    predict_set(&model, &weights.spec, &config, set)
-}
-
-/// Evaluates InstruNET weights on a set at their own thresholds.
-pub fn evaluate_weights(
-    weights: &Weights,
-    set: &WindowSet,
-    threads: usize,
-) -> anyhow::Result<Metrics> {
-    let probs = predict_with(weights, set, threads)?;
-    Ok(evaluate(
-        &probs,
-        &set.labels,
-        &weights.spec.classes,
-        &weights.spec.thresholds,
-    ))
-}
-
-/// The training curves as a PNG: losses and validation metrics per epoch.
-pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result<()> {
-    use plotters::prelude::*;
-    crate::plot::register_font()?;
-    let root = BitMapBackend::new(path, (1000, 450)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(500);
-    let epochs = log.len().max(1) as f64;
-    let max_loss = log
-        .iter()
-        .flat_map(|e| [e.train_loss, e.val_loss])
-        .fold(0.0f64, f64::max)
-        .max(1e-3)
-        * 1.1;
-    type Series = (&'static str, RGBColor, fn(&EpochLog) -> f64);
-    let losses: [Series; 2] = [
-        ("train (weighted, augmented)", BLUE, |e| e.train_loss),
-        ("validation", RED, |e| e.val_loss),
-    ];
-    let metrics: [Series; 3] = [
-        ("mAP", BLUE, |e| e.val_map),
-        ("macro F1", RED, |e| e.val_macro_f1),
-        ("weighted F1", GREEN, |e| e.val_weighted_f1),
-    ];
-    let panel = |area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-                 caption: String,
-                 y_max: f64,
-                 y_desc: &str,
-                 series: &[Series],
-                 legend: SeriesLabelPosition|
-     -> anyhow::Result<()> {
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.5..epochs + 0.5, 0.0..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(y_desc)
-            .draw()?;
-        for &(name, color, f) in series {
-            chart
-                .draw_series(LineSeries::new(
-                    log.iter().map(|e| (e.epoch as f64, f(e))),
-                    color.stroke_width(2),
-                ))?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        }
-        chart
-            .configure_series_labels()
-            .position(legend)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
-    };
-    panel(
-        &left,
-        format!("{title}: loss"),
-        max_loss,
-        "BCE",
-        &losses,
-        SeriesLabelPosition::UpperRight,
-    )?;
-    panel(
-        &right,
-        format!("{title}: validation"),
-        1.0,
-        "",
-        &metrics,
-        SeriesLabelPosition::LowerRight,
-    )?;
-    root.present()?;
-    Ok(())
-}
-
 /// Where a run writes its files.
 pub fn run_files(out: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (
@@ -728,44 +397,4 @@ pub fn run_files(out: &Path) -> (PathBuf, PathBuf, PathBuf) {
         out.with_extension("curves.png"),
         out.with_extension("ckpt.safetensors"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn learning_rate_warms_up_then_decays() {
-        let peak = 1e-3;
-        assert!(learning_rate(peak, 0, 1000) < peak / 10.0);
-        assert!((learning_rate(peak, 29, 1000) - peak).abs() < 1e-9);
-        assert!(
-            learning_rate(peak, 500, 1000) < peak && learning_rate(peak, 500, 1000) > peak / 3.0
-        );
-        assert!((learning_rate(peak, 1000, 1000) - 0.05 * peak).abs() < 1e-9);
-    }
-
-    #[test]
-    fn mixing_takes_the_union_of_labels_and_adds_power() {
-        let mut set = WindowSet::new(4, 2);
-        set.windows = vec![-20.0; 4].into_iter().chain(vec![-20.0; 4]).collect();
-        set.labels = vec![1.0, 0.0, 0.0, 1.0];
-        set.track_of = vec![0, 1];
-        set.tracks = vec!["a".into(), "b".into()];
-        let config = TrainConfig {
-            gain_db: 0.0,
-            shift_frames: 0,
-            mix_probability: 1.0,
-            ..Default::default()
-        };
-        let mut rng = StdRng::seed_from_u64(3);
-        let (mut out, mut labels) = (vec![0.0; 4], vec![0.0; 2]);
-        augmented_example(&set, 0, &config, 2, &mut rng, &mut out, &mut labels);
-        assert_eq!(labels, vec![1.0, 1.0]);
-        // Two equal powers sum to +3 dB at most; a quieter second window adds less.
-        assert!(
-            out.iter().all(|&v| v > -20.0 && v <= -20.0 + 3.02),
-            "{out:?}"
-        );
-    }
 }

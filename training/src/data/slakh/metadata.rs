@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use rand::{Rng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
-
-use crate::render::RenderSettings;
 
 /// A track's `metadata.yaml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,4 +59,48 @@ pub struct StemMetadata {
     /// Tracks made by `instrunet synth`: how this stem was rendered (font, gain, tilt, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render: Option<RenderSettings>,
+}
+
+/// How one stem was rendered: enough to render it again exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderSettings {
+    /// SoundFont file name.
+    pub soundfont: String,
+    /// Gain of the stem, dB, relative to the renderer's `STEM_LEVEL_DBFS` (its level while it plays).
+    pub gain_db: f32,
+    /// Spectral tilt around 1 kHz, dB (positive: brighter).
+    pub tilt_db: f32,
+    /// Factor on every note velocity.
+    pub velocity_scale: f32,
+    /// Detune through pitch bend, cents (melodic stems only).
+    pub detune_cents: f32,
+}
+
+impl RenderSettings {
+    /// The stem as the font plays it: no gain, tilt or detune, velocities as written.
+    pub fn neutral(soundfont: String) -> Self {
+        Self {
+            soundfont,
+            gain_db: 0.0,
+            tilt_db: 0.0,
+            velocity_scale: 1.0,
+            detune_cents: 0.0,
+        }
+    }
+
+    /// Random settings within musical ranges: gain ±6 dB, tilt ±6 dB, velocity ×0.7-1.15,
+    /// detune ±15 cents.
+    pub fn random(rng: &mut StdRng, soundfont: String, is_drum: bool) -> Self {
+        Self {
+            soundfont,
+            gain_db: rng.random_range(-6.0..6.0),
+            tilt_db: rng.random_range(-6.0..6.0),
+            velocity_scale: rng.random_range(0.7..1.15),
+            detune_cents: if is_drum {
+                0.0
+            } else {
+                rng.random_range(-15.0..15.0)
+            },
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{Fft, Resampler};
 
-use crate::audio::MonoAudio;
+use crate::data::audio::MonoAudio;
 
 /// Resamples clips from one rate to another; reuse it for every clip at the same rates.
 pub struct ClipResampler {

@@ -1,7 +1,7 @@
 //! A data root's labelled windows in memory, split by song into train / validation / test.
 //!
-//! Tracks are read through the window cache ([`crate::cache`]), two at a time, and each lands in
-//! the split of its song ([`crate::split::assign_song`]): the source MIDI file for rendered tracks
+//! Tracks are read through the window cache ([`crate::data::cache`]), two at a time, and each lands in
+//! the split of its song ([`crate::data::split::assign_song`]): the source MIDI file for rendered tracks
 //! (`lmd_midi_dir` in metadata.yaml), so that several renderings of one piece never straddle
 //! splits.
 
@@ -10,11 +10,11 @@ use std::sync::Mutex;
 
 use instrunet_model::ModelSpec;
 
-use crate::cache::{CacheStatus, WindowCache};
+use crate::data::cache::{CacheStatus, WindowCache};
+use crate::data::slakh::{Split, Track, TrackDir, discover};
+use crate::data::split::{SplitFractions, assign_song};
+use crate::data::windows::WindowSettings;
 use crate::error::DataError;
-use crate::slakh::{Split, Track, TrackDir, discover};
-use crate::split::{SplitFractions, assign_song};
-use crate::windows::WindowSettings;
 
 /// Windows and labels of one split, back to back.
 #[derive(Debug, Default, Clone)]

@@ -159,6 +159,18 @@ pub fn slakh_inst_class(program: u32, is_drum: bool) -> &'static str {
     }
 }
 
+/// General MIDI drum keys and what plays there: the ones a drum kit must get right.
+pub const GM_DRUM_KEYS: [(u8, &str); 8] = [
+    (36, "bass drum"),
+    (38, "snare"),
+    (42, "closed hi-hat"),
+    (46, "open hi-hat"),
+    (45, "low tom"),
+    (50, "high tom"),
+    (49, "crash cymbal"),
+    (51, "ride cymbal"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `instrunet tag DIR`: names the instrument in each audio file of a folder of stems.
 //!
 //! Each file runs through the same streaming engine and centred average as `instrunet analyze`
-//! ([`crate::analyze::analyze`]). An analysis speaks for the hop-long stretch at the centre of its
+//! ([`crate::eval::analyze::analyze`]). An analysis speaks for the hop-long stretch at the centre of its
 //! window; a stretch *sounds* when its RMS level reaches `silence_db`. A class's share is the
 //! part of the sounding stretches in which it is active (its averaged probability at or over the
 //! model's threshold). The main class is the one with the largest share; where shares tie, or no
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use instrunet_model::{Classifier, Device, Weights};
 use serde::Serialize;
 
-use crate::analyze::analyze;
+use crate::eval::analyze::analyze;
 
 /// Extensions of the audio files `tag` reads (case-insensitive).
 pub const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "mp3", "ogg"];
@@ -191,7 +191,7 @@ pub fn rms_db(samples: &[f32]) -> f32 {
 /// Reads and tags one file; never fails: an unreadable file is [`Outcome::Failed`] with why.
 pub fn tag_file(path: &Path, weights: &Weights, settings: &TagSettings) -> Outcome {
     let run = || -> anyhow::Result<Outcome> {
-        let audio = crate::audio::read_mono(path)?;
+        let audio = crate::data::audio::read_mono(path)?;
         let classifier = Classifier::new(weights, &Device::Cpu)?;
         tag_samples(classifier, &audio.samples, audio.sample_rate, settings)
     };
@@ -397,7 +397,7 @@ pub fn table(reports: &[Report]) -> String {
 /// CSV: file, status, seconds, sounding seconds, main class, suggested name, the classes heard,
 /// the reason a file was unreadable, then every class's share.
 pub fn csv(reports: &[Report], classes: &[String]) -> String {
-    use crate::metrics::csv_field;
+    use crate::eval::report::csv_field;
     let mut s = String::from(
         "file,status,seconds,sounding_seconds,main_class,suggested_name,classes_heard,reason",
     );

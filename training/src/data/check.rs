@@ -7,15 +7,15 @@ use std::path::Path;
 
 use instrunet_model::InstrumentClass;
 
+use crate::data::slakh::{Split, Track, discover};
+use crate::data::split::{self, SplitFractions};
 use crate::error::DataError;
-use crate::slakh::{Split, Track, discover};
-use crate::split::{self, SplitFractions};
 
 /// What a data folder holds.
 #[derive(Debug, Default)]
 pub struct DataSummary {
     /// Tracks read without a problem, by split (the split folder's, or the one drawn from the
-    /// track's id; see [`crate::split`]).
+    /// track's id; see [`crate::data::split`]).
     pub tracks: BTreeMap<Split, usize>,
     /// Stems with audio, by class.
     pub stems_per_class: BTreeMap<InstrumentClass, usize>,

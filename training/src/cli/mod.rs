@@ -1,0 +1,12 @@
+//! The `instrunet` command's subcommands, one module each (`train` serves `baseline` too), and what
+//! several share ([`common`]). `main.rs` parses the command line and calls into these; nothing
+//! here refers back to it.
+
+pub mod analyze;
+pub mod common;
+pub mod data;
+pub mod eval;
+pub mod info;
+pub mod synth;
+pub mod tag;
+pub mod train;

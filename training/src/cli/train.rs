@@ -1,0 +1,287 @@
+//! `instrunet train` and `instrunet baseline`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use instrunet_model::{ModelSpec, NetworkShape, Provenance};
+use instrunet_training::eval::metrics::{Metrics, evaluate};
+use instrunet_training::eval::predict::predict_with;
+use instrunet_training::train::baseline::baseline_probabilities;
+use instrunet_training::train::config::{Architecture, DEFAULT_MIX_PROBABILITY, TrainConfig};
+use instrunet_training::train::curves::plot_curves;
+use instrunet_training::train::{Progress, run_files, train as run_training};
+
+use crate::cli::common::{DataArgs, load_all, probability, threads, weights_or_embedded};
+
+#[derive(clap::Args)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The weights file to write (the log, curves and checkpoint go next to it).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Peak learning rate (AdamW; warm-up, then cosine decay).
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// Stop after the epoch that crosses this many minutes.
+    #[arg(long)]
+    max_minutes: Option<f64>,
+    /// Steps per epoch (default: one pass over the training windows).
+    #[arg(long)]
+    steps_per_epoch: Option<usize>,
+    /// Epochs without a better validation mAP before stopping.
+    #[arg(long, default_value_t = 4)]
+    patience: usize,
+    /// Share of training examples mixed with a window of another track (quieter, added in
+    /// power; the labels are the union of both), from 0 (never) to 1 (always).
+    #[arg(long, default_value_t = DEFAULT_MIX_PROBABILITY, value_parser = probability)]
+    mix_probability: f64,
+    /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
+    /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
+    /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
+    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels"])]
+    init: Option<PathBuf>,
+    /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
+    /// more let it hear which register a sound sits in; the shipped model has 8). Stored in the
+    /// weights file.
+    #[arg(long, default_value_t = 8)]
+    pool_bands: usize,
+    /// Output channels of the three convolution blocks (the paper's: 32,64,128). Each a multiple
+    /// of 8; wider blocks cost training and inference time. Stored in the weights file.
+    #[arg(long, value_delimiter = ',', value_name = "C1,C2,C3", default_values_t = NetworkShape::PAPER_CHANNELS)]
+    channels: Vec<usize>,
+    /// Train on the first N training songs only (validation and test stay whole): for studies
+    /// of how much data helps.
+    #[arg(long)]
+    train_songs: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Continue from the checkpoint next to --out.
+    #[arg(long)]
+    resume: bool,
+    /// cpu, or cuda / metal when built with those features.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Free text for the weights' provenance (what the data is).
+    #[arg(long, default_value = "")]
+    describe: String,
+}
+
+pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
+    instrunet_training::train::config::device_named(&args.device)?;
+    // The checkpoint is written there after the first epoch: a missing folder must not cost it.
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // Read before the data: a bad file fails in a second, not after minutes of loading.
+    let (start, started_from) = match &args.init {
+        None => (None, String::new()),
+        Some(_) if architecture != Architecture::InstruNet => {
+            anyhow::bail!("--init: only `instrunet train` can start from weights")
+        }
+        Some(p) => {
+            let file = (p.as_os_str() != "default").then_some(p.as_path());
+            let weights = weights_or_embedded(file).context("--init")?;
+            let from = file.map_or("the embedded model".into(), |f| f.display().to_string());
+            (Some(weights), format!("started from {from}, then "))
+        }
+    };
+    let spec = match &start {
+        Some(w) => ModelSpec {
+            provenance: Provenance::default(),
+            ..w.spec.clone()
+        },
+        None => {
+            let mut spec = ModelSpec::new_default(Provenance::default());
+            spec.network.pool_bands = args.pool_bands;
+            spec.network.conv_channels = args.channels.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
+            })?;
+            spec.validate().map_err(|e| {
+                anyhow::anyhow!(
+                    "--pool-bands {} / --channels {:?}: {e}",
+                    args.pool_bands,
+                    args.channels
+                )
+            })?;
+            spec
+        }
+    };
+    let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
+    if let Some(n) = args.train_songs {
+        train_set = train_set.first_songs(n);
+        eprintln!(
+            "  training on the first {} songs: {} windows",
+            train_set.songs.len(),
+            train_set.len()
+        );
+    }
+    let config = TrainConfig {
+        architecture,
+        epochs: args.epochs,
+        batch: args.batch,
+        lr: args.lr,
+        patience: args.patience,
+        seed: args.seed,
+        threads: threads(&args.data),
+        max_minutes: args.max_minutes,
+        steps_per_epoch: args.steps_per_epoch,
+        mix_probability: args.mix_probability,
+        device: args.device.clone(),
+        ..Default::default()
+    };
+    let (log_path, png_path, ckpt_path) = run_files(&args.out);
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "epoch {prefix} {bar:30} {pos}/{len} steps, {per_sec}, ~{eta} left, {msg}",
+        )
+        .expect("valid template"),
+    );
+    let hidden = bar.is_hidden();
+    let mut report = |p: Progress| match p {
+        Progress::Step {
+            epoch,
+            step_in_epoch,
+            steps_per_epoch,
+            loss,
+        } => {
+            bar.set_prefix(format!("{}", epoch + 1));
+            bar.set_length(steps_per_epoch as u64);
+            bar.set_position(step_in_epoch as u64);
+            bar.set_message(format!("loss {loss:.4}"));
+            if hidden && step_in_epoch % 100 == 0 {
+                println!(
+                    "epoch {} step {step_in_epoch}/{steps_per_epoch} loss {loss:.4}",
+                    epoch + 1
+                );
+            }
+        }
+        Progress::Epoch(e) => {
+            let line = format!(
+                "epoch {:>2}: train loss {:.4}, validation loss {:.4}, mAP {:.3}, macro F1 {:.3}, weighted F1 {:.3} ({:.0} examples/s, {:.1} min)",
+                e.epoch,
+                e.train_loss,
+                e.val_loss,
+                e.val_map,
+                e.val_macro_f1,
+                e.val_weighted_f1,
+                e.examples_per_second,
+                e.seconds / 60.0
+            );
+            if hidden {
+                println!("{line}")
+            } else {
+                bar.println(line)
+            }
+        }
+        Progress::Note(n) => {
+            if hidden {
+                println!("{n}")
+            } else {
+                bar.println(n)
+            }
+        }
+    };
+    let outcome = run_training(
+        &spec,
+        &train_set,
+        &validation,
+        &config,
+        start.as_ref(),
+        Some(&ckpt_path),
+        args.resume,
+        &mut report,
+    )?;
+    bar.finish_and_clear();
+    let mut weights = outcome.weights;
+    // The held-out test split, at the thresholds tuned on validation.
+    let probs = match architecture {
+        Architecture::InstruNet => predict_with(&weights, &test, config.threads)?,
+        Architecture::Baseline => baseline_probabilities(&weights, &test)?,
+    };
+    let test_metrics = evaluate(
+        &probs,
+        &test.labels,
+        &weights.spec.classes,
+        &weights.spec.thresholds,
+    );
+    let name = match architecture {
+        Architecture::InstruNet => "InstruNET",
+        Architecture::Baseline => "Baseline (feed-forward)",
+    };
+    println!(
+        "\nTest split ({} windows, {} songs never seen in training):\n",
+        test.len(),
+        test.songs.len()
+    );
+    println!("{}", Metrics::markdown_summary(&[(name, &test_metrics)]));
+    println!("{}", test_metrics.markdown_classes());
+    let p = &mut weights.spec.provenance;
+    p.data = format!(
+        "{}{}{} training songs ({} windows), {} validation songs; data roots {}",
+        args.describe,
+        if args.describe.is_empty() { "" } else { "; " },
+        train_set.songs.len(),
+        train_set.len(),
+        validation.songs.len(),
+        args.data
+            .data
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    p.notes = format!(
+        "architecture {architecture:?}; {started_from}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
+        if architecture == Architecture::InstruNet {
+            "train"
+        } else {
+            "baseline"
+        },
+        env!("CARGO_PKG_VERSION"),
+        outcome.seconds / 60.0,
+        config.threads,
+        outcome.best_epoch,
+        outcome.log.len(),
+        config.seed
+    );
+    let m = &test_metrics;
+    for (k, v) in [
+        ("test_subset_accuracy", m.subset_accuracy),
+        ("test_hamming_accuracy", m.hamming_accuracy),
+        ("test_weighted_f1", m.weighted.f1),
+        ("test_macro_f1", m.macro_avg.f1),
+        ("test_micro_f1", m.micro.f1),
+        ("test_map", m.map),
+    ] {
+        p.metrics
+            .insert(k.into(), serde_json::json!((v * 1e4).round() / 1e4));
+    }
+    weights
+        .save(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(
+        &log_path,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "config": config,
+            "epochs": outcome.log,
+            "best_epoch": outcome.best_epoch,
+            "test": test_metrics,
+        }))?,
+    )?;
+    if let Err(e) = plot_curves(&outcome.log, &png_path, name) {
+        eprintln!("no training-curve plot: {e}");
+    }
+    println!(
+        "wrote {} (and {}, {}, checkpoint {})",
+        args.out.display(),
+        log_path.display(),
+        png_path.display(),
+        ckpt_path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! The data stages: reading the Slakh / BabySlakh layout ([`slakh`]), decoding its audio
+//! ([`audio`]) and resampling it ([`resample`]), cutting labelled windows ([`windows`]), caching
+//! them ([`cache`]), splitting tracks by song ([`split`]) into a data set in memory ([`dataset`]),
+//! and checking a data folder ([`check`]).
+//!
+//! Nothing here knows about the composer or the renderer (`synth`): the renderer writes the Slakh
+//! metadata schema defined here.
+
+pub mod audio;
+pub mod cache;
+pub mod check;
+pub mod dataset;
+pub mod resample;
+pub mod slakh;
+pub mod split;
+pub mod windows;

@@ -1,0 +1,10 @@
+//! Evaluating and using trained weights: running them over windows ([`predict`]), the metrics
+//! ([`metrics`]) and what `instrunet eval` prints and writes ([`report`]), and the two tools that
+//! run a model over audio files: a timeline of one file ([`analyze`]) and the main class of many
+//! ([`tag`]).
+
+pub mod analyze;
+pub mod metrics;
+pub mod predict;
+pub mod report;
+pub mod tag;

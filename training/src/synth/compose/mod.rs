@@ -1,0 +1,206 @@
+//! The song composer behind `instrunet synth` without `--midi-dir`: multi-instrument songs in a
+//! style, tempo, key and meter of their own, built from sections (intro, verse, chorus, bridge,
+//! solo, breakdown, outro) over chord progressions, with drum grooves and fills, bass lines,
+//! comping (block chords, arpeggios, strums, power chords, stabs), pads, melodies with motifs,
+//! counter-melodies and solos, and instruments entering and leaving between sections.
+//!
+//! Per song it draws a subset of InstruNET's classes and a General MIDI program for each (as Slakh
+//! picks one patch per stem); every class is drawn equally often, drums and bass most of the time
+//! but not always. A song is a function of its seed alone, and it is written as a Standard MIDI
+//! File, which the renderer then treats exactly like any other MIDI file.
+//!
+//! Time inside the composer is counted in sixteenth notes ("steps"); the MIDI file has 480 ticks
+//! per quarter note (120 per step) and one tempo.
+
+mod form;
+mod orchestration;
+mod parts;
+mod song;
+mod theory;
+
+pub use form::{Meter, Section, SectionKind, Style};
+pub use orchestration::{Role, arrange};
+pub use song::{Part, Song, StepNote};
+pub use theory::{Chord, Key};
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use form::plan_sections;
+use orchestration::{pick_parts, plan_activity};
+use parts::play_part;
+use theory::{DORIAN, HARMONIC_MINOR, MAJOR, MINOR, MIXOLYDIAN};
+
+/// Mixes a base seed and an index into a song seed, so that runs with neighbouring seeds do not
+/// share songs (seed 1's second song is not seed 2's first).
+pub fn song_seed(base: u64, index: u64) -> u64 {
+    let mut z = base
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(index.wrapping_mul(0xd1b5_4a32_d192_ed03))
+        .wrapping_add(0x632b_e59b_d9b4_e019);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Composes the song of a seed.
+pub fn compose(seed: u64) -> Song {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let style = Style::ALL[rng.random_range(0..Style::ALL.len())];
+    let meter = match style {
+        Style::Waltz => Meter::new(3, 4),
+        Style::Folk | Style::Ballad if rng.random_bool(0.35) => {
+            if rng.random_bool(0.5) {
+                Meter::new(6, 8)
+            } else {
+                Meter::new(3, 4)
+            }
+        }
+        Style::Jazz if rng.random_bool(0.15) => Meter::new(5, 4),
+        Style::Rock | Style::Metal | Style::Electronic if rng.random_bool(0.08) => Meter::new(7, 8),
+        Style::Ballad | Style::Shuffle if rng.random_bool(0.2) => Meter::new(12, 8),
+        _ => Meter::new(4, 4),
+    };
+    let (lo, hi) = style.tempo_range();
+    let mut bpm = rng.random_range(lo..hi);
+    if meter.denominator == 8 {
+        // Eighth-note meters are counted in dotted quarters: the sixteenths go faster.
+        bpm *= 1.5;
+    }
+    let (mode, scale) = match (style, rng.random_range(0..10)) {
+        (Style::Funk | Style::Jazz, 0..=3) => ("dorian", DORIAN),
+        (Style::Rock | Style::Shuffle | Style::Folk, 0..=2) => ("mixolydian", MIXOLYDIAN),
+        (Style::Metal | Style::Latin, 0..=2) => ("harmonic minor", HARMONIC_MINOR),
+        (_, 0..=4) => ("major", MAJOR),
+        _ => ("minor", MINOR),
+    };
+    let key = Key {
+        tonic: rng.random_range(0..12),
+        mode,
+        scale,
+    };
+    let sections = plan_sections(&mut rng, style, &meter, &key, bpm);
+    let length = sections
+        .last()
+        .map_or(0, |s| s.start + s.bars * meter.steps);
+    let mut song = Song {
+        seed,
+        style,
+        bpm,
+        meter,
+        key,
+        sections,
+        parts: Vec::new(),
+        length,
+    };
+    song.parts = pick_parts(&mut rng, &song);
+    let mut parts = std::mem::take(&mut song.parts);
+    for part in &mut parts {
+        part.active = plan_activity(&mut rng, &song, part.role);
+        part.notes = play_part(&mut rng, &song, part);
+    }
+    // A part the plan left silent everywhere would label nothing: drop it.
+    parts.retain(|p| !p.notes.is_empty());
+    song.parts = parts;
+    song
+}
+
+#[cfg(test)]
+mod tests {
+    use super::orchestration::program_range;
+    use super::*;
+    use crate::synth::midi::stems_from_midi;
+    use instrunet_model::InstrumentClass;
+
+    #[test]
+    fn same_seed_same_song_and_different_seeds_differ() {
+        let a = compose(7).to_midi();
+        assert_eq!(a, compose(7).to_midi());
+        assert_ne!(a, compose(8).to_midi());
+        assert_ne!(song_seed(1, 1), song_seed(2, 0));
+    }
+
+    #[test]
+    fn songs_parse_back_into_one_stem_per_part_with_their_notes() {
+        for seed in 0..40 {
+            let song = compose(seed);
+            let stems = stems_from_midi(&song.to_midi()).unwrap();
+            assert_eq!(
+                stems.len(),
+                song.parts.len(),
+                "seed {seed}: {}",
+                song.describe()
+            );
+            for part in &song.parts {
+                let stem = stems.iter().find(|s| s.channel == part.channel).unwrap();
+                assert_eq!(stem.is_drum, part.is_drum());
+                assert_eq!(stem.program, part.program);
+                assert_eq!(
+                    stem.notes.len(),
+                    part.notes.len(),
+                    "seed {seed} {:?}",
+                    part.role
+                );
+            }
+            let seconds = song.length as f64 * song.step_seconds();
+            assert!((20.0..130.0).contains(&seconds), "seed {seed}: {seconds} s");
+        }
+    }
+
+    #[test]
+    fn every_class_and_role_turns_up_and_drums_and_bass_are_sometimes_absent() {
+        let mut classes = std::collections::BTreeMap::<InstrumentClass, usize>::new();
+        let (mut no_drums, mut no_bass, mut styles) = (0, 0, std::collections::BTreeSet::new());
+        let n = 300;
+        for seed in 0..n {
+            let song = compose(song_seed(99, seed));
+            styles.insert(format!("{:?}", song.style));
+            let mut in_song: Vec<InstrumentClass> = song.parts.iter().map(|p| p.class).collect();
+            in_song.dedup();
+            in_song.sort();
+            in_song.dedup();
+            for c in in_song {
+                *classes.entry(c).or_default() += 1;
+            }
+            no_drums += !song.parts.iter().any(|p| p.role == Role::Drums) as usize;
+            no_bass += !song.parts.iter().any(|p| p.role == Role::Bass) as usize;
+            for p in &song.parts {
+                let (lo, hi) = program_range(p.program);
+                if !p.is_drum() && p.role != Role::Effects {
+                    for n in &p.notes {
+                        assert!(
+                            (lo - 12..=hi + 12).contains(&(n.key as i32)),
+                            "{} key {} outside {lo}-{hi}",
+                            p.program_name(),
+                            n.key
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(classes.len(), 14, "{classes:?}");
+        for (c, k) in &classes {
+            assert!(*k >= n as usize / 8, "{c} in only {k} of {n} songs");
+        }
+        assert!(
+            no_drums > 10 && no_bass > 10,
+            "{no_drums} drum-free, {no_bass} bass-free"
+        );
+        assert_eq!(styles.len(), Style::ALL.len());
+    }
+
+    #[test]
+    fn parts_enter_and_leave() {
+        let (mut partial, mut total) = (0, 0);
+        for seed in 0..50 {
+            let song = compose(seed);
+            for p in &song.parts {
+                total += 1;
+                partial += p.active.iter().any(|a| !a) as usize;
+            }
+        }
+        assert!(
+            partial * 3 > total,
+            "{partial} of {total} parts pause somewhere"
+        );
+    }
+}

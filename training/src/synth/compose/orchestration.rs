@@ -1,0 +1,284 @@
+//! Orchestration: the roles parts take, which classes and General MIDI programs play them, their
+//! ranges, which sections each part plays in, and arranging an existing piece onto programs.
+
+use instrunet_model::InstrumentClass;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use super::form::{SectionKind, Style};
+use super::song::{Part, Song};
+use crate::synth::midi::StemNotes;
+
+/// What a part does in the arrangement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Drums,
+    Bass,
+    /// Chords in a rhythm: block chords, strums, power chords, stabs.
+    Comp,
+    /// Broken chords.
+    Arpeggio,
+    /// Held chords.
+    Pad,
+    /// The tune.
+    Melody,
+    /// A second line answering the tune, lower and sparser.
+    Counter,
+    /// Sparse effects: swells and hits at section changes.
+    Effects,
+}
+
+/// The classes besides drums and bass that a song draws from, equally likely: every class of
+/// [`InstrumentClass::ALL`] but those two, in its order.
+fn colour_classes() -> Vec<InstrumentClass> {
+    InstrumentClass::ALL
+        .into_iter()
+        .filter(|c| !matches!(c, InstrumentClass::Drums | InstrumentClass::Bass))
+        .collect()
+}
+
+/// Programs of a class suited to a role, and the roles a class can take.
+fn programs_for(class: InstrumentClass, role: Role) -> Vec<u32> {
+    use InstrumentClass as C;
+    use Role as R;
+    match (class, role) {
+        (C::Piano, _) => (0..8).collect(),
+        (C::ChromaticPercussion, _) => (8..16).collect(),
+        (C::Organ, R::Melody) => vec![16, 18, 21, 22, 23],
+        (C::Organ, _) => vec![16, 17, 18, 19, 20, 21, 23],
+        (C::Guitar, R::Melody) => vec![24, 25, 26, 27, 29, 30],
+        (C::Guitar, _) => (24..32).filter(|&p| p != 31).collect(),
+        (C::Bass, _) => (32..40).collect(),
+        (C::Strings, R::Melody) => vec![40, 41, 42, 44, 52, 53],
+        (C::Strings, R::Counter) => vec![41, 42, 43, 47],
+        (C::Strings, R::Arpeggio) => vec![45, 46],
+        (C::Strings, R::Comp) => vec![45, 48, 49, 50, 55],
+        (C::Strings, _) => vec![44, 48, 49, 50, 51, 52, 53, 54],
+        (C::Brass, R::Melody) => vec![56, 57, 59, 60, 61, 62, 63],
+        (C::Brass, R::Counter) => vec![57, 58, 60],
+        (C::Brass, _) => vec![60, 61, 62, 63],
+        (C::Reed, R::Melody) => (64..72).collect(),
+        (C::Reed, R::Counter) => vec![66, 67, 69, 70, 71],
+        (C::Reed, _) => vec![65, 66, 68, 71],
+        (C::Pipe, _) => (72..80).collect(),
+        (C::SynthLead, _) => (80..88).collect(),
+        (C::SynthPad, _) => (88..96).collect(),
+        (C::Ethnic, R::Melody) => vec![104, 105, 106, 107, 109, 110, 111],
+        (C::Ethnic, R::Pad) => vec![109],
+        (C::Ethnic, _) => vec![104, 105, 106, 107, 108],
+        (C::SoundEffects, R::Pad) => (96..104).collect(),
+        (C::SoundEffects, _) => vec![
+            96, 98, 99, 101, 102, 103, 119, 120, 121, 122, 123, 124, 125, 126,
+        ],
+        (C::Drums, _) => vec![InstrumentClass::DRUM_PROGRAM],
+    }
+}
+
+fn roles_for(class: InstrumentClass) -> &'static [Role] {
+    use InstrumentClass as C;
+    use Role as R;
+    match class {
+        C::Piano => &[R::Comp, R::Comp, R::Arpeggio, R::Melody, R::Pad],
+        C::ChromaticPercussion => &[R::Arpeggio, R::Melody, R::Counter, R::Comp],
+        C::Organ => &[R::Pad, R::Comp, R::Comp, R::Melody],
+        C::Guitar => &[R::Comp, R::Comp, R::Arpeggio, R::Melody, R::Counter],
+        C::Strings => &[R::Pad, R::Pad, R::Melody, R::Counter, R::Arpeggio, R::Comp],
+        C::Brass => &[R::Melody, R::Melody, R::Comp, R::Pad, R::Counter],
+        C::Reed => &[R::Melody, R::Melody, R::Counter, R::Pad],
+        C::Pipe => &[R::Melody, R::Melody, R::Counter, R::Pad],
+        C::SynthLead => &[R::Melody, R::Melody, R::Arpeggio, R::Counter],
+        C::SynthPad => &[R::Pad],
+        C::Ethnic => &[R::Melody, R::Arpeggio, R::Counter, R::Comp],
+        C::SoundEffects => &[R::Effects, R::Effects, R::Pad],
+        C::Bass => &[R::Bass],
+        C::Drums => &[R::Drums],
+    }
+}
+
+/// Playable range of a program (MIDI keys), roughly its real instrument's.
+pub(super) fn program_range(program: u32) -> (i32, i32) {
+    match program {
+        0..=7 => (36, 96),
+        8..=10 => (72, 108),
+        11..=13 => (53, 89),
+        14 => (60, 77),
+        15 => (55, 88),
+        16..=20 => (36, 96),
+        21 | 23 => (53, 89),
+        22 => (60, 84),
+        24..=30 => (40, 84),
+        31 => (52, 88),
+        32..=39 => (28, 55),
+        40 => (55, 96),
+        41 => (48, 84),
+        42 => (36, 76),
+        43 => (28, 55),
+        44..=45 => (40, 84),
+        46 => (36, 96),
+        47 => (40, 55),
+        48..=55 => (40, 84),
+        56 | 59 => (55, 82),
+        57 => (40, 72),
+        58 => (28, 58),
+        60 => (41, 77),
+        61..=63 => (43, 79),
+        64 => (56, 88),
+        65 => (49, 81),
+        66 => (44, 76),
+        67 => (36, 69),
+        68 => (58, 91),
+        69 => (52, 81),
+        70 => (34, 72),
+        71 => (50, 91),
+        72 => (74, 103),
+        73..=79 => (60, 96),
+        80..=87 => (48, 96),
+        88..=95 => (40, 84),
+        104..=107 => (48, 84),
+        108 => (60, 88),
+        109 => (55, 81),
+        110 => (55, 96),
+        111 => (60, 88),
+        _ => (48, 84),
+    }
+}
+
+pub(super) fn pick_parts(rng: &mut StdRng, song: &Song) -> Vec<Part> {
+    let mut classes = Vec::new();
+    let ambient = song.style == Style::Ambient;
+    if !ambient && rng.random_bool(0.78) {
+        classes.push((InstrumentClass::Drums, Role::Drums));
+    }
+    if rng.random_bool(if ambient { 0.4 } else { 0.8 }) {
+        classes.push((InstrumentClass::Bass, Role::Bass));
+    }
+    let n_colour = rng.random_range(2..=6usize);
+    let mut pool = colour_classes();
+    let mut roles_taken: Vec<Role> = Vec::new();
+    for _ in 0..n_colour {
+        let class = pool.swap_remove(rng.random_range(0..pool.len()));
+        let options = roles_for(class);
+        // Prefer a role the song still lacks: one tune and some harmony before doubling up.
+        let lacking: Vec<Role> = options
+            .iter()
+            .copied()
+            .filter(|r| !roles_taken.contains(r))
+            .collect();
+        let role = if !lacking.is_empty() && rng.random_bool(0.7) {
+            lacking[rng.random_range(0..lacking.len())]
+        } else {
+            options[rng.random_range(0..options.len())]
+        };
+        roles_taken.push(role);
+        classes.push((class, role));
+        // Now and then a second instrument of the same class (two guitars, piano and e-piano).
+        if rng.random_bool(0.12) {
+            let role = options[rng.random_range(0..options.len())];
+            classes.push((class, role));
+        }
+    }
+    let mut channel = 0u8;
+    classes
+        .into_iter()
+        .map(|(class, role)| {
+            let programs = programs_for(class, role);
+            let program = programs[rng.random_range(0..programs.len())];
+            let ch = if role == Role::Drums {
+                9
+            } else {
+                let c = channel;
+                channel += if channel == 8 { 2 } else { 1 };
+                c
+            };
+            Part {
+                class,
+                program,
+                role,
+                channel: ch.min(15),
+                active: Vec::new(),
+                notes: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Which sections a part plays in: core parts nearly everywhere, others by the section's energy,
+/// so that instruments enter and leave; every part plays somewhere.
+pub(super) fn plan_activity(rng: &mut StdRng, song: &Song, role: Role) -> Vec<bool> {
+    use SectionKind as K;
+    let mut active: Vec<bool> = song
+        .sections
+        .iter()
+        .map(|s| {
+            let p = match (role, s.kind) {
+                (Role::Drums, K::Intro) => 0.5,
+                (Role::Drums | Role::Bass, K::Breakdown) => 0.15,
+                (Role::Drums | Role::Bass, _) => 0.95,
+                (Role::Melody, K::Intro | K::Outro) => 0.3,
+                (Role::Melody, K::Solo) => 0.9,
+                (Role::Melody, _) => 0.85,
+                (Role::Counter, K::Chorus | K::Solo) => 0.7,
+                (Role::Counter, _) => 0.35,
+                (Role::Pad, K::Breakdown | K::Intro | K::Outro) => 0.8,
+                (Role::Pad, _) => 0.55,
+                (Role::Effects, K::Intro | K::Breakdown | K::Outro) => 0.7,
+                (Role::Effects, _) => 0.3,
+                (_, _) => 0.3 + 0.6 * s.kind.energy(),
+            };
+            rng.random_bool(p)
+        })
+        .collect();
+    if !active.iter().any(|&a| a) {
+        let i = rng.random_range(0..active.len());
+        active[i] = true;
+    }
+    active
+}
+
+/// Arranges the instruments of an existing piece (a score corpus's chorale, quartet or folk tune)
+/// onto General MIDI programs with the composer's instrument picker: the lowest part goes to a
+/// bass now and then, the highest carries the tune, the others take harmony roles; each part is
+/// moved by octaves into its new instrument's range. Drum stems stay as they are.
+pub fn arrange(stems: &[StemNotes], seed: u64) -> Vec<StemNotes> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let median = |s: &StemNotes| {
+        let mut keys: Vec<u8> = s.notes.iter().map(|n| n.key).collect();
+        keys.sort();
+        keys.get(keys.len() / 2).copied().unwrap_or(60) as i32
+    };
+    let mut order: Vec<usize> = (0..stems.len()).filter(|&i| !stems[i].is_drum).collect();
+    order.sort_by_key(|&i| median(&stems[i]));
+    let mut pool = colour_classes();
+    let mut out: Vec<StemNotes> = stems.iter().filter(|s| s.is_drum).cloned().collect();
+    for (rank, &i) in order.iter().enumerate() {
+        let top = rank + 1 == order.len();
+        let (class, role) = if rank == 0 && order.len() > 1 && rng.random_bool(0.5) {
+            (InstrumentClass::Bass, Role::Bass)
+        } else {
+            if pool.is_empty() {
+                pool = colour_classes();
+            }
+            let class = pool.swap_remove(rng.random_range(0..pool.len()));
+            let roles = roles_for(class);
+            let wanted = if top { Role::Melody } else { Role::Counter };
+            let role = if roles.contains(&wanted) && rng.random_bool(0.7) {
+                wanted
+            } else {
+                roles[rng.random_range(0..roles.len())]
+            };
+            (class, role)
+        };
+        let programs = programs_for(class, role);
+        let program = programs[rng.random_range(0..programs.len())];
+        let (lo, hi) = program_range(program);
+        let m = median(&stems[i]);
+        let shift = (((lo + hi) / 2 - m) as f64 / 12.0).round() as i32 * 12;
+        let mut stem = stems[i].clone();
+        stem.program = program;
+        for n in &mut stem.notes {
+            n.key = (n.key as i32 + shift).clamp(0, 127) as u8;
+        }
+        out.push(stem);
+    }
+    out.sort_by_key(|s| s.channel);
+    out
+}

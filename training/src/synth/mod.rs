@@ -1,0 +1,11 @@
+//! Making training tracks: the song composer ([`compose`]), MIDI reading and writing ([`midi`]),
+//! the General MIDI tables ([`gm`]), the SoundFonts ([`fonts`]) and the renderer ([`render`]),
+//! which writes tracks in the Slakh layout ([`crate::data::slakh`]).
+//!
+//! The composer writes MIDI and knows nothing of the renderer.
+
+pub mod compose;
+pub mod fonts;
+pub mod gm;
+pub mod midi;
+pub mod render;

@@ -1,0 +1,80 @@
+//! What a training run is told: the network, the optimiser's and augmentation's settings, the
+//! device.
+
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+/// Which network to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Architecture {
+    /// The paper's CNN.
+    InstruNet,
+    /// The paper's shallow feed-forward baseline: per-band mean and standard deviation of the
+    /// window over time, one hidden layer.
+    Baseline,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub architecture: Architecture,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub dropout: f32,
+    /// Epochs without a better validation mAP before stopping.
+    pub patience: usize,
+    pub seed: u64,
+    pub threads: usize,
+    /// Random gain range, ± dB.
+    pub gain_db: f32,
+    /// Largest time shift, frames.
+    pub shift_frames: usize,
+    /// Share of examples mixed with a window of another track, 0 to 1.
+    pub mix_probability: f64,
+    /// Cap on training time, minutes: the run stops after the epoch that crosses it.
+    pub max_minutes: Option<f64>,
+    /// Steps per epoch (default: one pass over the training windows).
+    pub steps_per_epoch: Option<usize>,
+    /// Where the network trains: `cpu`, or `cuda` / `metal` in builds with those features.
+    pub device: String,
+}
+
+/// The candle device for a `--device` name.
+pub fn device_named(name: &str) -> anyhow::Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if cfg!(feature = "cuda") => Ok(Device::new_cuda(0)?),
+        "metal" if cfg!(feature = "metal") => Ok(Device::new_metal(0)?),
+        "cuda" | "metal" => anyhow::bail!(
+            "--device {name}: this build has no {name} support; rebuild with `--features {name}`"
+        ),
+        other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
+    }
+}
+
+/// Share of training examples mixed with a window of another track unless told otherwise.
+pub const DEFAULT_MIX_PROBABILITY: f64 = 0.3;
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::InstruNet,
+            epochs: 12,
+            batch: 32,
+            lr: 2e-3,
+            weight_decay: 1e-2,
+            dropout: instrunet_model::net::DEFAULT_DROPOUT,
+            patience: 4,
+            seed: 1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            gain_db: 6.0,
+            shift_frames: 8,
+            mix_probability: DEFAULT_MIX_PROBABILITY,
+            max_minutes: None,
+            steps_per_epoch: None,
+            device: "cpu".into(),
+        }
+    }
+}
