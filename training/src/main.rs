@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use instrunet_training::train::config::Architecture;
+use instrunet_model::NetworkKind;
 
 mod cli;
 
@@ -60,8 +60,8 @@ fn main() -> anyhow::Result<()> {
     }
     match Cli::parse().command {
         Command::Synth(args) => cli::synth::synth(args)?,
-        Command::Train(args) => cli::train::train(args, Architecture::InstruNet)?,
-        Command::Baseline(args) => cli::train::train(args, Architecture::Baseline)?,
+        Command::Train(args) => cli::train::train(args, NetworkKind::Instrunet)?,
+        Command::Baseline(args) => cli::train::train(args, NetworkKind::Baseline)?,
         Command::Eval(args) => cli::eval::eval(args)?,
         Command::Analyze(args) => cli::analyze::analyze(args)?,
         Command::Tag(args) => cli::tag::tag(args)?,

@@ -158,5 +158,109 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     .err()
     .expect("a network of another shape is refused");
     assert!(err.to_string().contains("another model"), "{err}");
+
+    // A run interrupted in its third epoch and resumed from its checkpoint ends exactly where
+    // an uninterrupted run does (no dropout: candle draws its masks from an unseeded generator).
+    let three = TrainConfig {
+        epochs: 3,
+        steps_per_epoch: Some(8),
+        dropout: 0.0,
+        ..config.clone()
+    };
+    let straight = train(
+        &spec,
+        &train_set,
+        &validation,
+        &three,
+        None,
+        None,
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let ckpt = root.join("run.ckpt.safetensors");
+    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(
+            &spec,
+            &train_set,
+            &validation,
+            &three,
+            None,
+            Some(&ckpt),
+            false,
+            &mut |p| {
+                if let Progress::Step { epoch: 2, .. } = p {
+                    panic!("interrupted on purpose in the third epoch")
+                }
+            },
+        )
+    }));
+    assert!(interrupted.is_err());
+    // The checkpoint is a weights file: its header says what it holds.
+    let header = Weights::spec_from_bytes(&std::fs::read(&ckpt).unwrap()).unwrap();
+    assert_eq!(header.classes, spec.classes);
+    let mut steps = 0;
+    let resumed = train(
+        &spec,
+        &train_set,
+        &validation,
+        &three,
+        None,
+        Some(&ckpt),
+        true,
+        &mut |p| {
+            if let Progress::Step { .. } = p {
+                steps += 1
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(steps, 8, "only the third epoch runs again");
+    assert_eq!(resumed.log.len(), 3);
+    // Every epoch's losses and validation score, the third's (trained after the resume) too.
+    for (a, b) in straight.log.iter().zip(&resumed.log) {
+        assert_eq!(
+            (a.step, a.train_loss, a.val_loss, a.val_map),
+            (b.step, b.train_loss, b.val_loss, b.val_map),
+            "epoch {}",
+            a.epoch
+        );
+    }
+    assert_eq!(resumed.best_epoch, straight.best_epoch);
+    for (name, (_, a)) in &straight.weights.tensors.0 {
+        let b = resumed.weights.tensors.values(name).unwrap();
+        let diff = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            diff < 1e-6,
+            "{name}: resumed differs from straight by {diff}"
+        );
+    }
+    assert_eq!(
+        resumed.weights.spec.thresholds,
+        straight.weights.spec.thresholds
+    );
+    // Resuming a file that is no checkpoint says so and names it.
+    let not_a_checkpoint = root.join("tiny.safetensors");
+    let err = train(
+        &spec,
+        &train_set,
+        &validation,
+        &three,
+        None,
+        Some(&not_a_checkpoint),
+        true,
+        &mut |_| {},
+    )
+    .err()
+    .expect("weights without progress are not a checkpoint");
+    assert!(
+        err.to_string().contains("not a training checkpoint")
+            && err.to_string().contains("tiny.safetensors"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&root).ok();
 }

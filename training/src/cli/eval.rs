@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use instrunet_model::{ModelSpec, Weights};
+use instrunet_model::{ModelSpec, NetworkKind, Weights};
 use instrunet_training::eval::metrics::{
     Metrics, PAPER_CLASSES, class_columns, evaluate, false_alarms, select_classes,
 };
@@ -45,9 +45,10 @@ fn load_baseline(path: &Path) -> anyhow::Result<Weights> {
     let (spec, tensors) = Weights::parts_from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     anyhow::ensure!(
-        spec.provenance.notes.contains("Baseline"),
-        "{}: not baseline weights (its provenance does not say `architecture Baseline`)",
-        path.display()
+        spec.network.kind == NetworkKind::Baseline,
+        "{}: not baseline weights (its network kind is {}; `instrunet baseline` writes them)",
+        path.display(),
+        spec.network.kind
     );
     for (name, shape) in instrunet_training::train::baseline::Baseline::tensor_shapes(&spec) {
         let got = tensors.0.get(&name).map(|(s, _)| s.clone());

@@ -2,12 +2,22 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+use instrunet_model::{NetworkKind, Weights};
+
 use crate::cli::common::weights_or_embedded;
 
 /// Prints the classes, network, training data and metrics of a weights file, or of the embedded
 /// model without one.
 pub fn info(weights: Option<&Path>) -> anyhow::Result<()> {
-    let spec = weights_or_embedded(weights)?.spec;
+    let spec = match weights {
+        // The header alone, so that baseline files are described too.
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            Weights::spec_from_bytes(&bytes).with_context(|| format!("loading {}", p.display()))?
+        }
+        None => weights_or_embedded(None)?.spec,
+    };
     let name = weights
         .as_ref()
         .map_or("InstruNET embedded model".into(), |p| {
@@ -18,13 +28,19 @@ pub fn info(weights: Option<&Path>) -> anyhow::Result<()> {
         spec.n_classes(),
         spec.classes.join(", ")
     );
-    println!(
-        "network: blocks of {:?} channels, {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
-        spec.network.conv_channels,
-        spec.network.pool_bands,
-        spec.mel.n_mels,
-        spec.mel.window_frames
-    );
+    match spec.network.kind {
+        NetworkKind::Instrunet => println!(
+            "network: InstruNET, blocks of {:?} channels, {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
+            spec.network.conv_channels,
+            spec.network.pool_bands,
+            spec.mel.n_mels,
+            spec.mel.window_frames
+        ),
+        NetworkKind::Baseline => println!(
+            "network: the feed-forward baseline (read by `instrunet eval --baseline`, not by the plugin); input {} Mel bands x {} frames",
+            spec.mel.n_mels, spec.mel.window_frames
+        ),
+    }
     println!(
         "trained on: {} ({} epochs)",
         spec.provenance.data, spec.provenance.epochs

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use instrunet_model::{ModelSpec, NetworkShape, Provenance};
+use instrunet_model::{ModelSpec, NetworkKind, NetworkShape, Provenance};
 use instrunet_training::eval::metrics::{Metrics, evaluate};
 use instrunet_training::eval::predict::predict_with;
 use instrunet_training::train::baseline::baseline_probabilities;
-use instrunet_training::train::config::{Architecture, DEFAULT_MIX_PROBABILITY, TrainConfig};
+use instrunet_training::train::config::{DEFAULT_MIX_PROBABILITY, TrainConfig};
 use instrunet_training::train::curves::plot_curves;
 use instrunet_training::train::{Progress, run_files, train as run_training};
 
@@ -71,7 +71,7 @@ pub(crate) struct TrainArgs {
     describe: String,
 }
 
-pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> {
+pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
     instrunet_training::train::config::device_named(&args.device)?;
     // The checkpoint is written there after the first epoch: a missing folder must not cost it.
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -80,7 +80,7 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
     // Read before the data: a bad file fails in a second, not after minutes of loading.
     let (start, started_from) = match &args.init {
         None => (None, String::new()),
-        Some(_) if architecture != Architecture::InstruNet => {
+        Some(_) if architecture != NetworkKind::Instrunet => {
             anyhow::bail!("--init: only `instrunet train` can start from weights")
         }
         Some(p) => {
@@ -200,8 +200,8 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
     let mut weights = outcome.weights;
     // The held-out test split, at the thresholds tuned on validation.
     let probs = match architecture {
-        Architecture::InstruNet => predict_with(&weights, &test, config.threads)?,
-        Architecture::Baseline => baseline_probabilities(&weights, &test)?,
+        NetworkKind::Instrunet => predict_with(&weights, &test, config.threads)?,
+        NetworkKind::Baseline => baseline_probabilities(&weights, &test)?,
     };
     let test_metrics = evaluate(
         &probs,
@@ -210,8 +210,8 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
         &weights.spec.thresholds,
     );
     let name = match architecture {
-        Architecture::InstruNet => "InstruNET",
-        Architecture::Baseline => "Baseline (feed-forward)",
+        NetworkKind::Instrunet => "InstruNET",
+        NetworkKind::Baseline => "Baseline (feed-forward)",
     };
     println!(
         "\nTest split ({} windows, {} songs never seen in training):\n",
@@ -236,8 +236,8 @@ pub fn train(args: TrainArgs, architecture: Architecture) -> anyhow::Result<()> 
             .join(", ")
     );
     p.notes = format!(
-        "architecture {architecture:?}; {started_from}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
-        if architecture == Architecture::InstruNet {
+        "{started_from}trained by `instrunet {}` {}; {:.1} min on {} threads; best epoch {} of {}; seed {}",
+        if architecture == NetworkKind::Instrunet {
             "train"
         } else {
             "baseline"

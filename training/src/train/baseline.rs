@@ -5,8 +5,9 @@ use candle_nn::{Linear, VarBuilder};
 use instrunet_model::{ModelSpec, Normalization, Weights};
 
 use crate::data::dataset::WindowSet;
-use crate::train::config::{Architecture, TrainConfig};
+use crate::train::config::TrainConfig;
 use crate::train::{build, predict_set};
+use instrunet_model::NetworkKind;
 
 /// The feed-forward baseline.
 pub struct Baseline {
@@ -62,7 +63,7 @@ impl ModuleT for Baseline {
 /// Metrics of baseline weights on a set.
 pub fn baseline_probabilities(weights: &Weights, set: &WindowSet) -> anyhow::Result<Vec<f32>> {
     let config = TrainConfig {
-        architecture: Architecture::Baseline,
+        architecture: NetworkKind::Baseline,
         ..Default::default()
     };
     let model = build(&weights.spec, &config, Some(&weights.tensors), &Device::Cpu)?;

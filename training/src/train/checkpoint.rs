@@ -1,42 +1,26 @@
 //! Checkpoints: the weights, optimiser moments and progress after every epoch, to resume from.
+//!
+//! A checkpoint is a weights file written by the model crate's writer ([`Weights::save_with`]):
+//! the spec in the header as in any weights file, the network's tensors under `model.`, the
+//! optimiser's moments under `adam.m.` / `adam.v.`, and the progress as one more metadata entry,
+//! `checkpoint`. The best epoch's weights so far go beside it, `<checkpoint>.best.safetensors`,
+//! an ordinary weights file.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
-use candle_core::Tensor;
-use instrunet_model::Normalization;
+use candle_core::{Device, Tensor};
+use instrunet_model::{ModelSpec, Normalization, TensorMap, Weights};
 use serde::{Deserialize, Serialize};
 
+use crate::train::EpochLog;
 use crate::train::config::TrainConfig;
 use crate::train::optim::AdamW;
-use crate::train::{EpochLog, Model};
 
-/// Saves a checkpoint: the weights and optimiser moments as safetensors, the progress as JSON
-/// metadata.
-pub(super) fn save_checkpoint(
-    path: &Path,
-    model: &Model,
-    opt: &AdamW,
-    state: &CheckpointState,
-) -> anyhow::Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .varmap
-        .data()
-        .lock()
-        .expect("VarMap lock poisoned")
-        .iter()
-        .map(|(n, v)| (format!("model.{n}"), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(opt.state());
-    let meta: HashMap<String, String> =
-        [("checkpoint".to_owned(), serde_json::to_string(state)?)].into();
-    let tmp = path.with_extension("tmp");
-    candle_core::safetensors::save(&tensors.into_iter().collect::<HashMap<_, _>>(), &tmp)?;
-    // candle's save writes no metadata; write it alongside.
-    std::fs::write(path.with_extension("json"), &meta["checkpoint"])?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
+/// The metadata entry that holds a checkpoint's progress.
+const PROGRESS_KEY: &str = "checkpoint";
+/// The prefix of the network's tensors in a checkpoint.
+const MODEL_PREFIX: &str = "model.";
 
 /// Progress saved with a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +31,102 @@ pub struct CheckpointState {
     pub best_map: f64,
     pub normalization: Normalization,
     pub log: Vec<EpochLog>,
-    /// The best epoch's weights so far are in `<checkpoint>.best.safetensors`.
     pub config: TrainConfig,
+}
+
+/// Where the best epoch's weights of the checkpoint at `path` are kept.
+pub fn best_path(path: &Path) -> PathBuf {
+    path.with_extension("best.safetensors")
+}
+
+/// Saves a checkpoint of a network described by `spec` (its variables in `model`'s var map)
+/// and, when there is one, the best epoch's weights so far.
+pub(super) fn save_checkpoint(
+    path: &Path,
+    spec: &ModelSpec,
+    model: &TensorMap,
+    opt: &AdamW,
+    state: &CheckpointState,
+    best: Option<&TensorMap>,
+) -> anyhow::Result<()> {
+    if let Some(best) = best {
+        let weights = Weights {
+            spec: spec.clone(),
+            tensors: best.clone(),
+        };
+        weights.save(best_path(path))?;
+    }
+    let mut tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)> = model
+        .0
+        .iter()
+        .map(|(n, v)| (format!("{MODEL_PREFIX}{n}"), v.clone()))
+        .collect();
+    for (name, t) in opt.state() {
+        let values = t.flatten_all()?.to_vec1::<f32>()?;
+        tensors.insert(name, (t.dims().to_vec(), values));
+    }
+    let checkpoint = Weights {
+        spec: spec.clone(),
+        tensors: TensorMap(tensors),
+    };
+    let progress = [(PROGRESS_KEY.to_owned(), serde_json::to_string(state)?)].into();
+    checkpoint.save_with(path, &progress)?;
+    Ok(())
+}
+
+/// A checkpoint read back: its progress, the spec it was written with, the network's tensors
+/// and the optimiser's moments (on `device`).
+pub(super) struct Checkpoint {
+    pub state: CheckpointState,
+    pub spec: ModelSpec,
+    pub model: TensorMap,
+    pub optimizer: HashMap<String, Tensor>,
+    /// The best epoch's weights, when the run had a best epoch.
+    pub best: Option<TensorMap>,
+}
+
+/// Reads the checkpoint at `path` (and its best weights). Every error names the file.
+pub(super) fn load_checkpoint(path: &Path, device: &Device) -> anyhow::Result<Checkpoint> {
+    let named = |e: &dyn std::fmt::Display, p: &Path| anyhow::anyhow!("{}: {e}", p.display());
+    let bytes = std::fs::read(path).map_err(|e| named(&e, path))?;
+    let meta = Weights::metadata_from_bytes(&bytes).map_err(|e| named(&e, path))?;
+    let progress = meta.get(PROGRESS_KEY).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: not a training checkpoint (no `{PROGRESS_KEY}` metadata entry)",
+            path.display()
+        )
+    })?;
+    let state: CheckpointState = serde_json::from_str(progress).map_err(|e| named(&e, path))?;
+    let (spec, tensors) = Weights::parts_from_bytes(&bytes).map_err(|e| named(&e, path))?;
+    let mut model = BTreeMap::new();
+    let mut optimizer = HashMap::new();
+    for (name, (shape, values)) in tensors.0 {
+        match name.strip_prefix(MODEL_PREFIX) {
+            Some(n) => {
+                model.insert(n.to_owned(), (shape, values));
+            }
+            None => {
+                let t = Tensor::from_vec(values, shape.as_slice(), device)?;
+                optimizer.insert(name, t);
+            }
+        }
+    }
+    let best = if state.best_map >= 0.0 {
+        let p = best_path(path);
+        let bytes = std::fs::read(&p).map_err(|e| named(&e, &p))?;
+        Some(
+            Weights::parts_from_bytes(&bytes)
+                .map_err(|e| named(&e, &p))?
+                .1,
+        )
+    } else {
+        None
+    };
+    Ok(Checkpoint {
+        state,
+        spec,
+        model: TensorMap(model),
+        optimizer,
+        best,
+    })
 }

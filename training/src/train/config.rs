@@ -2,22 +2,16 @@
 //! device.
 
 use candle_core::Device;
+use instrunet_model::NetworkKind;
 use serde::{Deserialize, Serialize};
-
-/// Which network to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    /// The paper's CNN.
-    InstruNet,
-    /// The paper's shallow feed-forward baseline: per-band mean and standard deviation of the
-    /// window over time, one hidden layer.
-    Baseline,
-}
 
 /// Training settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
-    pub architecture: Architecture,
+    /// Which network to train: the paper's CNN, or its shallow feed-forward baseline (per-band
+    /// mean and standard deviation of the window over time, one hidden layer). The weights file
+    /// records it.
+    pub architecture: NetworkKind,
     pub epochs: usize,
     pub batch: usize,
     pub lr: f64,
@@ -60,7 +54,7 @@ pub const DEFAULT_MIX_PROBABILITY: f64 = 0.3;
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            architecture: Architecture::InstruNet,
+            architecture: NetworkKind::Instrunet,
             epochs: 12,
             batch: 32,
             lr: 2e-3,

@@ -24,7 +24,7 @@ use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use instrunet_model::loss::bce_with_logits;
 use instrunet_model::net::InstruNet;
-use instrunet_model::{ModelSpec, Normalization, TensorMap, Weights};
+use instrunet_model::{ModelSpec, NetworkKind, Normalization, TensorMap, Weights};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -35,8 +35,8 @@ use crate::eval::metrics::{evaluate, tune_thresholds};
 use crate::eval::predict::predict_with;
 use crate::train::augment::augmented_example;
 use crate::train::baseline::Baseline;
-use crate::train::checkpoint::{CheckpointState, save_checkpoint};
-use crate::train::config::{Architecture, TrainConfig, device_named};
+use crate::train::checkpoint::{CheckpointState, load_checkpoint, save_checkpoint};
+use crate::train::config::{TrainConfig, device_named};
 use crate::train::optim::{AdamW, AdamWConfig};
 use crate::train::schedule::learning_rate;
 
@@ -113,13 +113,13 @@ fn build(
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     let net: Box<dyn ModuleT> = match config.architecture {
-        Architecture::InstruNet => {
+        NetworkKind::Instrunet => {
             let mut net = InstruNet::new(spec, config.dropout, vb)?;
             net.set_threads(config.threads);
             TensorMap::random_init(spec, config.seed).copy_into_varmap(&varmap)?;
             Box::new(net)
         }
-        Architecture::Baseline => Box::new(Baseline::new(spec, config.dropout, vb)?),
+        NetworkKind::Baseline => Box::new(Baseline::new(spec, config.dropout, vb)?),
     };
     if let Some(init) = init {
         init.copy_into_varmap(&varmap)?;
@@ -139,12 +139,12 @@ fn predict_set(
     set: &WindowSet,
 ) -> anyhow::Result<Vec<f32>> {
     match config.architecture {
-        Architecture::InstruNet => {
+        NetworkKind::Instrunet => {
             // The inference kernels: what the plugin runs, and faster than the training graph.
             let weights = Weights::new(spec.clone(), TensorMap::from_varmap(&model.varmap)?)?;
             predict_with(&weights, set, config.threads)
         }
-        Architecture::Baseline => {
+        NetworkKind::Baseline => {
             let mut out = Vec::with_capacity(set.len() * spec.n_classes());
             for start in (0..set.len()).step_by(256) {
                 let n = (set.len() - start).min(256);
@@ -199,6 +199,8 @@ pub fn train(
     let device = device_named(&config.device)?;
     let started = Instant::now();
     let mut spec = spec_template.clone();
+    // The file says which network it holds; readers go by that, not by its notes.
+    spec.network.kind = config.architecture;
     let n_classes = spec.n_classes();
     let mut state = CheckpointState {
         epochs_done: 0,
@@ -211,25 +213,21 @@ pub fn train(
     };
     let mut init = start.map(|w| w.tensors.clone());
     let mut opt_state = None;
+    let mut best: Option<TensorMap> = None;
     if resume {
         let path = checkpoint.ok_or_else(|| anyhow::anyhow!("--resume needs --checkpoint"))?;
-        let json = std::fs::read_to_string(path.with_extension("json"))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.with_extension("json").display()))?;
-        state = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.with_extension("json").display()))?;
-        let tensors = candle_core::safetensors::load(path, &device)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut map = std::collections::BTreeMap::new();
-        for (name, t) in &tensors {
-            if let Some(n) = name.strip_prefix("model.") {
-                map.insert(
-                    n.to_owned(),
-                    (t.dims().to_vec(), t.flatten_all()?.to_vec1::<f32>()?),
-                );
-            }
-        }
-        init = Some(TensorMap(map));
-        opt_state = Some(tensors);
+        let saved = load_checkpoint(path, &device)?;
+        let (a, b) = (&saved.spec, &spec);
+        anyhow::ensure!(
+            a.classes == b.classes && a.mel == b.mel && a.network == b.network,
+            "{}: the checkpoint is of another model (classes, front end or network) than the \
+             one to train",
+            path.display()
+        );
+        state = saved.state;
+        init = Some(saved.model);
+        opt_state = Some(saved.optimizer);
+        best = saved.best;
     }
     spec.normalization = state.normalization;
     let model = build(&spec, config, init.as_ref(), &device)?;
@@ -244,22 +242,6 @@ pub fn train(
         opt.load_state(tensors)?;
         opt.step = state.step;
     }
-    let mut best: Option<TensorMap> = match (resume, checkpoint) {
-        (true, Some(p)) if state.best_map >= 0.0 => {
-            let best_path = p.with_extension("best.safetensors");
-            let tensors = candle_core::safetensors::load(&best_path, &device)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", best_path.display()))?;
-            let mut map = std::collections::BTreeMap::new();
-            for (name, t) in tensors {
-                map.insert(
-                    name,
-                    (t.dims().to_vec(), t.flatten_all()?.to_vec1::<f32>()?),
-                );
-            }
-            Some(TensorMap(map))
-        }
-        _ => None,
-    };
     let pos_weight = Tensor::from_vec(positive_weights(train), n_classes, &device)?;
     let steps_per_epoch = config
         .steps_per_epoch
@@ -333,14 +315,8 @@ pub fn train(
             best = Some(TensorMap::from_varmap(&model.varmap)?);
         }
         if let Some(path) = checkpoint {
-            if let Some(best) = &best {
-                let device = Device::Cpu;
-                candle_core::safetensors::save(
-                    &best.to_tensors(&device)?,
-                    path.with_extension("best.safetensors"),
-                )?;
-            }
-            save_checkpoint(path, &model, &opt, &state)?;
+            let now = TensorMap::from_varmap(&model.varmap)?;
+            save_checkpoint(path, &spec, &now, &opt, &state, best.as_ref())?;
         }
         if epoch + 1 - state.best_epoch >= config.patience {
             report(Progress::Note(format!(
@@ -364,8 +340,8 @@ pub fn train(
     spec.thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
     spec.provenance.epochs = state.best_epoch as u32;
     let weights = match config.architecture {
-        Architecture::InstruNet => Weights::new(spec, best)?,
-        Architecture::Baseline => Weights {
+        NetworkKind::Instrunet => Weights::new(spec, best)?,
+        NetworkKind::Baseline => Weights {
             spec,
             tensors: best,
         },
