@@ -7,12 +7,11 @@ set -euo pipefail
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
-# The training SoundFonts (`instrunet synth` and the renderer's tests): three General MIDI sets
-# (sampled, FM, and csound's) and two acoustic drum kits. Never TimGM6mb or MuseScore General.
-[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need_apt+=(fluid-soundfont-gm)
-[ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ] || need_apt+=(opl3-soundfont)
-[ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] || need_apt+=(csound-soundfont)
-[ -f /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 ] || need_apt+=(avldrums.lv2-soundfont)
+# The training SoundFonts (`instrunet synth` and the renderer's tests), from their one list:
+# three General MIDI sets (sampled, FM, and csound's) and two acoustic drum kits.
+while IFS=$'\t' read -r _ font_path font_package _; do
+  [ -f "$font_path" ] || need_apt+=("$font_package")
+done < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/../training/soundfonts.tsv")
 # The plugin's editor (baseview: X11, XCB, OpenGL) and the standalone app (ALSA, JACK).
 for pkg in libx11-dev libx11-xcb-dev libxcursor-dev libxcb1-dev libxcb-icccm4-dev libxcb-dri2-0-dev \
            libgl-dev libasound2-dev libjack-jackd2-dev; do

@@ -11,11 +11,9 @@
 
 use std::path::Path;
 
+use instrunet_model::realtime::BLOCK_LEN;
 use instrunet_model::{Classifier, StreamAnalyzer};
 use serde::Serialize;
-
-/// Samples per `push`, as a host would deliver them.
-const BLOCK: usize = 512;
 
 /// One class's stretch of activity, seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -55,7 +53,8 @@ pub fn analyze(
     let hop = engine.hop_seconds();
     let window = spec.mel.window_seconds();
     let (mut times, mut probabilities) = (Vec::new(), Vec::new());
-    for block in samples.chunks(BLOCK) {
+    // Blocks of the size the plugin's audio thread hands its worker.
+    for block in samples.chunks(BLOCK_LEN) {
         engine.push(block, &mut |end, p| {
             times.push(end - window / 2.0);
             probabilities.push(p.to_vec());

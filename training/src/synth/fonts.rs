@@ -9,26 +9,11 @@ use std::sync::Arc;
 use instrunet_model::InstrumentClass;
 use rustysynth::SoundFont;
 
-/// FluidR3_GM, a sampled General MIDI set (Debian: fluid-soundfont-gm).
-pub const FLUID_R3_GM: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-/// An FM General MIDI set, every program its own patch (Debian: opl3-soundfont).
-pub const OPL3_FM_GM: &str = "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2";
-/// csound's General MIDI set (Debian: csound-soundfont).
-pub const CSOUND_GM: &str = "/usr/share/sounds/sf2/sf_GMbank.sf2";
-/// Two acoustic drum kits (Debian: avldrums.lv2-soundfont).
-pub const BLACK_PEARL_DRUMS: &str = "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2";
-pub const RED_ZEPPELIN_DRUMS: &str = "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2";
-
-/// Where Debian's packages put the SoundFonts training uses, with the package of each
-/// (`scripts/ensure-tools.sh` installs the same list). TimGM6mb and MuseScore General are
-/// deliberately absent: they are for testing only.
-pub const TRAINING_SOUNDFONTS: [(&str, &str); 5] = [
-    (FLUID_R3_GM, "fluid-soundfont-gm"),
-    (OPL3_FM_GM, "opl3-soundfont"),
-    (CSOUND_GM, "csound-soundfont"),
-    (BLACK_PEARL_DRUMS, "avldrums.lv2-soundfont"),
-    (RED_ZEPPELIN_DRUMS, "avldrums.lv2-soundfont"),
-];
+// The constants FLUID_R3_GM, OPL3_FM_GM, CSOUND_GM, BLACK_PEARL_DRUMS, RED_ZEPPELIN_DRUMS and the
+// table TRAINING_SOUNDFONTS (path, Debian package), made by build.rs from training/soundfonts.tsv,
+// the one list of the training SoundFonts (scripts/ensure-tools.sh installs the same list).
+// TimGM6mb and MuseScore General are deliberately absent: they are for testing only.
+include!(concat!(env!("OUT_DIR"), "/soundfonts.rs"));
 
 /// The training SoundFonts that are installed; an error naming the packages when none is.
 pub fn installed_training_soundfonts() -> Result<Vec<PathBuf>, String> {
