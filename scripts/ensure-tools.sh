@@ -12,6 +12,8 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 while IFS=$'\t' read -r _ font_path font_package _; do
   [ -f "$font_path" ] || need_apt+=("$font_package")
 done < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/../training/soundfonts.tsv")
+# Speech for the non-music training tracks (`instrunet synth --non-music`) and their tests.
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 # The plugin's editor (baseview: X11, XCB, OpenGL) and the standalone app (ALSA, JACK).
 for pkg in libx11-dev libx11-xcb-dev libxcursor-dev libxcb1-dev libxcb-icccm4-dev libxcb-dri2-0-dev \
            libgl-dev libasound2-dev libjack-jackd2-dev; do

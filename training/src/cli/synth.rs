@@ -26,6 +26,11 @@ pub(crate) struct SynthArgs {
     /// instrument picker (for score corpora whose parts are all piano or unnamed).
     #[arg(long, requires = "midi_dir")]
     arrange: bool,
+    /// Write non-music tracks instead of songs: silence, room tone, noise, mains hum, clicks and
+    /// speech (Debian's espeak-ng), alone or two layered, with no stems, so that every window is
+    /// labelled "no instrument".
+    #[arg(long, conflicts_with = "midi_dir")]
+    non_music: bool,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -40,14 +45,18 @@ pub(crate) struct SynthArgs {
 enum SynthJob {
     Compose(u64),
     Midi(PathBuf),
+    NonMusic,
 }
 
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use instrunet_training::synth::compose::{arrange, compose, song_seed};
     use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
     use instrunet_training::synth::midi::{stems_from_midi_tracks, stems_to_midi};
+    use instrunet_training::synth::negatives::render_non_music_track;
     use instrunet_training::synth::render::render_track;
-    let paths = if args.soundfonts.is_empty() {
+    let paths = if args.non_music {
+        Vec::new()
+    } else if args.soundfonts.is_empty() {
         installed_training_soundfonts().map_err(anyhow::Error::msg)?
     } else {
         args.soundfonts.clone()
@@ -72,6 +81,9 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
             anyhow::ensure!(!files.is_empty(), "no .mid files in {}", dir.display());
             files.into_iter().map(SynthJob::Midi).collect()
         }
+        None if args.non_music => (0..args.tracks.unwrap_or(10))
+            .map(|_| SynthJob::NonMusic)
+            .collect(),
         None => (0..args.tracks.unwrap_or(10) as u64)
             .map(|i| SynthJob::Compose(song_seed(args.seed, i)))
             .collect(),
@@ -103,6 +115,13 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         let id = format!("Track{:05}", first_id + i);
         let render_seed = song_seed(args.seed ^ 0x5eed, i as u64);
         let made = match job {
+            SynthJob::NonMusic => {
+                bar.set_message("non-music");
+                render_non_music_track(render_seed, rate, &args.out, &id).map(|r| {
+                    let what = r.0.non_music.clone().unwrap_or_default();
+                    (r, what)
+                })
+            }
             SynthJob::Compose(song) => {
                 let song = compose(*song);
                 bar.set_message(format!("{:?}", song.style));
@@ -181,6 +200,9 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         args.out.display(),
         seconds / took.max(1e-9)
     );
+    if args.non_music {
+        return Ok(());
+    }
     println!("{:<22} {:>7} {:>7}", "class", "tracks", "stems");
     for class in instrunet_model::InstrumentClass::ALL {
         let (t, s) = classes.get(&class).copied().unwrap_or_default();

@@ -294,6 +294,7 @@ pub fn render_track(
         target_peak: Some(TARGET_PEAK_DBFS),
         render_seed: Some(seed),
         sample_rate: Some(sample_rate),
+        non_music: None,
         stems: meta_stems,
     };
     let yaml = serde_yaml_ng::to_string(&metadata).map_err(|e| e.to_string())?;
@@ -301,7 +302,7 @@ pub fn render_track(
     Ok((metadata, length as f64 / sample_rate as f64))
 }
 
-fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), String> {
+pub(crate) fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), String> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate,

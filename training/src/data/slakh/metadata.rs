@@ -31,6 +31,10 @@ pub struct TrackMetadata {
     /// Tracks made by `instrunet synth`: the rate they were rendered at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
+    /// Non-music tracks made by `instrunet synth --non-music` (no stems, no instrument in any
+    /// window): what they hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_music: Option<String>,
     /// The stems by name (`S00`, `S01`, ...).
     pub stems: BTreeMap<String, StemMetadata>,
 }
