@@ -29,7 +29,7 @@ pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
 pub use net::InstruNet;
 pub use spec::{
     DEFAULT_THRESHOLD, FORMAT_VERSION, MelSettings, ModelSpec, NetworkKind, NetworkShape,
-    Normalization, Provenance,
+    Normalization, Provenance, Smoothing,
 };
 pub use stream::{
     DEFAULT_HOP_SECONDS, HOP_SECONDS_MAX, HOP_SECONDS_MIN, StreamAnalyzer, StreamError,

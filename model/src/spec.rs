@@ -187,6 +187,22 @@ impl Default for NetworkShape {
     }
 }
 
+/// What the live engine does to each analysis's probabilities before the thresholds, which are
+/// tuned for its output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Smoothing {
+    /// Length of a causal mean, seconds: each reported analysis is the mean of the analyses of
+    /// the last `causal_seconds` (itself included; at least itself). 0 reports every analysis as
+    /// it is (files written before this entry existed).
+    #[serde(default)]
+    pub causal_seconds: f32,
+}
+
+impl Smoothing {
+    /// The longest causal mean a weights file may ask for, seconds.
+    pub const MAX_CAUSAL_SECONDS: f32 = 10.0;
+}
+
 /// Where a weights file came from. Free-form beyond these fields; training fills it in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -215,6 +231,8 @@ pub struct ModelSpec {
     pub network: NetworkShape,
     /// Per-class decision thresholds on the probabilities, in class order.
     pub thresholds: Vec<f32>,
+    /// What the live engine does to the probabilities before the thresholds.
+    pub smoothing: Smoothing,
     /// Where the weights came from.
     pub provenance: Provenance,
 }
@@ -229,6 +247,8 @@ mod key {
     /// Optional: absent in files written before it existed (a global average pool).
     pub const NETWORK: &str = "network";
     pub const THRESHOLDS: &str = "thresholds";
+    /// Optional: absent in files written before it existed (no smoothing).
+    pub const SMOOTHING: &str = "smoothing";
     pub const PROVENANCE: &str = "provenance";
 }
 
@@ -248,6 +268,7 @@ impl ModelSpec {
             normalization: Normalization::default(),
             network: NetworkShape::default(),
             thresholds,
+            smoothing: Smoothing::default(),
             provenance,
         }
     }
@@ -314,6 +335,16 @@ impl ModelSpec {
                 ),
             ));
         }
+        let causal = self.smoothing.causal_seconds;
+        if !(0.0..=Smoothing::MAX_CAUSAL_SECONDS).contains(&causal) {
+            return Err(bad(
+                key::SMOOTHING,
+                format!(
+                    "causal_seconds {causal} must be between 0 and {}",
+                    Smoothing::MAX_CAUSAL_SECONDS
+                ),
+            ));
+        }
         if self.thresholds.len() != self.classes.len() {
             return Err(WeightsError::ClassCount {
                 what: "thresholds".into(),
@@ -360,6 +391,10 @@ impl ModelSpec {
             (
                 key::THRESHOLDS.to_owned(),
                 json(serde_json::json!(self.thresholds)),
+            ),
+            (
+                key::SMOOTHING.to_owned(),
+                json(serde_json::json!(self.smoothing)),
             ),
             (
                 key::PROVENANCE.to_owned(),
@@ -411,6 +446,10 @@ impl ModelSpec {
                 None => NetworkShape::default(),
             },
             thresholds: parse(key::THRESHOLDS, get(key::THRESHOLDS)?)?,
+            smoothing: match meta.get(key::SMOOTHING) {
+                Some(text) => parse(key::SMOOTHING, text)?,
+                None => Smoothing::default(),
+            },
             provenance: parse(key::PROVENANCE, get(key::PROVENANCE)?)?,
         };
         spec.validate()?;
@@ -457,7 +496,11 @@ mod tests {
     #[test]
     fn every_missing_key_is_named() {
         let full = ModelSpec::new_default(Provenance::default()).to_metadata();
-        for k in full.keys().filter(|k| *k != key::NETWORK) {
+        // The optional entries are covered by their own tests.
+        for k in full
+            .keys()
+            .filter(|k| *k != key::NETWORK && *k != key::SMOOTHING)
+        {
             let mut meta = full.clone();
             meta.remove(k);
             match ModelSpec::from_metadata(Some(&meta)) {
@@ -572,6 +615,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("network"), "{err}");
+    }
+
+    #[test]
+    fn smoothing_round_trips_defaults_to_none_and_is_bounded() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.smoothing.causal_seconds = 1.5;
+        let mut meta = spec.to_metadata();
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        meta.remove(key::SMOOTHING);
+        let back = ModelSpec::from_metadata(Some(&meta)).unwrap();
+        assert_eq!(back.smoothing, Smoothing::default());
+        for bad in [-0.5, f32::NAN, Smoothing::MAX_CAUSAL_SECONDS + 1.0] {
+            spec.smoothing.causal_seconds = bad;
+            let err = spec.validate().unwrap_err().to_string();
+            assert!(err.contains("smoothing"), "{bad}: {err}");
+        }
     }
 
     #[test]

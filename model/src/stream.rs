@@ -24,6 +24,11 @@ pub const HOP_SECONDS_MIN: f32 = 0.05;
 pub const HOP_SECONDS_MAX: f32 = 1.0;
 /// The analysis hop unless the user picks another, seconds.
 pub const DEFAULT_HOP_SECONDS: f32 = 0.25;
+/// Rows the causal mean keeps: its longest length at the shortest hop.
+fn max_smoothing_len() -> usize {
+    (crate::Smoothing::MAX_CAUSAL_SECONDS / HOP_SECONDS_MIN).ceil() as usize + 1
+}
+
 /// Input frames per resampler call (rubato rounds it to suit the ratio: 1026 at 48 kHz).
 const RESAMPLER_CHUNK: usize = 1024;
 
@@ -73,6 +78,14 @@ pub struct StreamAnalyzer {
     frames_since_analysis: usize,
     window: Vec<f32>,
     probabilities: Vec<f32>,
+    /// The causal mean's length, seconds (the spec's, or set), and in analyses at this hop.
+    smoothing_seconds: f32,
+    smoothing_len: usize,
+    /// The last analyses' probabilities, a ring of `max_smoothing_len()` rows, and the mean.
+    recent: Vec<f32>,
+    recent_next: usize,
+    recent_filled: usize,
+    smoothed: Vec<f32>,
     /// Model-rate samples that have entered frames, for time stamps.
     consumed: u64,
     /// Resampler latency, model-rate samples.
@@ -130,6 +143,12 @@ impl StreamAnalyzer {
             frames_since_analysis: 0,
             window: vec![0.0; spec.window_len()],
             probabilities: vec![0.0; classifier.n_classes()],
+            smoothing_seconds: classifier.spec().smoothing.causal_seconds,
+            smoothing_len: 1,
+            recent: vec![0.0; max_smoothing_len() * classifier.n_classes()],
+            recent_next: 0,
+            recent_filled: 0,
+            smoothed: vec![0.0; classifier.n_classes()],
             consumed: 0,
             delay,
             delay_left: delay,
@@ -144,6 +163,28 @@ impl StreamAnalyzer {
         let mel = self.mel.settings();
         let frames = hop_seconds.max(0.0) as f64 * mel.sample_rate as f64 / mel.hop_length as f64;
         self.hop_frames = (frames.round() as usize).max(1);
+        self.update_smoothing_len();
+    }
+
+    /// Changes the causal mean's length (seconds, clamped to the spec's range; 0: none). It
+    /// starts as the weights file says ([`crate::Smoothing`]).
+    pub fn set_smoothing_seconds(&mut self, seconds: f32) {
+        self.smoothing_seconds = if seconds.is_finite() {
+            seconds.clamp(0.0, crate::Smoothing::MAX_CAUSAL_SECONDS)
+        } else {
+            0.0
+        };
+        self.update_smoothing_len();
+    }
+
+    /// The causal mean's length, in analyses at the current hop (1: none).
+    pub fn smoothing_len(&self) -> usize {
+        self.smoothing_len
+    }
+
+    fn update_smoothing_len(&mut self) {
+        let analyses = (self.smoothing_seconds as f64 / self.hop_seconds()).round() as usize;
+        self.smoothing_len = analyses.clamp(1, max_smoothing_len());
     }
 
     /// The hop actually used, seconds.
@@ -178,6 +219,8 @@ impl StreamAnalyzer {
         self.frames_since_analysis = 0;
         self.consumed = 0;
         self.delay_left = self.delay;
+        self.recent_next = 0;
+        self.recent_filled = 0;
     }
 
     /// Feeds samples; calls `on_analysis(end_seconds, probabilities)` for every window analysed,
@@ -227,6 +270,34 @@ impl StreamAnalyzer {
         Ok(())
     }
 
+    /// Records the newest analysis and returns the mean of the last `smoothing_len` (fewer at
+    /// the start of a stream), or the analysis itself when there is no smoothing.
+    fn causal_mean(&mut self) -> &[f32] {
+        let c = self.probabilities.len();
+        let rows = self.recent.len() / c;
+        self.recent[self.recent_next * c..(self.recent_next + 1) * c]
+            .copy_from_slice(&self.probabilities);
+        self.recent_next = (self.recent_next + 1) % rows;
+        self.recent_filled = (self.recent_filled + 1).min(rows);
+        let n = self.smoothing_len.min(self.recent_filled);
+        if n <= 1 {
+            return &self.probabilities;
+        }
+        self.smoothed.fill(0.0);
+        for back in 1..=n {
+            let row = (self.recent_next + rows - back) % rows;
+            for (m, &p) in self
+                .smoothed
+                .iter_mut()
+                .zip(&self.recent[row * c..(row + 1) * c])
+            {
+                *m += p;
+            }
+        }
+        self.smoothed.iter_mut().for_each(|m| *m /= n as f32);
+        &self.smoothed
+    }
+
     fn push_model_rate(
         &mut self,
         sample: f32,
@@ -261,7 +332,8 @@ impl StreamAnalyzer {
             self.classifier
                 .predict(&self.window, &mut self.probabilities)?;
             let end_samples = self.consumed + (n_fft - hop) as u64;
-            on_analysis(end_samples as f64 / rate as f64, &self.probabilities);
+            let reported = self.causal_mean();
+            on_analysis(end_samples as f64 / rate as f64, reported);
         }
         Ok(())
     }
@@ -297,6 +369,59 @@ mod tests {
         assert!(a.len() >= 7, "{} analyses", a.len());
         assert_eq!(a, b);
         assert_eq!(a, c);
+    }
+
+    #[test]
+    fn the_causal_mean_averages_the_last_analyses_and_starts_afresh_after_a_reset() {
+        // A sweep, so that consecutive analyses differ.
+        let rate = 16_000;
+        let audio: Vec<f32> = (0..rate * 6)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                0.4 * (std::f32::consts::TAU * (200.0 + 300.0 * t) * t).sin()
+            })
+            .collect();
+        let raw = run(rate, &audio, 512);
+        let mut a = StreamAnalyzer::new(Classifier::embedded_default(), rate, 0.25).unwrap();
+        assert_eq!(a.smoothing_len(), 1, "the embedded model asks for none");
+        a.set_smoothing_seconds(1.0);
+        assert_eq!(a.smoothing_len(), 4);
+        let mut smoothed = Vec::new();
+        for _ in 0..2 {
+            a.reset();
+            let mut once = Vec::new();
+            for chunk in audio.chunks(512) {
+                a.push(chunk, &mut |t, p| once.push((t, p.to_vec())))
+                    .unwrap();
+            }
+            smoothed.push(once);
+        }
+        assert_eq!(
+            smoothed[0], smoothed[1],
+            "a reset forgets the past analyses"
+        );
+        assert_eq!(smoothed[0].len(), raw.len());
+        for (i, (t, p)) in smoothed[0].iter().enumerate() {
+            assert_eq!(*t, raw[i].0);
+            let from = i.saturating_sub(3);
+            for (k, v) in p.iter().enumerate() {
+                let mean =
+                    raw[from..=i].iter().map(|r| r.1[k]).sum::<f32>() / (i + 1 - from) as f32;
+                assert!(
+                    (v - mean).abs() < 1e-6,
+                    "analysis {i}, class {k}: {v} vs {mean}"
+                );
+            }
+        }
+        assert!(
+            raw.iter()
+                .zip(&smoothed[0])
+                .skip(1)
+                .any(|(r, s)| r.1 != s.1),
+            "smoothing changed nothing"
+        );
+        a.set_smoothing_seconds(0.0);
+        assert_eq!(a.smoothing_len(), 1);
     }
 
     #[test]
