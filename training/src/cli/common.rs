@@ -34,7 +34,7 @@ pub(crate) struct EngineArgs {
     pub(crate) smooth: f64,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub(crate) struct DataArgs {
     /// Data roots (repeatable): TrackNNNNN/ folders, or train/ validation/ test/ holding them.
     #[arg(long = "data", required = true)]
@@ -71,6 +71,15 @@ fn cache_dir(args: &DataArgs) -> PathBuf {
 
 /// Every data root's windows, merged split by split.
 pub(crate) fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[WindowSet; 3]> {
+    Ok(load_all_with_roots(args, spec)?.0)
+}
+
+/// [`load_all`], and per split the index in `args.data` of the root each track came from.
+pub(crate) fn load_all_with_roots(
+    args: &DataArgs,
+    spec: &ModelSpec,
+) -> anyhow::Result<([WindowSet; 3], [Vec<usize>; 3])> {
+    let mut roots: [Vec<usize>; 3] = Default::default();
     let options = LoadOptions {
         windows: WindowSettings {
             stride_frames: args.stride,
@@ -87,7 +96,7 @@ pub(crate) fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[Win
         WindowSet::new(wl, nc),
     ];
     let cache = cache_dir(args);
-    for root in &args.data {
+    for (r, root) in args.data.iter().enumerate() {
         let bar = indicatif::ProgressBar::new(0).with_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:30} {pos}/{len} tracks read ({elapsed}, ~{eta} left)",
@@ -117,7 +126,8 @@ pub(crate) fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[Win
         for e in &report.skipped {
             eprintln!("  skipped: {e}");
         }
-        for (all, part) in sets.iter_mut().zip(loaded) {
+        for ((all, part), of) in sets.iter_mut().zip(loaded).zip(&mut roots) {
+            of.extend(std::iter::repeat_n(r, part.tracks.len()));
             all.append(part);
         }
     }
@@ -129,7 +139,7 @@ pub(crate) fn load_all(args: &DataArgs, spec: &ModelSpec) -> anyhow::Result<[Win
             set.songs.len()
         );
     }
-    Ok(sets)
+    Ok((sets, roots))
 }
 
 /// Weights from a file, or the embedded default model's when there is no path; an error names

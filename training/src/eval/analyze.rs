@@ -15,6 +15,8 @@ use instrunet_model::realtime::BLOCK_LEN;
 use instrunet_model::{Classifier, StreamAnalyzer};
 use serde::Serialize;
 
+use crate::eval::smooth::neighbour_mean;
+
 /// One class's stretch of activity, seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Segment {
@@ -85,23 +87,16 @@ pub fn analyze(
     })
 }
 
-/// Each row averaged with the `radius` rows on either side (fewer at the ends).
+/// Each row averaged with the `radius` rows on either side (fewer at the ends): the centred case
+/// of [`neighbour_mean`], the averaging `instrunet eval --smooth` uses too.
 pub fn centred_mean(rows: &[Vec<f32>], radius: usize) -> Vec<Vec<f32>> {
-    if radius == 0 {
+    let Some(width) = rows.first().map(Vec::len).filter(|&w| w > 0) else {
         return rows.to_vec();
-    }
-    (0..rows.len())
-        .map(|i| {
-            let near = &rows[i.saturating_sub(radius)..(i + radius + 1).min(rows.len())];
-            let mut mean = vec![0.0f32; rows[i].len()];
-            for row in near {
-                for (m, &v) in mean.iter_mut().zip(row) {
-                    *m += v;
-                }
-            }
-            mean.iter_mut().for_each(|m| *m /= near.len() as f32);
-            mean
-        })
+    };
+    let flat: Vec<f32> = rows.concat();
+    neighbour_mean(&flat, width, radius, radius)
+        .chunks_exact(width)
+        .map(<[f32]>::to_vec)
         .collect()
 }
 

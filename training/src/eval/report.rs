@@ -1,8 +1,12 @@
 //! What `instrunet eval` prints and writes: Markdown tables of metrics and false alarms, and every
-//! window's predictions as CSV.
+//! window's predictions as CSV with a JSON sidecar ([`PredictionsSidecar`]).
+
+use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::WindowSet;
 use crate::eval::metrics::{FalseAlarms, Metrics};
+use crate::eval::smooth::{Smoothing, track_runs};
+use crate::eval::study::StemInfo;
 
 /// The false-alarm table: the three classes most over-represented in each class's false alarms.
 pub fn markdown_false_alarms(rows: &[FalseAlarms]) -> String {
@@ -140,6 +144,94 @@ pub fn predictions_csv(
     out
 }
 
+/// What a script needs beside the `--predictions` CSV, written next to it as `FILE.json`: the
+/// exact class names of its columns (the CSV's headers write spaces as `_`), how its rows are
+/// spaced, smoothed and thresholded, and each track's rows and stems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionsSidecar {
+    /// The CSV file's name.
+    pub csv: String,
+    /// Class names, in the CSV's column order (`p_`/`y_` pairs).
+    pub classes: Vec<String>,
+    /// Seconds between the starts of consecutive windows of a track.
+    pub stride_s: f64,
+    /// The CSV's probabilities are after this averaging of neighbouring windows.
+    pub smoothing: Smoothing,
+    /// The thresholds the metrics were measured at, per class.
+    pub thresholds: Vec<f32>,
+    /// Where they come from: `weights` or `tuned on SET`.
+    pub thresholds_from: String,
+    pub tracks: Vec<SidecarTrack>,
+}
+
+/// One track of the predictions CSV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SidecarTrack {
+    /// The track folder's name (the CSV's `track`).
+    pub name: String,
+    /// The CSV's `song`.
+    pub song: String,
+    /// The track folder, when known.
+    pub folder: Option<String>,
+    /// Its first data row (0: the row after the header) and how many rows it has.
+    pub first_row: usize,
+    pub rows: usize,
+    /// Its stems with audio.
+    pub stems: Vec<StemInfo>,
+}
+
+/// The sidecar of [`predictions_csv`] for the same set: `folders` and `stems` per track of
+/// `set.tracks` (empty when unknown).
+#[allow(clippy::too_many_arguments)]
+pub fn predictions_sidecar(
+    csv: &str,
+    set: &WindowSet,
+    names: &[String],
+    stride_s: f64,
+    smoothing: Smoothing,
+    thresholds: &[f32],
+    thresholds_from: &str,
+    folders: &[Option<String>],
+    stems: &[Vec<StemInfo>],
+) -> PredictionsSidecar {
+    let tracks = track_runs(&set.track_of)
+        .into_iter()
+        .map(|run| {
+            let t = set.track_of[run.start] as usize;
+            SidecarTrack {
+                name: set.tracks[t].clone(),
+                song: set.track_songs[t].clone(),
+                folder: folders.get(t).cloned().flatten(),
+                first_row: run.start,
+                rows: run.len(),
+                stems: stems.get(t).cloned().unwrap_or_default(),
+            }
+        })
+        .collect();
+    PredictionsSidecar {
+        csv: csv.to_owned(),
+        classes: names.to_vec(),
+        stride_s,
+        smoothing,
+        thresholds: thresholds.to_vec(),
+        thresholds_from: thresholds_from.to_owned(),
+        tracks,
+    }
+}
+
+/// Where the sidecar of a predictions CSV goes: `FILE.json` beside `FILE.csv` (an error when that
+/// is the CSV itself).
+pub fn sidecar_path(csv: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let json = csv.with_extension("json");
+    if json == csv {
+        return Err(format!(
+            "{}: the predictions file needs another extension than .json (its sidecar is FILE.json)",
+            csv.display()
+        ));
+    }
+    Ok(json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +263,58 @@ mod tests {
             "Track00002,\"corpus/bach, \"\"bwv\"\"\",0.000,0.30000,0,0.70000,1"
         );
         assert_eq!(rows.len(), 4);
+    }
+
+    #[test]
+    fn the_sidecar_names_each_tracks_rows_and_the_exact_class_names() {
+        let mut set = WindowSet::new(1, 1);
+        set.tracks = vec!["Track00001".into(), "Track00002".into()];
+        set.track_songs = vec!["a".into(), "b".into()];
+        set.track_of = vec![0, 0, 0, 1, 1];
+        let stem = StemInfo {
+            name: "S01".into(),
+            class: "Synth Pad".into(),
+            program: 88,
+            is_drum: false,
+            font: Some("FluidR3_GM.sf2".into()),
+            sound_alike: None,
+        };
+        let s = predictions_sidecar(
+            "p.csv",
+            &set,
+            &["Synth Pad".into()],
+            1.024,
+            "1:1".parse().unwrap(),
+            &[0.4],
+            "weights",
+            &[Some("/d/Track00001".into()), None],
+            &[vec![stem.clone()], vec![]],
+        );
+        assert_eq!(s.classes, ["Synth Pad"]);
+        assert_eq!(
+            (
+                s.tracks[0].first_row,
+                s.tracks[0].rows,
+                s.tracks[1].first_row,
+                s.tracks[1].rows
+            ),
+            (0, 3, 3, 2)
+        );
+        assert_eq!(s.tracks[0].stems, [stem]);
+        assert_eq!(s.tracks[1].folder, None);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(
+            json.contains("\"smoothing\":{\"before\":1,\"after\":1}"),
+            "{json}"
+        );
+        // Not computed: no sound_alike key at all.
+        assert!(!json.contains("sound_alike"), "{json}");
+        let back: PredictionsSidecar = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            sidecar_path(std::path::Path::new("/x/p.csv")).unwrap(),
+            std::path::Path::new("/x/p.json")
+        );
+        assert!(sidecar_path(std::path::Path::new("p.json")).is_err());
     }
 }
