@@ -1,4 +1,4 @@
-//! `instrunet data check` and `instrunet data fonts`.
+//! `instrunet data check`, `instrunet data fonts` and `instrunet data solo`.
 
 use std::path::PathBuf;
 
@@ -25,8 +25,18 @@ pub(crate) enum DataCommand {
         /// SoundFonts (default: the training fonts installed at their Debian paths).
         fonts: Vec<PathBuf>,
         /// Smallest share of shared samples (over all the samples either program plays) to list.
-        #[arg(long, default_value_t = 0.5, value_parser = probability)]
+        #[arg(long, default_value_t = instrunet_training::eval::study::SOUND_ALIKE_MIN_SHARE, value_parser = probability)]
         min_share: f64,
+    },
+    /// Make a "solo" set from a BabySlakh / Slakh2100-format folder: one track per stem, whose
+    /// mix is that stem alone (symbolic links to the stem's audio, nothing copied; metadata.yaml
+    /// with only that stem), numbered Track00001, ... `instrunet eval --split all` on it shows
+    /// what the model names when nothing else plays.
+    Solo {
+        /// The source data root (e.g. made by `instrunet synth`).
+        src: PathBuf,
+        /// Where the solo tracks go (created; must not hold solo tracks already).
+        dst: PathBuf,
     },
 }
 
@@ -44,6 +54,11 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
             print!("{summary}");
         }
         DataCommand::Fonts { fonts, min_share } => sound_alikes(&fonts, min_share)?,
+        DataCommand::Solo { src, dst } => {
+            let n = instrunet_training::data::solo::solo_set(&src, &dst)
+                .with_context(|| format!("making a solo set of {}", src.display()))?;
+            println!("{n} solo tracks in {}", dst.display());
+        }
     }
     Ok(())
 }

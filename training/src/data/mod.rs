@@ -1,7 +1,7 @@
 //! The data stages: reading the Slakh / BabySlakh layout ([`slakh`]), decoding its audio
 //! ([`audio`]) and resampling it ([`resample`]), cutting labelled windows ([`windows`]), caching
 //! them ([`cache`]), splitting tracks by song ([`split`]) into a data set in memory ([`dataset`]),
-//! and checking a data folder ([`check`]).
+//! checking a data folder ([`check`]) and making a set of each stem played alone ([`solo`]).
 //!
 //! Nothing here knows about the composer or the renderer (`synth`): the renderer writes the Slakh
 //! metadata schema defined here.
@@ -12,5 +12,6 @@ pub mod check;
 pub mod dataset;
 pub mod resample;
 pub mod slakh;
+pub mod solo;
 pub mod split;
 pub mod windows;
