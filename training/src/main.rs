@@ -43,6 +43,10 @@ enum Command {
     /// Evaluate weights on a data folder's test split (or another split): Markdown table, and
     /// JSON with --json.
     Eval(cli::eval::EvalArgs),
+    /// How long meters take to light after an instrument enters (from its stem), for the engine's
+    /// raw output, causal means and the offline centred mean, with precision, recall and F1 of
+    /// each, on the tracks of Slakh-format folders.
+    Latency(cli::latency::LatencyArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -66,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         Command::Analyze(args) => cli::analyze::analyze(args)?,
         Command::Tag(args) => cli::tag::tag(args)?,
         Command::Info { weights } => cli::info::info(weights.as_deref())?,
+        Command::Latency(args) => cli::latency::latency(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

@@ -7,6 +7,7 @@ pub mod common;
 pub mod data;
 pub mod eval;
 pub mod info;
+pub mod latency;
 pub mod synth;
 pub mod tag;
 pub mod train;

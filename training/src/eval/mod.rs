@@ -6,6 +6,7 @@
 //! ([`tag`]).
 
 pub mod analyze;
+pub mod latency;
 pub mod metrics;
 pub mod predict;
 pub mod report;
