@@ -42,6 +42,10 @@ pub struct Metrics {
     pub macro_avg: Prf,
     pub micro: Prf,
     pub map: f64,
+    /// Windows labelled with no instrument at all (silence, non-music), and the share of them in
+    /// which the model reports some class anyway: the meters that light when nothing plays.
+    pub empty_windows: usize,
+    pub empty_reported: f64,
     pub classes: Vec<ClassMetrics>,
 }
 
@@ -87,6 +91,7 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
     let c = names.len();
     let n = labels.len().checked_div(c).unwrap_or(0);
     let (mut exact, mut right) = (0usize, 0usize);
+    let (mut empty, mut empty_reported) = (0usize, 0usize);
     let mut tp = vec![0usize; c];
     let mut fp = vec![0usize; c];
     let mut fn_ = vec![0usize; c];
@@ -108,6 +113,11 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
             }
         }
         exact += all as usize;
+        let window = w * c..(w + 1) * c;
+        if labels[window.clone()].iter().all(|&l| l <= 0.5) {
+            empty += 1;
+            empty_reported += probs[window].iter().zip(thresholds).any(|(p, t)| p >= t) as usize;
+        }
     }
     let mut classes = Vec::with_capacity(c);
     for k in 0..c {
@@ -165,6 +175,8 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
         } else {
             aps.iter().sum::<f64>() / aps.len() as f64
         },
+        empty_windows: empty,
+        empty_reported: ratio(empty_reported, empty),
         classes,
     }
 }
@@ -357,6 +369,19 @@ mod tests {
         assert!((m.hamming_accuracy - 5.0 / 8.0).abs() < 1e-12);
         // Class 1's single positive (score 0.4) ranks first → AP 1.
         assert!((m.classes[1].ap.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn windows_with_no_instrument_count_the_ones_where_something_is_reported() {
+        let names = vec!["A".to_owned(), "B".to_owned()];
+        // Four windows: two with nothing playing (one of them reports B), two with A.
+        let labels = [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+        let probs = [0.1, 0.2, 0.1, 0.7, 0.9, 0.1, 0.2, 0.9];
+        let m = evaluate(&probs, &labels, &names, &[0.5, 0.5]);
+        assert_eq!(m.empty_windows, 2);
+        assert_eq!(m.empty_reported, 0.5);
+        let none = evaluate(&probs[4..], &labels[4..], &names, &[0.5, 0.5]);
+        assert_eq!((none.empty_windows, none.empty_reported), (0, 0.0));
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl Metrics {
         s += "\n|---|";
         s += &"---:|".repeat(models.len());
         s += "\n";
-        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 13] = [
+        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 15] = [
             ("Subset accuracy", &|m| m.subset_accuracy, true),
             ("Hamming accuracy", &|m| m.hamming_accuracy, true),
             ("F1 (weighted)", &|m| m.weighted.f1, false),
@@ -54,12 +54,22 @@ impl Metrics {
             ("Recall (micro)", &|m| m.micro.recall, false),
             ("mAP (macro)", &|m| m.map, false),
             ("Windows", &|m| m.windows as f64, false),
+            (
+                "Windows with no instrument",
+                &|m| m.empty_windows as f64,
+                false,
+            ),
+            (
+                "… of which some class is reported",
+                &|m| m.empty_reported,
+                true,
+            ),
         ];
         for (label, f, percent) in rows {
             s += &format!("| {label} |");
             for (_, m) in models {
                 let v = f(m);
-                s += &if label == "Windows" {
+                s += &if label.starts_with("Windows") {
                     format!(" {v:.0} |")
                 } else if percent {
                     format!(" {:.1} % |", 100.0 * v)
