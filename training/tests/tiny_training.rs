@@ -128,15 +128,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     .unwrap();
     assert_eq!(tuned.weights.spec.normalization, start_spec.normalization);
     for name in ["conv1.weight", "conv3.weight", "fc2.weight"] {
-        let (a, b) = (
-            start.tensors.values(name).unwrap(),
-            tuned.weights.tensors.values(name).unwrap(),
-        );
-        let moved = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let moved = max_difference(&start, &tuned.weights, name);
         assert!(
             moved < 1e-5,
             "{name} moved by {moved} in two steps at lr 1e-9"
@@ -227,13 +219,8 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         );
     }
     assert_eq!(resumed.best_epoch, straight.best_epoch);
-    for (name, (_, a)) in &straight.weights.tensors.0 {
-        let b = resumed.weights.tensors.values(name).unwrap();
-        let diff = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+    for name in straight.weights.tensors.0.keys() {
+        let diff = max_difference(&straight.weights, &resumed.weights, name);
         assert!(
             diff < 1e-6,
             "{name}: resumed differs from straight by {diff}"
@@ -263,4 +250,16 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         "{err}"
     );
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// The largest difference between the values of tensor `name` in two sets of weights.
+fn max_difference(a: &Weights, b: &Weights, name: &str) -> f32 {
+    let (a, b) = (
+        a.tensors.values(name).unwrap(),
+        b.tensors.values(name).unwrap(),
+    );
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
 }
