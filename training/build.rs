@@ -13,7 +13,10 @@ fn main() {
         }
         let fields: Vec<&str> = line.split('\t').collect();
         let [name, path, package, what] = fields[..] else {
-            panic!("soundfonts.tsv line {}: expected 4 tab-separated fields", n + 1);
+            panic!(
+                "soundfonts.tsv line {}: expected 4 tab-separated fields",
+                n + 1
+            );
         };
         writeln!(code, "/// {what} (Debian: {package}).").unwrap();
         writeln!(code, "pub const {name}: &str = {path:?};").unwrap();

@@ -21,11 +21,12 @@ pub enum WeightsError {
         "weights format version {found} is not supported (this build reads version {supported})"
     )]
     UnsupportedVersion { found: u32, supported: u32 },
+    /// The file holds another network (its `network.kind`, named).
     #[error(
         "the file holds the {0} network, not InstruNET's (only the training tool reads it: \
          `instrunet eval --baseline FILE`)"
     )]
-    NotInstruNet(crate::spec::NetworkKind),
+    NotInstruNet(String),
     #[error("tensor {0:?} is missing")]
     MissingTensor(String),
     #[error("unexpected tensor {0:?} (not part of InstruNET)")]

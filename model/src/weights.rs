@@ -298,7 +298,7 @@ fn check_tensors<'a>(
     tensors: impl Iterator<Item = (&'a str, Vec<usize>, &'a [f32])>,
 ) -> Result<(), WeightsError> {
     if spec.network.kind != NetworkKind::Instrunet {
-        return Err(WeightsError::NotInstruNet(spec.network.kind));
+        return Err(WeightsError::NotInstruNet(spec.network.kind.to_string()));
     }
     let shapes = tensor_shapes(spec);
     let expected: HashMap<&str, &Vec<usize>> =

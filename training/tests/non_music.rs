@@ -17,8 +17,7 @@ fn non_music_tracks_read_back_with_no_instrument_in_any_window() {
     let mut kinds = Vec::new();
     for i in 0..4u64 {
         let (meta, seconds) =
-            render_non_music_track(1_000 + i, 48_000, &dir, &format!("Track{:05}", i + 1))
-                .unwrap();
+            render_non_music_track(1_000 + i, 48_000, &dir, &format!("Track{:05}", i + 1)).unwrap();
         assert!(meta.stems.is_empty());
         assert!((20.0..50.0).contains(&seconds), "{seconds} s");
         kinds.push(meta.non_music.expect("says what it holds"));

@@ -19,8 +19,8 @@ mod song;
 mod theory;
 
 pub use form::{Meter, Section, SectionKind, Style};
-pub use orchestration::{Role, arrange};
-pub use song::{Part, Song, StepNote};
+pub use orchestration::arrange;
+pub use song::{Part, Role, Song, StepNote};
 pub use theory::{Chord, Key};
 
 use rand::{Rng, SeedableRng, rngs::StdRng};

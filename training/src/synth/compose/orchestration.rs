@@ -5,27 +5,8 @@ use instrunet_model::InstrumentClass;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::form::{SectionKind, Style};
-use super::song::{Part, Song};
+use super::song::{Part, Role, Song};
 use crate::synth::midi::StemNotes;
-
-/// What a part does in the arrangement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Drums,
-    Bass,
-    /// Chords in a rhythm: block chords, strums, power chords, stabs.
-    Comp,
-    /// Broken chords.
-    Arpeggio,
-    /// Held chords.
-    Pad,
-    /// The tune.
-    Melody,
-    /// A second line answering the tune, lower and sparser.
-    Counter,
-    /// Sparse effects: swells and hits at section changes.
-    Effects,
-}
 
 /// The classes besides drums and bass that a song draws from, equally likely: every class of
 /// [`InstrumentClass::ALL`] but those two, in its order.

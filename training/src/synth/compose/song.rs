@@ -5,7 +5,6 @@ use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 use super::form::{Meter, Section, Style};
-use super::orchestration::Role;
 use super::theory::{Key, NOTE_NAMES};
 use crate::synth::gm::PROGRAM_NAMES;
 use crate::synth::midi::push_channel_events;
@@ -19,6 +18,25 @@ pub struct StepNote {
     pub len: f64,
     pub key: u8,
     pub velocity: u8,
+}
+
+/// What a part does in the arrangement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Drums,
+    Bass,
+    /// Chords in a rhythm: block chords, strums, power chords, stabs.
+    Comp,
+    /// Broken chords.
+    Arpeggio,
+    /// Held chords.
+    Pad,
+    /// The tune.
+    Melody,
+    /// A second line answering the tune, lower and sparser.
+    Counter,
+    /// Sparse effects: swells and hits at section changes.
+    Effects,
 }
 
 /// One instrument of the song.

@@ -11,8 +11,8 @@ mod pad;
 use rand::{Rng, rngs::StdRng};
 
 use super::form::SectionKind;
-use super::orchestration::{Role, program_range};
-use super::song::{Part, Song, StepNote};
+use super::orchestration::program_range;
+use super::song::{Part, Role, Song, StepNote};
 use arpeggio::arpeggio;
 use bass::bass;
 use comp::comp;
