@@ -19,7 +19,7 @@ mod song;
 mod theory;
 
 pub use form::{Meter, Section, SectionKind, Style};
-pub use orchestration::arrange;
+pub use orchestration::{ClassPriors, REAL_SHARES, arrange};
 pub use song::{Part, Role, Song, StepNote};
 pub use theory::{Chord, Key};
 
@@ -44,6 +44,12 @@ pub fn song_seed(base: u64, index: u64) -> u64 {
 
 /// Composes the song of a seed.
 pub fn compose(seed: u64) -> Song {
+    compose_with(seed, ClassPriors::Even)
+}
+
+/// Composes the song of a seed with classes drawn by `priors` (with [`ClassPriors::Even`] the
+/// same song as [`compose`]).
+pub fn compose_with(seed: u64, priors: ClassPriors) -> Song {
     let mut rng = StdRng::seed_from_u64(seed);
     let style = Style::ALL[rng.random_range(0..Style::ALL.len())];
     let meter = match style {
@@ -92,7 +98,7 @@ pub fn compose(seed: u64) -> Song {
         parts: Vec::new(),
         length,
     };
-    song.parts = pick_parts(&mut rng, &song);
+    song.parts = pick_parts(&mut rng, &song, priors);
     let mut parts = std::mem::take(&mut song.parts);
     for part in &mut parts {
         part.active = plan_activity(&mut rng, &song, part.role);
@@ -117,6 +123,56 @@ mod tests {
         assert_eq!(a, compose(7).to_midi());
         assert_ne!(a, compose(8).to_midi());
         assert_ne!(song_seed(1, 1), song_seed(2, 0));
+    }
+
+    #[test]
+    fn real_priors_draw_classes_about_as_often_as_people_use_them() {
+        let songs = 600;
+        let mut with = [0usize; 14];
+        for i in 0..songs {
+            let song = compose_with(song_seed(77, i), ClassPriors::Real);
+            assert!(
+                song.parts
+                    .iter()
+                    .any(|p| !matches!(p.class, InstrumentClass::Drums | InstrumentClass::Bass)),
+                "song {i} has only drums and bass"
+            );
+            for (k, class) in InstrumentClass::ALL.iter().enumerate() {
+                with[k] += song.parts.iter().any(|p| p.class == *class) as usize;
+            }
+        }
+        let share = |c: InstrumentClass| {
+            with[InstrumentClass::ALL.iter().position(|a| *a == c).unwrap()] as f64 / songs as f64
+        };
+        // In most songs, in a third or so, in a few: the order of people's arrangements.
+        assert!(share(InstrumentClass::Drums) > 0.85, "{with:?}");
+        assert!(share(InstrumentClass::Guitar) > 0.6, "{with:?}");
+        assert!(
+            (0.3..0.8).contains(&share(InstrumentClass::Piano)),
+            "{with:?}"
+        );
+        assert!(share(InstrumentClass::Ethnic) < 0.08, "{with:?}");
+        assert!(share(InstrumentClass::Reed) < 0.15, "{with:?}");
+        // The even draw gives every colour class about the same chance.
+        let even: Vec<usize> = [InstrumentClass::Guitar, InstrumentClass::Ethnic]
+            .iter()
+            .map(|c| {
+                (0..songs)
+                    .filter(|&i| {
+                        compose(song_seed(77, i))
+                            .parts
+                            .iter()
+                            .any(|p| p.class == *c)
+                    })
+                    .count()
+            })
+            .collect();
+        assert!(even[0].abs_diff(even[1]) < songs as usize / 10, "{even:?}");
+        // And compose is compose_with(Even).
+        assert_eq!(
+            compose(5).to_midi(),
+            compose_with(5, ClassPriors::Even).to_midi()
+        );
     }
 
     #[test]
