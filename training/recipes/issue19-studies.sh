@@ -9,7 +9,7 @@
 # rest evaluation). The data is the same bytes every time; the fine-tunes vary a little from run
 # to run (candle draws dropout masks from an unseeded generator).
 set -euo pipefail
-[ $# -eq 2 ] || { sed -n 2,11p "$0"; exit 2; }
+[ $# -eq 2 ] || { sed -n 2,10p "$0"; exit 2; }
 cd "$(dirname "$0")/../.."
 source scripts/ensure-tools.sh
 # TimGM6mb renders the real-prior test set only (never training or tuning).
