@@ -75,20 +75,7 @@ pub fn label_windows(
     let mut frontend = MelFrontend::new(mel);
     let frames = frontend.spectrogram(mix);
     let n_frames = frames.len() / mel.n_mels;
-    // Prefix sums of squares per stem, so each window's RMS is one subtraction.
-    let energy: Vec<Vec<f64>> = stems
-        .iter()
-        .map(|(_, s)| {
-            let mut acc = Vec::with_capacity(s.len() + 1);
-            acc.push(0.0f64);
-            for &v in s.iter() {
-                let last = *acc.last().expect("starts with 0");
-                acc.push(last + (v as f64) * (v as f64));
-            }
-            acc
-        })
-        .collect();
-    let threshold = 10f64.powf(settings.active_dbfs as f64 / 10.0); // mean square
+    let energy: Vec<StemEnergy> = stems.iter().map(|(_, s)| StemEnergy::new(s)).collect();
     let (n_classes, win_len) = (spec.n_classes(), mel.window_len());
     let mut out = LabelledWindows::default();
     let mut window = vec![0.0; win_len];
@@ -108,8 +95,7 @@ pub fn label_windows(
         );
         let mut labels = vec![0.0f32; n_classes];
         for (e, &c) in energy.iter().zip(&class_index) {
-            let b = b.min(e.len() - 1);
-            if b > a && (e[b] - e[a]) / (b - a) as f64 >= threshold {
+            if e.active(a, b, settings.active_dbfs) {
                 labels[c] = 1.0;
             }
         }
@@ -118,6 +104,30 @@ pub fn label_windows(
         k += 1;
     }
     Ok(out)
+}
+
+/// A stem's energy, for the labels' rule: prefix sums of squares, so that the mean square of any
+/// stretch is one subtraction.
+pub struct StemEnergy(Vec<f64>);
+
+impl StemEnergy {
+    pub fn new(samples: &[f32]) -> Self {
+        let mut acc = Vec::with_capacity(samples.len() + 1);
+        acc.push(0.0f64);
+        for &v in samples {
+            let last = *acc.last().expect("starts with 0");
+            acc.push(last + (v as f64) * (v as f64));
+        }
+        Self(acc)
+    }
+
+    /// Whether the stem is active over samples `a..b` (cut at its end): its RMS there reaches
+    /// `active_dbfs`.
+    pub fn active(&self, a: usize, b: usize, active_dbfs: f32) -> bool {
+        let b = b.min(self.0.len() - 1);
+        let threshold = 10f64.powf(active_dbfs as f64 / 10.0); // mean square
+        b > a && (self.0[b] - self.0[a]) / (b - a) as f64 >= threshold
+    }
 }
 
 /// Decodes a track, resamples it to the model's rate and cuts it into labelled windows.

@@ -54,14 +54,8 @@ pub fn analyze(
     let mut engine = StreamAnalyzer::new(classifier, rate, hop_seconds)?;
     let hop = engine.hop_seconds();
     let window = spec.mel.window_seconds();
-    let (mut times, mut probabilities) = (Vec::new(), Vec::new());
-    // Blocks of the size the plugin's audio thread hands its worker.
-    for block in samples.chunks(BLOCK_LEN) {
-        engine.push(block, &mut |end, p| {
-            times.push(end - window / 2.0);
-            probabilities.push(p.to_vec());
-        })?;
-    }
+    let (ends, probabilities) = run_engine(&mut engine, samples)?;
+    let times: Vec<f64> = ends.iter().map(|end| end - window / 2.0).collect();
     // Analyses on each side that the centred average reaches.
     let radius = (smoothing_seconds.max(0.0) / 2.0 / hop).round() as usize;
     let probabilities = centred_mean(&probabilities, radius);
@@ -85,6 +79,22 @@ pub fn analyze(
         probabilities,
         segments,
     })
+}
+
+/// Feeds `samples` through the engine in blocks of the size the plugin's audio thread hands its
+/// worker; returns each analysis's end time (seconds) and probabilities.
+pub fn run_engine(
+    engine: &mut StreamAnalyzer,
+    samples: &[f32],
+) -> anyhow::Result<(Vec<f64>, Vec<Vec<f32>>)> {
+    let (mut ends, mut probabilities) = (Vec::new(), Vec::new());
+    for block in samples.chunks(BLOCK_LEN) {
+        engine.push(block, &mut |end, p| {
+            ends.push(end);
+            probabilities.push(p.to_vec());
+        })?;
+    }
+    Ok((ends, probabilities))
 }
 
 /// Each row averaged with the `radius` rows on either side (fewer at the ends): the centred case

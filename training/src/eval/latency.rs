@@ -7,7 +7,8 @@
 use instrunet_model::{Classifier, InstrumentClass, StreamAnalyzer};
 
 use crate::data::audio::MonoAudio;
-use crate::eval::smooth::neighbour_mean;
+use crate::data::windows::StemEnergy;
+use crate::eval::analyze::{centred_mean, run_engine};
 
 /// Frames of stem audio whose RMS decides "sounding", seconds.
 const FRAME_SECONDS: f64 = 0.05;
@@ -47,7 +48,6 @@ pub fn entries(
     active_dbfs: f32,
     earliest: f64,
 ) -> Vec<(InstrumentClass, f64)> {
-    let threshold = 10f64.powf(active_dbfs as f64 / 10.0);
     let mut classes: Vec<InstrumentClass> = stems.iter().map(|(c, _)| *c).collect();
     classes.sort();
     classes.dedup();
@@ -56,13 +56,12 @@ pub fn entries(
         let mut sounding: Vec<bool> = Vec::new();
         for (_, audio) in stems.iter().filter(|(c, _)| *c == class) {
             let frame = ((FRAME_SECONDS * audio.sample_rate as f64) as usize).max(1);
-            for (i, chunk) in audio.samples.chunks(frame).enumerate() {
-                let ms =
-                    chunk.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / chunk.len() as f64;
+            let energy = StemEnergy::new(&audio.samples);
+            for (i, a) in (0..audio.samples.len()).step_by(frame).enumerate() {
                 if i >= sounding.len() {
                     sounding.push(false);
                 }
-                sounding[i] |= ms >= threshold;
+                sounding[i] |= energy.active(a, a + frame, active_dbfs);
             }
         }
         let gap_frames = (MIN_GAP_SECONDS / FRAME_SECONDS).round() as usize;
@@ -95,20 +94,10 @@ pub fn analyses(
         Smoothing::Causal(s) => s,
         Smoothing::Raw | Smoothing::Centred(_) => 0.0,
     });
-    let (mut times, mut probs) = (Vec::new(), Vec::new());
-    for block in mix.samples.chunks(instrunet_model::realtime::BLOCK_LEN) {
-        engine.push(block, &mut |t, p| {
-            times.push(t);
-            probs.push(p.to_vec());
-        })?;
-    }
-    if let (Smoothing::Centred(seconds), Some(width)) = (smoothing, probs.first().map(Vec::len)) {
+    let (times, mut probs) = run_engine(&mut engine, &mix.samples)?;
+    if let Smoothing::Centred(seconds) = smoothing {
         let radius = (seconds / 2.0 / engine.hop_seconds()).round() as usize;
-        let flat: Vec<f32> = probs.concat();
-        probs = neighbour_mean(&flat, width, radius, radius)
-            .chunks(width)
-            .map(<[f32]>::to_vec)
-            .collect();
+        probs = centred_mean(&probs, radius);
     }
     Ok((times, probs, engine.into_classifier()))
 }
@@ -147,24 +136,17 @@ pub fn analysis_labels(
     window_seconds: f64,
     classes: &[String],
 ) -> Vec<f32> {
-    let threshold = 10f64.powf(active_dbfs as f64 / 10.0);
     let mut labels = vec![0.0f32; times.len() * classes.len()];
     for (class, audio) in stems {
         let Some(k) = classes.iter().position(|n| n == class.name()) else {
             continue;
         };
-        // Prefix sums of squares: each window's mean square is one subtraction.
-        let mut acc = Vec::with_capacity(audio.samples.len() + 1);
-        acc.push(0.0f64);
-        for &v in &audio.samples {
-            acc.push(acc.last().copied().unwrap_or(0.0) + (v as f64) * (v as f64));
-        }
+        let energy = StemEnergy::new(&audio.samples);
         let rate = audio.sample_rate as f64;
-        let n = audio.samples.len();
         for (i, &t) in times.iter().enumerate() {
-            let end = ((t * rate).round() as usize).min(n);
+            let end = (t * rate).round() as usize;
             let start = ((t - window_seconds).max(0.0) * rate).round() as usize;
-            if end > start && (acc[end] - acc[start]) / (end - start) as f64 >= threshold {
+            if energy.active(start, end, active_dbfs) {
                 labels[i * classes.len() + k] = 1.0;
             }
         }
