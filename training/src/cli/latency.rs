@@ -7,7 +7,7 @@ use anyhow::Context;
 use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::data::windows::WindowSettings;
 use instrunet_training::eval::latency::{
-    LatencySummary, Smoothing, analyses, analysis_labels, entries, latencies, summarise,
+    EngineOutput, LatencySummary, analyses, analysis_labels, entries, latencies, summarise,
 };
 use instrunet_training::eval::metrics::evaluate;
 
@@ -49,9 +49,9 @@ pub fn latency(args: LatencyArgs) -> anyhow::Result<()> {
     }
     dirs.truncate(args.max_tracks.unwrap_or(usize::MAX));
     anyhow::ensure!(!dirs.is_empty(), "no tracks in the data roots");
-    let mut variants = vec![Smoothing::Raw];
-    variants.extend(args.causal.iter().map(|&s| Smoothing::Causal(s)));
-    variants.push(Smoothing::Centred(args.centred));
+    let mut variants = vec![EngineOutput::Raw];
+    variants.extend(args.causal.iter().map(|&s| EngineOutput::Causal(s)));
+    variants.push(EngineOutput::Centred(args.centred));
     let active_dbfs = WindowSettings::default().active_dbfs;
     let window = spec.mel.window_seconds();
     // Per variant: every entry's latency; every analysis's probabilities and labels.

@@ -19,7 +19,7 @@ pub const MAX_LATENCY_SECONDS: f64 = 8.0;
 
 /// How the engine's probabilities are turned into a decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Smoothing {
+pub enum EngineOutput {
     /// Every analysis as it is.
     Raw,
     /// The mean of the analyses of the last so many seconds (the engine's causal mean).
@@ -28,7 +28,7 @@ pub enum Smoothing {
     Centred(f64),
 }
 
-impl std::fmt::Display for Smoothing {
+impl std::fmt::Display for EngineOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Raw => write!(f, "raw"),
@@ -87,15 +87,15 @@ pub fn analyses(
     classifier: Classifier,
     mix: &MonoAudio,
     hop_seconds: f32,
-    smoothing: Smoothing,
+    smoothing: EngineOutput,
 ) -> anyhow::Result<(Vec<f64>, Vec<Vec<f32>>, Classifier)> {
     let mut engine = StreamAnalyzer::new(classifier, mix.sample_rate, hop_seconds)?;
     engine.set_smoothing_seconds(match smoothing {
-        Smoothing::Causal(s) => s,
-        Smoothing::Raw | Smoothing::Centred(_) => 0.0,
+        EngineOutput::Causal(s) => s,
+        EngineOutput::Raw | EngineOutput::Centred(_) => 0.0,
     });
     let (times, mut probs) = run_engine(&mut engine, &mix.samples)?;
-    if let Smoothing::Centred(seconds) = smoothing {
+    if let EngineOutput::Centred(seconds) = smoothing {
         let radius = (seconds / 2.0 / engine.hop_seconds()).round() as usize;
         probs = centred_mean(&probs, radius);
     }
