@@ -31,12 +31,18 @@ pub(crate) struct SynthArgs {
     /// labelled "no instrument".
     #[arg(long, conflicts_with = "midi_dir")]
     non_music: bool,
-    /// How often composed songs draw each class: `even` (every class besides drums and bass
-    /// equally often, as the training songs so far) or `real` (about as often as people's
-    /// General MIDI arrangements use it: drums 87 % of the time ... ethnic 1.4 %), for sets that
-    /// tune and judge thresholds at real priors.
-    #[arg(long, default_value = "even", value_parser = ["even", "real"], conflicts_with = "midi_dir")]
+    /// How often composed (or --arrange'd) songs draw each class: `even` (every class besides
+    /// drums and bass equally often) or `real` (about as often as people's General MIDI
+    /// arrangements use it: drums 87 % of the time ... ethnic 1.4 %), for sets that tune and
+    /// judge thresholds at real priors.
+    #[arg(long, default_value = "even", value_parser = ["even", "real"])]
     priors: String,
+    /// Which roles classes play in composed (or --arrange'd) songs: `people` (every class in the
+    /// roles people give it in General MIDI songs, at any register, with solos, duos and trios,
+    /// thin parts and exposed sections) or `family` (one role family per class: the songs the
+    /// shipped model trained on).
+    #[arg(long, default_value = "people", value_parser = ["people", "family"])]
+    roles: String,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -55,11 +61,22 @@ enum SynthJob {
 }
 
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    use instrunet_training::synth::compose::{ClassPriors, arrange, compose_with, song_seed};
+    use instrunet_training::synth::compose::{
+        ClassPriors, Roles, arrange, compose_with, song_seed,
+    };
+    anyhow::ensure!(
+        args.midi_dir.is_none() || args.arrange || args.priors == "even",
+        "--priors applies to composed songs and to --arrange, not to MIDI files rendered as written"
+    );
     let priors = if args.priors == "real" {
         ClassPriors::Real
     } else {
         ClassPriors::Even
+    };
+    let roles = if args.roles == "family" {
+        Roles::Family
+    } else {
+        Roles::People
     };
     use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
     use instrunet_training::synth::midi::{stems_from_midi_tracks, stems_to_midi};
@@ -134,7 +151,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 })
             }
             SynthJob::Compose(song) => {
-                let song = compose_with(*song, priors);
+                let song = compose_with(*song, priors, roles);
                 bar.set_message(format!("{:?}", song.style));
                 let midi = song.to_midi();
                 render_track(
@@ -161,6 +178,8 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                             Ok(stems_to_midi(&arrange(
                                 &stems_from_midi_tracks(&bytes)?,
                                 render_seed,
+                                priors,
+                                roles,
                             )))
                         } else {
                             Ok(bytes)

@@ -19,7 +19,7 @@ mod song;
 mod theory;
 
 pub use form::{Meter, Section, SectionKind, Style};
-pub use orchestration::{ClassPriors, REAL_SHARES, arrange};
+pub use orchestration::{ClassPriors, REAL_SHARES, Roles, arrange, people_roles};
 pub use song::{Part, Role, Song, StepNote};
 pub use theory::{Chord, Key};
 
@@ -42,14 +42,14 @@ pub fn song_seed(base: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Composes the song of a seed.
+/// Composes the song of a seed (even priors, the family arranger: the shipped model's songs).
 pub fn compose(seed: u64) -> Song {
-    compose_with(seed, ClassPriors::Even)
+    compose_with(seed, ClassPriors::Even, Roles::Family)
 }
 
-/// Composes the song of a seed with classes drawn by `priors` (with [`ClassPriors::Even`] the
-/// same song as [`compose`]).
-pub fn compose_with(seed: u64, priors: ClassPriors) -> Song {
+/// Composes the song of a seed with classes drawn by `priors` and roles by `roles` (with
+/// [`ClassPriors::Even`] and [`Roles::Family`] the same song as [`compose`]).
+pub fn compose_with(seed: u64, priors: ClassPriors, roles: Roles) -> Song {
     let mut rng = StdRng::seed_from_u64(seed);
     let style = Style::ALL[rng.random_range(0..Style::ALL.len())];
     let meter = match style {
@@ -98,11 +98,29 @@ pub fn compose_with(seed: u64, priors: ClassPriors) -> Song {
         parts: Vec::new(),
         length,
     };
-    song.parts = pick_parts(&mut rng, &song, priors);
+    song.parts = pick_parts(&mut rng, &song, priors, roles);
     let mut parts = std::mem::take(&mut song.parts);
-    for part in &mut parts {
-        part.active = plan_activity(&mut rng, &song, part.role);
-        part.notes = play_part(&mut rng, &song, part);
+    if roles == Roles::People {
+        for part in &mut parts {
+            part.active = plan_activity(&mut rng, &song, part.role);
+        }
+        if parts.len() > 1 && song.sections.len() > 2 && rng.random_bool(0.3) {
+            // An exposed section: one part alone (a piano verse, a guitar break, a cadenza).
+            let s = rng.random_range(1..song.sections.len());
+            let alone = rng.random_range(0..parts.len());
+            for (i, part) in parts.iter_mut().enumerate() {
+                part.active[s] = i == alone;
+            }
+        }
+        for part in &mut parts {
+            part.notes = play_part(&mut rng, &song, part);
+        }
+    } else {
+        // The family arranger's order of draws, which its songs' seeds depend on.
+        for part in &mut parts {
+            part.active = plan_activity(&mut rng, &song, part.role);
+            part.notes = play_part(&mut rng, &song, part);
+        }
     }
     // A part the plan left silent everywhere would label nothing: drop it.
     parts.retain(|p| !p.notes.is_empty());
@@ -130,7 +148,7 @@ mod tests {
         let songs = 600;
         let mut with = [0usize; 14];
         for i in 0..songs {
-            let song = compose_with(song_seed(77, i), ClassPriors::Real);
+            let song = compose_with(song_seed(77, i), ClassPriors::Real, Roles::Family);
             assert!(
                 song.parts
                     .iter()
@@ -171,7 +189,7 @@ mod tests {
         // And compose is compose_with(Even).
         assert_eq!(
             compose(5).to_midi(),
-            compose_with(5, ClassPriors::Even).to_midi()
+            compose_with(5, ClassPriors::Even, Roles::Family).to_midi()
         );
     }
 
@@ -242,6 +260,135 @@ mod tests {
             "{no_drums} drum-free, {no_bass} bass-free"
         );
         assert_eq!(styles.len(), Style::ALL.len());
+    }
+
+    #[test]
+    fn the_people_arranger_gives_classes_many_roles_registers_and_small_ensembles() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let n = 400;
+        let mut roles = BTreeMap::<InstrumentClass, BTreeSet<String>>::new();
+        let mut sizes = [0usize; 4];
+        let mut melody_keys = Vec::new();
+        let mut thin = 0;
+        for i in 0..n {
+            let song = compose_with(song_seed(5, i), ClassPriors::Even, Roles::People);
+            assert!(!song.parts.is_empty(), "song {i} has no parts");
+            sizes[song.parts.len().min(4) - 1] += 1;
+            for p in &song.parts {
+                roles
+                    .entry(p.class)
+                    .or_default()
+                    .insert(format!("{:?}", p.role));
+                assert_eq!(
+                    InstrumentClass::from_stem(p.program, p.is_drum()),
+                    Ok(p.class),
+                    "{} is not {}",
+                    p.program_name(),
+                    p.class
+                );
+                let (lo, hi) = program_range(p.program);
+                if !p.is_drum() && p.role != Role::Effects {
+                    for note in &p.notes {
+                        assert!(
+                            (lo - 24..=hi + 12).contains(&(note.key as i32)),
+                            "{} {:?} key {} outside {lo}-{hi}",
+                            p.program_name(),
+                            p.role,
+                            note.key
+                        );
+                    }
+                }
+                if p.role == Role::Melody {
+                    let mut keys: Vec<u8> = p.notes.iter().map(|n| n.key).collect();
+                    keys.sort();
+                    melody_keys.push(keys[keys.len() / 2]);
+                }
+                thin += (p.density < 1.0) as usize;
+            }
+        }
+        // Every class besides drums in at least four roles; the pairings people use turn up.
+        for c in InstrumentClass::ALL {
+            let r = roles.get(&c).cloned().unwrap_or_default();
+            if c != InstrumentClass::Drums && c != InstrumentClass::Bass {
+                assert!(r.len() >= 4, "{c}: {r:?}");
+            }
+        }
+        for (class, role) in [
+            (InstrumentClass::SynthLead, "Bass"),
+            (InstrumentClass::SynthLead, "Arpeggio"),
+            (InstrumentClass::SoundEffects, "Pad"),
+            (InstrumentClass::Pipe, "Pad"),
+            (InstrumentClass::Organ, "Comp"),
+            (InstrumentClass::Guitar, "Riff"),
+            (InstrumentClass::Brass, "Stabs"),
+            (InstrumentClass::Reed, "Fills"),
+        ] {
+            assert!(roles[&class].contains(role), "{class} never plays {role}");
+        }
+        // Solos, duos and trios together in about 30 % of songs (a few lose a silent part).
+        let small = sizes[0] + sizes[1] + sizes[2];
+        assert!((n as usize / 5..n as usize * 2 / 5).contains(&small), "{sizes:?}");
+        assert!(sizes[0] > 10, "{sizes:?}");
+        // Tunes at every height: medians spread over more than two octaves.
+        melody_keys.sort();
+        let (p10, p90) = (
+            melody_keys[melody_keys.len() / 10],
+            melody_keys[melody_keys.len() * 9 / 10],
+        );
+        assert!(p90 - p10 > 24, "melody medians {p10}-{p90}");
+        assert!(thin > 20, "{thin} thin parts");
+        // The family arranger is unchanged by the people arranger's existence.
+        assert_eq!(
+            compose(11).to_midi(),
+            compose_with(11, ClassPriors::Even, Roles::Family).to_midi()
+        );
+    }
+
+    #[test]
+    fn the_people_arranger_moves_corpus_parts_only_as_far_as_their_instrument_needs() {
+        let piece = vec![
+            StemNotesFixture::line(0, 40, 48),
+            StemNotesFixture::line(1, 55, 64),
+            StemNotesFixture::line(2, 67, 79),
+        ];
+        for seed in 0..40 {
+            let out = arrange(&piece, seed, ClassPriors::Real, Roles::People);
+            assert_eq!(out.len(), 3);
+            for stem in &out {
+                let (lo, hi) = program_range(stem.program);
+                let mut keys: Vec<i32> = stem.notes.iter().map(|n| n.key as i32).collect();
+                keys.sort();
+                let median = keys[keys.len() / 2];
+                assert!((lo..=hi).contains(&median), "{} at {median}", stem.program);
+            }
+            // The lowest part is a bass line, the highest a tune: the class fits the role.
+            let low = out.iter().find(|s| s.channel == 0).unwrap();
+            let low_class = InstrumentClass::from_stem(low.program, false).unwrap();
+            assert!(
+                people_roles(low_class).iter().any(|(r, _)| *r == Role::Bass),
+                "{low_class} as bass"
+            );
+        }
+    }
+
+    /// Test pieces: one line per channel, notes stepping over a key range.
+    struct StemNotesFixture;
+    impl StemNotesFixture {
+        fn line(channel: u8, lo: u8, hi: u8) -> crate::synth::midi::StemNotes {
+            crate::synth::midi::StemNotes {
+                channel,
+                program: 0,
+                is_drum: false,
+                notes: (0..16)
+                    .map(|i| crate::synth::midi::Note {
+                        start: i as f64 * 0.5,
+                        end: i as f64 * 0.5 + 0.4,
+                        key: lo + (i as u8 % (hi - lo + 1)),
+                        velocity: 90,
+                    })
+                    .collect(),
+            }
+        }
     }
 
     #[test]

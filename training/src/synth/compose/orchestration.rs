@@ -21,6 +21,20 @@ pub enum ClassPriors {
     Real,
 }
 
+/// Which roles a class plays and how parts are picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Roles {
+    /// One role family per class (strings pad, brass melodies, synth pads only pad), 2-8 parts
+    /// per song, each at its role's usual register: the songs of the shipped model.
+    #[default]
+    Family,
+    /// Every class in every role people give it in General MIDI songs, weighted as they use it
+    /// ([`people_roles`]): synth leads play bass lines and arpeggios, sound effects pads, flutes
+    /// leads and pads, organs comping; each part at a register drawn from its whole range; a
+    /// share of solos, duos and trios, of thin parts and of sections left to one part.
+    People,
+}
+
 /// Share of 3 s segments in which each class plays, in 113 human-written multi-instrument
 /// General MIDI songs (issue 19's measurement), in [`InstrumentClass::ALL`]'s
 /// order.
@@ -143,12 +157,277 @@ pub(super) fn program_range(program: u32) -> (i32, i32) {
     }
 }
 
-pub(super) fn pick_parts(rng: &mut StdRng, song: &Song, priors: ClassPriors) -> Vec<Part> {
+/// The roles people give a class in General MIDI songs, with how often (relative weights).
+/// From how game, pop and film MIDI arrangements are written: pianos and guitars comp, pick
+/// and lead; synth leads take bass lines, arpeggios and riffs as often as tunes; the effects
+/// programs mostly hold pads; flutes and ocarinas lead and hold; organs comp and hold; tubas,
+/// bassoons, contrabasses and synths double or carry the bass.
+pub fn people_roles(class: InstrumentClass) -> &'static [(Role, f64)] {
+    use InstrumentClass as C;
+    use Role as R;
+    match class {
+        C::Piano => &[
+            (R::Comp, 3.0),
+            (R::Arpeggio, 2.0),
+            (R::Melody, 2.0),
+            (R::Counter, 1.0),
+            (R::Pad, 1.0),
+            (R::Riff, 1.0),
+            (R::Stabs, 1.0),
+            (R::Bass, 0.7),
+            (R::Fills, 0.5),
+        ],
+        C::ChromaticPercussion => &[
+            (R::Arpeggio, 3.0),
+            (R::Melody, 2.0),
+            (R::Riff, 2.0),
+            (R::Counter, 1.0),
+            (R::Comp, 1.0),
+            (R::Fills, 1.0),
+            (R::Pad, 0.5),
+        ],
+        C::Organ => &[
+            (R::Comp, 3.0),
+            (R::Pad, 3.0),
+            (R::Melody, 1.5),
+            (R::Stabs, 1.0),
+            (R::Riff, 1.0),
+            (R::Counter, 0.5),
+            (R::Bass, 0.5),
+        ],
+        C::Guitar => &[
+            (R::Comp, 3.0),
+            (R::Arpeggio, 2.0),
+            (R::Riff, 2.0),
+            (R::Melody, 2.0),
+            (R::Counter, 1.0),
+            (R::Stabs, 1.0),
+            (R::Fills, 1.0),
+            (R::Bass, 0.3),
+        ],
+        C::Strings => &[
+            (R::Pad, 3.0),
+            (R::Melody, 2.0),
+            (R::Counter, 2.0),
+            (R::Arpeggio, 1.0),
+            (R::Comp, 1.0),
+            (R::Stabs, 1.0),
+            (R::Bass, 1.0),
+            (R::Riff, 0.5),
+        ],
+        C::Brass => &[
+            (R::Melody, 2.0),
+            (R::Stabs, 2.0),
+            (R::Comp, 1.0),
+            (R::Pad, 1.0),
+            (R::Counter, 1.0),
+            (R::Fills, 1.0),
+            (R::Riff, 1.0),
+            (R::Bass, 0.5),
+        ],
+        C::Reed => &[
+            (R::Melody, 3.0),
+            (R::Counter, 2.0),
+            (R::Pad, 1.0),
+            (R::Fills, 1.0),
+            (R::Riff, 1.0),
+            (R::Arpeggio, 0.5),
+            (R::Bass, 0.5),
+        ],
+        C::Pipe => &[
+            (R::Melody, 3.0),
+            (R::Pad, 2.0),
+            (R::Counter, 1.5),
+            (R::Arpeggio, 1.0),
+            (R::Fills, 1.0),
+            (R::Riff, 0.5),
+            (R::Comp, 0.5),
+        ],
+        C::SynthLead => &[
+            (R::Melody, 2.0),
+            (R::Bass, 2.0),
+            (R::Arpeggio, 2.0),
+            (R::Riff, 2.0),
+            (R::Counter, 1.0),
+            (R::Pad, 1.0),
+            (R::Comp, 1.0),
+            (R::Stabs, 1.0),
+        ],
+        C::SynthPad => &[
+            (R::Pad, 4.0),
+            (R::Comp, 1.0),
+            (R::Arpeggio, 1.0),
+            (R::Melody, 0.5),
+            (R::Stabs, 0.5),
+            (R::Bass, 0.3),
+        ],
+        C::Ethnic => &[
+            (R::Melody, 2.0),
+            (R::Arpeggio, 2.0),
+            (R::Comp, 1.0),
+            (R::Counter, 1.0),
+            (R::Riff, 1.0),
+            (R::Pad, 0.5),
+        ],
+        C::SoundEffects => &[
+            (R::Pad, 3.0),
+            (R::Effects, 2.0),
+            (R::Melody, 1.0),
+            (R::Arpeggio, 0.5),
+            (R::Comp, 0.5),
+            (R::Riff, 0.5),
+        ],
+        C::Bass => &[(R::Bass, 6.0), (R::Riff, 1.0), (R::Melody, 0.3)],
+        C::Drums => &[(R::Drums, 1.0)],
+    }
+}
+
+/// The programs people use for a class in a role: the family arranger's choice for its roles,
+/// the class's whole program range otherwise (a marimba riff, an ocarina pad, a lead bass).
+fn people_programs(class: InstrumentClass, role: Role) -> Vec<u32> {
+    use InstrumentClass as C;
+    use Role as R;
+    match (class, role) {
+        (C::Strings, R::Bass) => vec![42, 43, 45, 48, 49],
+        (C::Brass, R::Bass) => vec![57, 58, 61, 62, 63],
+        (C::Reed, R::Bass) => vec![67, 70, 71],
+        (C::Strings, R::Stabs) => vec![45, 48, 49, 50, 55],
+        (C::Drums, _) => vec![InstrumentClass::DRUM_PROGRAM],
+        (C::SoundEffects, R::Effects) => programs_for(class, role),
+        (C::SoundEffects, _) => (96..104).chain([119, 122, 123, 125]).collect(),
+        (C::Ethnic, _) => (104..112).collect(),
+        _ => {
+            let all: Vec<u32> = (0..128)
+                .filter(|&p| InstrumentClass::from_stem(p, false) == Ok(class))
+                .collect();
+            if all.is_empty() {
+                programs_for(class, role)
+            } else {
+                all
+            }
+        }
+    }
+}
+
+fn draw_weighted<T: Copy>(rng: &mut StdRng, options: &[(T, f64)]) -> T {
+    let total: f64 = options.iter().map(|(_, w)| w).sum();
+    let mut r = rng.random_range(0.0..total);
+    for (o, w) in options {
+        if r < *w {
+            return *o;
+        }
+        r -= w;
+    }
+    options[options.len() - 1].0
+}
+
+/// How often a class is drawn under `priors` (even: every class alike).
+fn class_weight(class: InstrumentClass, priors: ClassPriors) -> f64 {
+    match priors {
+        ClassPriors::Even => 1.0,
+        ClassPriors::Real => {
+            REAL_SHARES[InstrumentClass::ALL
+                .iter()
+                .position(|a| *a == class)
+                .unwrap_or(0)]
+        }
+    }
+}
+
+pub(super) fn pick_parts(
+    rng: &mut StdRng,
+    song: &Song,
+    priors: ClassPriors,
+    roles: Roles,
+) -> Vec<Part> {
+    if roles == Roles::People {
+        return people_parts(rng, song, priors);
+    }
     let classes = match priors {
         ClassPriors::Even => even_classes(rng, song),
         ClassPriors::Real => real_prior_classes(rng),
     };
     assign_programs(rng, classes)
+}
+
+/// The people arranger's parts: ensembles of one to three instruments in 30 % of songs, else
+/// the class draw of `priors`; each role drawn by [`people_roles`], each part at a register of
+/// its own and one part in eight thinned.
+fn people_parts(rng: &mut StdRng, song: &Song, priors: ClassPriors) -> Vec<Part> {
+    let size = match rng.random_range(0.0..1.0) {
+        x if x < 0.08 => 1,
+        x if x < 0.18 => 2,
+        x if x < 0.30 => 3,
+        _ => 0,
+    };
+    let classes: Vec<InstrumentClass> = if size > 0 {
+        // A small ensemble: distinct classes, drawn by the priors' weights.
+        let mut pool: Vec<(InstrumentClass, f64)> = InstrumentClass::ALL
+            .into_iter()
+            .map(|c| (c, class_weight(c, priors)))
+            .collect();
+        let mut picked = Vec::new();
+        for _ in 0..size {
+            let c = draw_weighted(rng, &pool);
+            pool.retain(|(p, _)| *p != c);
+            picked.push(c);
+        }
+        picked
+    } else {
+        let drawn = match priors {
+            ClassPriors::Even => even_classes(rng, song),
+            ClassPriors::Real => real_prior_classes(rng),
+        };
+        drawn.into_iter().map(|(c, _)| c).collect()
+    };
+    let mut parts = Vec::with_capacity(classes.len());
+    let mut channel = 0u8;
+    let tune_needed = size > 0 && !classes.contains(&InstrumentClass::Drums);
+    for (i, class) in classes.into_iter().enumerate() {
+        let mut role = draw_weighted(rng, people_roles(class));
+        // A solo instrument or a drum-free duo mostly carries a tune or its chords.
+        if tune_needed && i == 0 && class != InstrumentClass::Drums && rng.random_bool(0.6) {
+            let leads: Vec<(Role, f64)> = people_roles(class)
+                .iter()
+                .copied()
+                .filter(|(r, _)| matches!(r, Role::Melody | Role::Comp | Role::Arpeggio))
+                .collect();
+            if !leads.is_empty() {
+                role = draw_weighted(rng, &leads);
+            }
+        }
+        let programs = people_programs(class, role);
+        let program = programs[rng.random_range(0..programs.len())];
+        let ch = if role == Role::Drums {
+            9
+        } else {
+            let c = channel;
+            channel += if channel == 8 { 2 } else { 1 };
+            c
+        };
+        let register = match role {
+            Role::Drums => None,
+            Role::Bass => Some(rng.random_range(0.0..0.25)),
+            Role::Melody | Role::Fills => Some(rng.random_range(0.3..0.85)),
+            _ => Some(rng.random_range(0.1..0.8)),
+        };
+        let density = if role != Role::Drums && rng.random_bool(0.12) {
+            rng.random_range(0.3..0.7)
+        } else {
+            1.0
+        };
+        parts.push(Part {
+            class,
+            program,
+            role,
+            channel: ch.min(15),
+            active: Vec::new(),
+            notes: Vec::new(),
+            register,
+            density,
+        });
+    }
+    parts
 }
 
 /// Share of a song's sections a part of this role plays in, roughly (see [`plan_activity`]).
@@ -260,6 +539,8 @@ fn assign_programs(rng: &mut StdRng, classes: Vec<(InstrumentClass, Role)>) -> V
                 channel: ch.min(15),
                 active: Vec::new(),
                 notes: Vec::new(),
+                register: None,
+                density: 1.0,
             }
         })
         .collect()
@@ -299,10 +580,22 @@ pub(super) fn plan_activity(rng: &mut StdRng, song: &Song, role: Role) -> Vec<bo
 }
 
 /// Arranges the instruments of an existing piece (a score corpus's chorale, quartet or folk tune)
-/// onto General MIDI programs with the composer's instrument picker: the lowest part goes to a
-/// bass now and then, the highest carries the tune, the others take harmony roles; each part is
-/// moved by octaves into its new instrument's range. Drum stems stay as they are.
-pub fn arrange(stems: &[StemNotes], seed: u64) -> Vec<StemNotes> {
+/// onto General MIDI programs. Drum stems stay as they are.
+///
+/// With [`Roles::Family`] (the shipped model's corpus songs): the lowest part goes to a bass now
+/// and then, the highest carries the tune, the others take harmony roles, classes drawn evenly;
+/// each part is moved by octaves to the middle of its new instrument's range.
+///
+/// With [`Roles::People`]: classes drawn by `priors`; the lowest part is a bass line played by a
+/// bass or by any class people give bass lines, the highest a tune, the others counter-lines,
+/// pads or chords, each by a program people use for it; parts move by octaves only as far as
+/// their instrument needs, so they keep their register.
+pub fn arrange(
+    stems: &[StemNotes],
+    seed: u64,
+    priors: ClassPriors,
+    roles: Roles,
+) -> Vec<StemNotes> {
     let mut rng = StdRng::seed_from_u64(seed);
     let median = |s: &StemNotes| {
         let mut keys: Vec<u8> = s.notes.iter().map(|n| n.key).collect();
@@ -315,27 +608,69 @@ pub fn arrange(stems: &[StemNotes], seed: u64) -> Vec<StemNotes> {
     let mut out: Vec<StemNotes> = stems.iter().filter(|s| s.is_drum).cloned().collect();
     for (rank, &i) in order.iter().enumerate() {
         let top = rank + 1 == order.len();
-        let (class, role) = if rank == 0 && order.len() > 1 && rng.random_bool(0.5) {
-            (InstrumentClass::Bass, Role::Bass)
-        } else {
-            if pool.is_empty() {
-                pool = colour_classes();
+        let (class, role) = match roles {
+            Roles::Family => {
+                if rank == 0 && order.len() > 1 && rng.random_bool(0.5) {
+                    (InstrumentClass::Bass, Role::Bass)
+                } else {
+                    if pool.is_empty() {
+                        pool = colour_classes();
+                    }
+                    let class = pool.swap_remove(rng.random_range(0..pool.len()));
+                    let roles = roles_for(class);
+                    let wanted = if top { Role::Melody } else { Role::Counter };
+                    let role = if roles.contains(&wanted) && rng.random_bool(0.7) {
+                        wanted
+                    } else {
+                        roles[rng.random_range(0..roles.len())]
+                    };
+                    (class, role)
+                }
             }
-            let class = pool.swap_remove(rng.random_range(0..pool.len()));
-            let roles = roles_for(class);
-            let wanted = if top { Role::Melody } else { Role::Counter };
-            let role = if roles.contains(&wanted) && rng.random_bool(0.7) {
-                wanted
-            } else {
-                roles[rng.random_range(0..roles.len())]
-            };
-            (class, role)
+            Roles::People => {
+                let wanted = if top {
+                    Role::Melody
+                } else if rank == 0 && order.len() > 1 {
+                    Role::Bass
+                } else {
+                    [Role::Counter, Role::Pad, Role::Comp][rng.random_range(0..3)]
+                };
+                // Classes weighted by the priors and by how often people give them this role.
+                let options: Vec<(InstrumentClass, f64)> = InstrumentClass::ALL
+                    .into_iter()
+                    .filter(|c| *c != InstrumentClass::Drums)
+                    .map(|c| {
+                        let fit = people_roles(c)
+                            .iter()
+                            .find(|(r, _)| *r == wanted)
+                            // A class may take a role people rarely give it, but never a bass line.
+                            .map_or(if wanted == Role::Bass { 0.0 } else { 0.05 }, |(_, w)| *w);
+                        (c, class_weight(c, priors) * fit)
+                    })
+                    .collect();
+                (draw_weighted(&mut rng, &options), wanted)
+            }
         };
-        let programs = programs_for(class, role);
+        let programs = match roles {
+            Roles::Family => programs_for(class, role),
+            Roles::People => people_programs(class, role),
+        };
         let program = programs[rng.random_range(0..programs.len())];
         let (lo, hi) = program_range(program);
         let m = median(&stems[i]);
-        let shift = (((lo + hi) / 2 - m) as f64 / 12.0).round() as i32 * 12;
+        let shift = match roles {
+            Roles::Family => (((lo + hi) / 2 - m) as f64 / 12.0).round() as i32 * 12,
+            Roles::People => {
+                let mut shift = 0;
+                while m + shift < lo {
+                    shift += 12;
+                }
+                while m + shift > hi {
+                    shift -= 12;
+                }
+                shift
+            }
+        };
         let mut stem = stems[i].clone();
         stem.program = program;
         for n in &mut stem.notes {

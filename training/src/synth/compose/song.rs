@@ -37,6 +37,12 @@ pub enum Role {
     Counter,
     /// Sparse effects: swells and hits at section changes.
     Effects,
+    /// A one- or two-bar figure repeated over the chords (an ostinato, a guitar or synth riff).
+    Riff,
+    /// Short chords off the beat.
+    Stabs,
+    /// Short runs at the ends of phrases, silent in between.
+    Fills,
 }
 
 /// One instrument of the song.
@@ -51,6 +57,11 @@ pub struct Part {
     /// Whether it plays in each section.
     pub active: Vec<bool>,
     pub notes: Vec<StepNote>,
+    /// Where in its program's range the part plays, 0 (lowest) to 1 (highest); `None`: where its
+    /// role usually sits (the family arranger).
+    pub register: Option<f64>,
+    /// Share of its notes a thin part keeps (1: all).
+    pub density: f64,
 }
 
 impl Part {

@@ -6,8 +6,11 @@ mod comp;
 mod drums;
 mod effects;
 mod melody;
+mod fills;
 mod pad;
+mod riff;
 
+use instrunet_model::InstrumentClass;
 use rand::{Rng, rngs::StdRng};
 
 use super::form::SectionKind;
@@ -19,17 +22,25 @@ use comp::comp;
 use drums::drums;
 use effects::effects;
 use melody::melody;
+use fills::fills;
 use pad::pad;
+use riff::riff;
 
 pub(super) fn play_part(rng: &mut StdRng, song: &Song, part: &Part) -> Vec<StepNote> {
     let mut notes = Vec::new();
-    let range = program_range(part.program);
-    // Register within the range: comping and pads mid, melodies upper-middle.
-    let center = match part.role {
-        Role::Bass => range.0 + 8,
-        Role::Melody => (range.0 + 2 * range.1) / 3 - 2,
-        Role::Counter => (2 * range.0 + range.1) / 3,
-        _ => (range.0 + range.1) / 2,
+    let mut range = program_range(part.program);
+    if part.register.is_some() && part.role == Role::Bass && part.class != InstrumentClass::Bass {
+        // A lead, a piano's left hand or a tuba playing the bass line goes below its usual range.
+        range.0 = (range.0 - 12).max(28);
+    }
+    // Register within the range: the part's own, or comping and pads mid, melodies upper-middle.
+    let center = match (part.register, part.role) {
+        (Some(r), Role::Bass) => range.0 + 4 + (r * 12.0) as i32,
+        (Some(r), _) => range.0 + 5 + (r * (range.1 - range.0 - 10).max(0) as f64) as i32,
+        (None, Role::Bass) => range.0 + 8,
+        (None, Role::Melody) => (range.0 + 2 * range.1) / 3 - 2,
+        (None, Role::Counter) => (2 * range.0 + range.1) / 3,
+        (None, _) => (range.0 + range.1) / 2,
     };
     let level = rng.random_range(70.0..105.0);
     let comp_style = rng.random_range(0..6);
@@ -93,11 +104,33 @@ pub(super) fn play_part(rng: &mut StdRng, song: &Song, part: &Part) -> Vec<StepN
                 )
             }
             Role::Effects => effects(rng, song, section, part.program, vel, center, &mut notes),
+            Role::Stabs => comp(
+                rng,
+                song,
+                section,
+                part.program,
+                4,
+                vel,
+                center,
+                range,
+                &mut state,
+                &mut notes,
+            ),
+            Role::Riff => riff(rng, song, section, vel, center, range, &mut state, &mut notes),
+            Role::Fills => fills(rng, song, section, vel, center, range, &mut notes),
         }
         let from = from as f64;
         let mut kept = notes.split_off(before);
         kept.retain(|n| n.start >= from);
         notes.extend(kept);
+    }
+    if part.density < 1.0 {
+        // A thin part: a random share of its notes, keeping at least one.
+        let first = notes.first().copied();
+        notes.retain(|_| rng.random_bool(part.density));
+        if notes.is_empty() {
+            notes.extend(first);
+        }
     }
     notes
 }
@@ -107,6 +140,8 @@ struct PartState {
     previous: Vec<i32>,
     melody_pitch: Option<i32>,
     motif: Vec<(usize, usize, i32)>,
+    /// A riff: (onset step in its figure, length in steps, semitones above the chord's root).
+    riff: Vec<(usize, f64, i32)>,
 }
 
 fn humanize(rng: &mut StdRng, velocity: f64) -> u8 {
