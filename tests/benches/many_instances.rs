@@ -61,6 +61,7 @@ fn songs(n: usize, seconds: f64) -> Vec<Vec<f32>> {
             &fonts,
             RATE as u32,
             i,
+            false,
             &dir,
             "Track",
         )

@@ -322,7 +322,17 @@ fn song_with_drums_and_bass(rate: u32) -> Vec<f32> {
     let dir = std::env::temp_dir().join(format!("instrunet-clap-host-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
-    render_track(&song.to_midi(), "test", &fonts, rate, 5, &dir, "Track00001").unwrap();
+    render_track(
+        &song.to_midi(),
+        "test",
+        &fonts,
+        rate,
+        5,
+        false,
+        &dir,
+        "Track00001",
+    )
+    .unwrap();
     let audio = instrunet_training::data::audio::read_mono(&dir.join("Track00001").join("mix.wav"))
         .expect("the rendered mix reads back");
     std::fs::remove_dir_all(&dir).ok();

@@ -23,10 +23,10 @@ cargo build --release --locked -p instrunet-training
 bin=target/release/instrunet
 
 # Non-music: 400 new composer songs, 300 non-music tracks; validation and test of both, all new.
-$bin synth --roles family --out $D/nm19/train --tracks 200 --seed 931
-$bin synth --roles family --out $D/nm19/train --tracks 200 --seed 934
-$bin synth --roles family --out $D/nm19/validation --tracks 60 --seed 932
-$bin synth --roles family --out $D/nm19/test --tracks 80 --seed 933
+$bin synth --roles family --dry --out $D/nm19/train --tracks 200 --seed 931
+$bin synth --roles family --dry --out $D/nm19/train --tracks 200 --seed 934
+$bin synth --roles family --dry --out $D/nm19/validation --tracks 60 --seed 932
+$bin synth --roles family --dry --out $D/nm19/test --tracks 80 --seed 933
 $bin synth --out $D/nm19nm/train --non-music --tracks 300 --seed 941
 $bin synth --out $D/nm19nm/validation --non-music --tracks 30 --seed 942
 $bin synth --out $D/nm19nm/test --non-music --tracks 40 --seed 943
@@ -43,12 +43,12 @@ for w in default $R/ctrl19.safetensors $R/nm19.safetensors; do
 done
 
 # Real priors: tuning songs with the training fonts, test songs with TimGM6mb (testing only).
-$bin synth --roles family --out $D/real/validation --priors real --tracks 120 --seed 951
-$bin synth --roles family --out $D/real/test-timgm --priors real --tracks 120 --seed 952 \
+$bin synth --roles family --dry --out $D/real/validation --priors real --tracks 120 --seed 951
+$bin synth --roles family --dry --out $D/real/test-timgm --priors real --tracks 120 --seed 952 \
     --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --sample-rate 44100
 $bin eval --data $D/real/test-timgm --split all
 $bin eval --data $D/real/test-timgm --split all --tune-on $D/real/validation
 
 # Latency: 12 new composer songs at 48 kHz.
-$bin synth --roles family --out $D/latency --tracks 12 --seed 4242 --sample-rate 48000
+$bin synth --roles family --dry --out $D/latency --tracks 12 --seed 4242 --sample-rate 48000
 $bin latency --data $D/latency --json $R/latency.json

@@ -43,6 +43,11 @@ pub(crate) struct SynthArgs {
     /// shipped model trained on).
     #[arg(long, default_value = "people", value_parser = ["people", "family"])]
     roles: String,
+    /// Render dry: no production effects on stems or mix (the shipped model's songs). By
+    /// default each stem and the mix draw EQ, compression, saturation, chorus, a stereo spread
+    /// heard in mono, reverb and level automation, written into metadata.yaml.
+    #[arg(long)]
+    dry: bool,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -160,6 +165,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                     &fonts,
                     rate,
                     render_seed,
+                    !args.dry,
                     &args.out,
                     &id,
                 )
@@ -192,6 +198,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                             &fonts,
                             rate,
                             render_seed,
+                            !args.dry,
                             &args.out,
                             &id,
                         )

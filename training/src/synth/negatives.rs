@@ -385,6 +385,7 @@ pub fn render_non_music_track(
         render_seed: Some(seed),
         sample_rate: Some(rate),
         non_music: Some(what),
+        bus_production: None,
         stems: BTreeMap::new(),
     };
     let yaml = serde_yaml_ng::to_string(&metadata).map_err(|e| e.to_string())?;

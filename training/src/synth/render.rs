@@ -16,6 +16,7 @@ use crate::data::slakh::{RenderSettings, StemMetadata, TrackMetadata};
 use crate::synth::fonts::Font;
 use crate::synth::gm::{PROGRAM_NAMES, slakh_inst_class};
 use crate::synth::midi::{Note, StemNotes, stems_from_midi, write_stem_midi};
+use crate::synth::production;
 
 /// The lowest rate the synthesiser runs at. Below it, stems are synthesised at this rate and
 /// resampled (band-limited) to the output rate: a SoundFont's samples reach 20 kHz, and
@@ -150,14 +151,17 @@ pub const RENDER_RATES: std::ops::RangeInclusive<u32> = 16_000..=192_000;
 
 /// Renders a MIDI file into a Slakh-format track folder `out/<id>/`: `mix.wav`, `stems/SNN.wav`,
 /// `MIDI/SNN.mid`, `all_src.mid` and `metadata.yaml`. Each stem's font is drawn from those that
-/// have its program; `seed` makes the whole track reproducible. Returns the track's metadata and
-/// its length in seconds.
+/// have its program; `seed` makes the whole track reproducible. With `production`, each stem and
+/// the mix take random production effects ([`crate::synth::production`]), drawn from a stream of
+/// their own so that the fonts and settings are those of the dry track. Returns the track's
+/// metadata and its length in seconds.
 pub fn render_track(
     midi: &[u8],
     source_name: &str,
     fonts: &[Font],
     sample_rate: u32,
     seed: u64,
+    production: bool,
     out: &Path,
     id: &str,
 ) -> Result<(TrackMetadata, f64), String> {
@@ -202,6 +206,18 @@ pub fn render_track(
             )
         })
         .collect();
+    let mut effects_rng = StdRng::seed_from_u64(seed ^ 0x0eff_ec75_u64);
+    let plan: Vec<(&Font, RenderSettings)> = plan
+        .into_iter()
+        .zip(&stems)
+        .map(|((font, mut settings), stem)| {
+            if production {
+                settings.production = Some(production::draw_stem(&mut effects_rng, stem.is_drum));
+            }
+            (font, settings)
+        })
+        .collect();
+    let bus = production.then(|| production::draw_bus(&mut effects_rng));
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(stems.len());
@@ -213,10 +229,16 @@ pub fn render_track(
                     (t..stems.len())
                         .step_by(threads)
                         .map(|i| {
-                            (
-                                i,
-                                render_stem(plan[i].0, &stems[i], &plan[i].1, sample_rate, length),
-                            )
+                            let settings = &plan[i].1;
+                            let audio =
+                                render_stem(plan[i].0, &stems[i], settings, sample_rate, length)
+                                    .map(|mut a| {
+                                        if let Some(p) = &settings.production {
+                                            production::apply_stem(p, &mut a, sample_rate);
+                                        }
+                                        a
+                                    });
+                            (i, audio)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -237,6 +259,9 @@ pub fn render_track(
     let mut mix = vec![0.0f32; length];
     for (_, audio) in &rendered {
         mix.iter_mut().zip(audio).for_each(|(m, s)| *m += s);
+    }
+    if let Some(bus) = &bus {
+        production::apply_bus(bus, &mut mix, sample_rate);
     }
     let peak = mix.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
     let gain = if peak > 0.0 {
@@ -295,6 +320,7 @@ pub fn render_track(
         render_seed: Some(seed),
         sample_rate: Some(sample_rate),
         non_music: None,
+        bus_production: bus,
         stems: meta_stems,
     };
     let yaml = serde_yaml_ng::to_string(&metadata).map_err(|e| e.to_string())?;

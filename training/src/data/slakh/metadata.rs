@@ -35,6 +35,9 @@ pub struct TrackMetadata {
     /// window): what they hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub non_music: Option<String>,
+    /// Tracks made by `instrunet synth`: the effects on the mix (none when rendered dry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus_production: Option<super::production::BusProduction>,
     /// The stems by name (`S00`, `S01`, ...).
     pub stems: BTreeMap<String, StemMetadata>,
 }
@@ -78,6 +81,9 @@ pub struct RenderSettings {
     pub velocity_scale: f32,
     /// Detune through pitch bend, cents (melodic stems only).
     pub detune_cents: f32,
+    /// Production effects after the font (none in tracks rendered dry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<super::production::StemProduction>,
 }
 
 impl RenderSettings {
@@ -89,6 +95,7 @@ impl RenderSettings {
             tilt_db: 0.0,
             velocity_scale: 1.0,
             detune_cents: 0.0,
+            production: None,
         }
     }
 
@@ -105,6 +112,7 @@ impl RenderSettings {
             } else {
                 rng.random_range(-15.0..15.0)
             },
+            production: None,
         }
     }
 }

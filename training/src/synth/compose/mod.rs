@@ -327,7 +327,10 @@ mod tests {
         }
         // Solos, duos and trios together in about 30 % of songs (a few lose a silent part).
         let small = sizes[0] + sizes[1] + sizes[2];
-        assert!((n as usize / 5..n as usize * 2 / 5).contains(&small), "{sizes:?}");
+        assert!(
+            (n as usize / 5..n as usize * 2 / 5).contains(&small),
+            "{sizes:?}"
+        );
         assert!(sizes[0] > 10, "{sizes:?}");
         // Tunes at every height: medians spread over more than two octaves.
         melody_keys.sort();
@@ -365,7 +368,9 @@ mod tests {
             let low = out.iter().find(|s| s.channel == 0).unwrap();
             let low_class = InstrumentClass::from_stem(low.program, false).unwrap();
             assert!(
-                people_roles(low_class).iter().any(|(r, _)| *r == Role::Bass),
+                people_roles(low_class)
+                    .iter()
+                    .any(|(r, _)| *r == Role::Bass),
                 "{low_class} as bass"
             );
         }

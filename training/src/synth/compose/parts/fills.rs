@@ -23,7 +23,11 @@ pub(super) fn fills(
     for bar in (every - 1..section.bars).step_by(every) {
         let bar_end = section.start + (bar + 1) * m.steps;
         let n = rng.random_range(3..=7usize).min(m.steps);
-        let step = if n * 2 <= m.steps && rng.random_bool(0.5) { 2 } else { 1 };
+        let step = if n * 2 <= m.steps && rng.random_bool(0.5) {
+            2
+        } else {
+            1
+        };
         let first = bar_end - n * step;
         // Toward the next chord's root (or the section's last), up or down the scale.
         let target_pc = section

@@ -5,8 +5,8 @@ mod bass;
 mod comp;
 mod drums;
 mod effects;
-mod melody;
 mod fills;
+mod melody;
 mod pad;
 mod riff;
 
@@ -21,8 +21,8 @@ use bass::bass;
 use comp::comp;
 use drums::drums;
 use effects::effects;
-use melody::melody;
 use fills::fills;
+use melody::melody;
 use pad::pad;
 use riff::riff;
 
@@ -116,7 +116,9 @@ pub(super) fn play_part(rng: &mut StdRng, song: &Song, part: &Part) -> Vec<StepN
                 &mut state,
                 &mut notes,
             ),
-            Role::Riff => riff(rng, song, section, vel, center, range, &mut state, &mut notes),
+            Role::Riff => riff(
+                rng, song, section, vel, center, range, &mut state, &mut notes,
+            ),
             Role::Fills => fills(rng, song, section, vel, center, range, &mut notes),
         }
         let from = from as f64;

@@ -26,7 +26,11 @@ pub(super) fn riff(
     let m = &song.meter;
     if state.riff.is_empty() || rng.random_bool(0.2) {
         // A new figure: one bar, or two at slow tempos, on eighths or sixteenths.
-        let bars = if song.bpm < 90.0 && rng.random_bool(0.5) { 2 } else { 1 };
+        let bars = if song.bpm < 90.0 && rng.random_bool(0.5) {
+            2
+        } else {
+            1
+        };
         let grid = if rng.random_bool(0.5) { 1 } else { 2 };
         let slots = bars * m.steps / grid;
         let n = rng.random_range(3..=slots.clamp(3, 9));
