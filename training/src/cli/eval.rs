@@ -14,7 +14,9 @@ use instrunet_training::eval::predict::predict_with;
 use instrunet_training::eval::report::{
     markdown_false_alarms, predictions_csv, predictions_sidecar, sidecar_path,
 };
-use instrunet_training::eval::smooth::{Smoothing, smooth_within_tracks, thresholds_tuned_on};
+use instrunet_training::eval::smooth::{
+    Smoothing, segment_max, smooth_within_tracks, thresholds_tuned_on,
+};
 use instrunet_training::eval::study::{
     SoundAlikePrograms, StemInfo, Study, alike_classes, stems_of,
 };
@@ -40,6 +42,12 @@ pub(crate) struct EvalArgs {
     /// 3, 1:1 a centred mean of 3, 0:0 no smoothing.
     #[arg(long, default_value = "0:0", value_name = "B:A")]
     smooth: Smoothing,
+    /// Score segments of this many consecutive windows of a track instead of windows (after
+    /// --smooth, and on the --tune-on set alike): a segment's probability and label are its
+    /// windows' largest. 3 at the default stride gives 3 s segments, as people's labels of
+    /// songs usually are. 1: windows.
+    #[arg(long, default_value_t = 1)]
+    segments: usize,
     /// Measure at thresholds tuned for F1 on another set's predictions (smoothed alike) instead of
     /// the weights' own: a split of the same --data folders (validation, train, test or all), or
     /// any other path: a data folder, all of whose tracks are used.
@@ -287,10 +295,17 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         let mut s: ClassSubset = select(probs, set, spec)?;
         let c = s.names.len();
         s.probs = smooth_within_tracks(&s.probs, c, &set.track_of, args.smooth);
+        (s.probs, s.labels, _) = segment_max(&s.probs, &s.labels, c, &set.track_of, args.segments);
         if let (Some(t), Some(tp)) = (&tune, tune_probs) {
             let on = select(tp, &t.set, spec)?;
-            s.thresholds =
-                thresholds_tuned_on(&on.probs, &on.labels, c, &t.set.track_of, args.smooth);
+            s.thresholds = thresholds_tuned_on(
+                &on.probs,
+                &on.labels,
+                c,
+                &t.set.track_of,
+                args.smooth,
+                args.segments,
+            );
         }
         anyhow::Ok(s)
     };
@@ -320,6 +335,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             format!("; scored on {} only", ours.names.join(", "))
         }
     );
+    if args.segments > 1 {
+        println!(
+            "Scored in segments of {} windows of a track, each the max of its windows (--segments): the \"Windows\" rows below count segments.\n",
+            args.segments
+        );
+    }
     if !args.smooth.is_none() {
         println!(
             "Probabilities averaged with up to {} windows before and {} after in the same track (--smooth {}).\n",

@@ -22,6 +22,9 @@ pub struct ClassMetrics {
     pub f1: f64,
     /// Average precision; `None` when the class never occurs.
     pub ap: Option<f64>,
+    /// Area under the ROC curve: the chance that a window with the class scores above one
+    /// without; `None` when either kind is missing.
+    pub roc_auc: Option<f64>,
 }
 
 /// Precision, recall and F1 under one averaging.
@@ -42,6 +45,9 @@ pub struct Metrics {
     pub macro_avg: Prf,
     pub micro: Prf,
     pub map: f64,
+    /// Mean ROC-AUC over the classes that have one, and the lowest class's.
+    pub macro_roc_auc: f64,
+    pub min_roc_auc: f64,
     /// Windows labelled with no instrument at all (silence, non-music), and the share of them in
     /// which the model reports some class anyway: the meters that light when nothing plays.
     pub empty_windows: usize,
@@ -84,6 +90,33 @@ pub fn average_precision(scores: &[f32], positive: &[bool]) -> Option<f64> {
         i = j;
     }
     Some(sum / n_pos as f64)
+}
+
+/// Area under the ROC curve of scores against binary labels (ties count half, as sklearn's
+/// roc_auc_score); `None` without positives or without negatives.
+pub fn roc_auc(scores: &[f32], positive: &[bool]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Mann-Whitney: sum of the positives' ranks (tied scores share their mean rank).
+    let (mut rank_sum, mut i) = (0.0f64, 0);
+    while i < order.len() {
+        let mut j = i;
+        let mut pos_here = 0usize;
+        while j < order.len() && scores[order[j]] == scores[order[i]] {
+            pos_here += positive[order[j]] as usize;
+            j += 1;
+        }
+        let mean_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += pos_here as f64 * mean_rank;
+        i = j;
+    }
+    let u = rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
+    Some(u / (n_pos as f64 * n_neg as f64))
 }
 
 /// Evaluates probabilities (`n × classes`) against labels at per-class thresholds.
@@ -132,6 +165,7 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
             recall: r,
             f1: f1(p, r),
             ap: average_precision(&scores, &positive),
+            roc_auc: roc_auc(&scores, &positive),
         });
     }
     let present: Vec<&ClassMetrics> = classes.iter().filter(|m| m.support > 0).collect();
@@ -159,6 +193,7 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
     );
     let (mp, mr) = (ratio(stp, stp + sfp), ratio(stp, stp + sfn));
     let aps: Vec<f64> = classes.iter().filter_map(|m| m.ap).collect();
+    let aucs: Vec<f64> = classes.iter().filter_map(|m| m.roc_auc).collect();
     Metrics {
         windows: n,
         subset_accuracy: ratio(exact, n),
@@ -175,6 +210,12 @@ pub fn evaluate(probs: &[f32], labels: &[f32], names: &[String], thresholds: &[f
         } else {
             aps.iter().sum::<f64>() / aps.len() as f64
         },
+        macro_roc_auc: if aucs.is_empty() {
+            0.0
+        } else {
+            aucs.iter().sum::<f64>() / aucs.len() as f64
+        },
+        min_roc_auc: aucs.iter().copied().fold(f64::NAN, f64::min),
         empty_windows: empty,
         empty_reported: ratio(empty_reported, empty),
         classes,
@@ -337,6 +378,18 @@ mod tests {
 
     fn names(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn roc_auc_matches_hand_computed_values() {
+        // Pairs (pos, neg): 0.9>0.8, 0.9>0.1, 0.7<0.8, 0.7>0.1 → 3 of 4.
+        let auc = roc_auc(&[0.9, 0.8, 0.7, 0.1], &[true, false, true, false]).unwrap();
+        assert!((auc - 0.75).abs() < 1e-12);
+        // Ties count half; perfect and reversed rankings.
+        assert!((roc_auc(&[0.5; 4], &[true, false, true, false]).unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(roc_auc(&[0.9, 0.1], &[true, false]), Some(1.0));
+        assert_eq!(roc_auc(&[0.1, 0.9], &[true, false]), Some(0.0));
+        assert_eq!(roc_auc(&[0.1, 0.9], &[true, true]), None);
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl Metrics {
         s += "\n|---|";
         s += &"---:|".repeat(models.len());
         s += "\n";
-        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 15] = [
+        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 17] = [
             ("Subset accuracy", &|m| m.subset_accuracy, true),
             ("Hamming accuracy", &|m| m.hamming_accuracy, true),
             ("F1 (weighted)", &|m| m.weighted.f1, false),
@@ -53,6 +53,8 @@ impl Metrics {
             ("Precision (micro)", &|m| m.micro.precision, false),
             ("Recall (micro)", &|m| m.micro.recall, false),
             ("mAP (macro)", &|m| m.map, false),
+            ("ROC-AUC (macro)", &|m| m.macro_roc_auc, false),
+            ("ROC-AUC (lowest class)", &|m| m.min_roc_auc, false),
             ("Windows", &|m| m.windows as f64, false),
             (
                 "Windows with no instrument",
@@ -85,18 +87,19 @@ impl Metrics {
     /// The per-class table.
     pub fn markdown_classes(&self) -> String {
         let mut s = String::from(
-            "| Class | Support | Threshold | Precision | Recall | F1 | AP |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            "| Class | Support | Threshold | Precision | Recall | F1 | AP | ROC-AUC |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for m in &self.classes {
             s += &format!(
-                "| {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {} |\n",
+                "| {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
                 m.class,
                 m.support,
                 m.threshold,
                 m.precision,
                 m.recall,
                 m.f1,
-                m.ap.map_or("–".to_owned(), |a| format!("{a:.3}"))
+                m.ap.map_or("–".to_owned(), |a| format!("{a:.3}")),
+                m.roc_auc.map_or("–".to_owned(), |a| format!("{a:.3}"))
             );
         }
         s
