@@ -47,6 +47,10 @@ enum Command {
     /// raw output, causal means and the offline centred mean, with precision, recall and F1 of
     /// each, on the tracks of Slakh-format folders.
     Latency(cli::latency::LatencyArgs),
+    /// Choose the live engine's causal mean and the per-class thresholds on validation songs
+    /// (each length tried with thresholds tuned for it; the best macro F1 kept) and write them
+    /// into a copy of the weights.
+    Calibrate(cli::calibrate::CalibrateArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -71,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         Command::Tag(args) => cli::tag::tag(args)?,
         Command::Info { weights } => cli::info::info(weights.as_deref())?,
         Command::Latency(args) => cli::latency::latency(args)?,
+        Command::Calibrate(args) => cli::calibrate::calibrate(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

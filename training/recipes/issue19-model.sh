@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Issue 19's model: the data (people-arranged songs with production effects, at even and real
+# priors; corpus pieces arranged alike; family-arranged songs; non-music), the training run, and
+# the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
+# the data folders that exist and resumes the training from its checkpoint.
+#
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|train|tests|eval|all]
+#
+# Data: about 2 900 tracks (~45 GB at 16 kHz with stems) and 40 minutes of rendering on 2 cores;
+# the corpus export (music21) another 15. Training: as long as --max-minutes allows per run;
+# rerun to continue (the checkpoint holds the optimiser state and the schedule's position).
+set -euo pipefail
+[ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
+cd "$(dirname "$0")/../.."
+D=$1 R=$2 WHAT=${3:-all}
+mkdir -p "$D" "$R"
+bin=${INSTRUNET_BIN:-target/release/instrunet}
+if [ -z "${INSTRUNET_BIN:-}" ]; then
+  source scripts/ensure-tools.sh
+  cargo build --release --locked -p instrunet-training
+fi
+# A folder is made once: skipped when it exists (delete it to make it again).
+synth() { local out=$1; shift; [ -d "$out" ] || $bin synth --out "$out" "$@"; }
+
+if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
+  # Composer songs, people's roles, production effects: even priors (every class often enough
+  # to learn) and real priors (the classes as often as people use them).
+  for s in 1001 1002 1003 1004 1005 1006; do
+    [ -d "$D/even/train/Track$(printf %05d $(( (s - 1000) * 200 )))" ] ||
+      $bin synth --out $D/even/train --tracks 200 --seed $s
+  done
+  for s in 1011 1012; do
+    [ -d "$D/real/train/Track$(printf %05d $(( (s - 1010) * 200 )))" ] ||
+      $bin synth --out $D/real/train --tracks 200 --priors real --seed $s
+  done
+  # Validation (best epoch, thresholds, smoothing): real priors, training fonts.
+  synth $D/real/validation --tracks 150 --priors real --seed 1101
+  # The shipped model's kind of song, with production effects: keeps what it knew.
+  synth $D/family/train --roles family --tracks 300 --seed 1021
+  synth $D/nm/train --non-music --tracks 400 --seed 1031
+  synth $D/nm/validation --non-music --tracks 40 --seed 1102
+  # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
+  # pieces 1-1400, arranged with people's roles: half at even, half at real priors.
+  if [ ! -d $D/corpus/train ]; then
+    [ -x /tmp/m21/bin/python ] || { python3 -m venv /tmp/m21 &&
+      /tmp/m21/bin/pip install -q -r training/tools/requirements-corpus.txt; }
+    git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
+    [ -d $D/corpus-all ] ||
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 1400 --seed 1 --jobs 1
+    mkdir -p $D/corpus-even $D/corpus-real; i=0
+    for f in $(ls $D/corpus-all/*.mid | sort); do
+      cp $f $D/corpus-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
+    done
+    $bin synth --out $D/corpus/train --midi-dir $D/corpus-even --arrange --seed 1041
+    $bin synth --out $D/corpus/train --midi-dir $D/corpus-real --arrange --priors real --seed 1042
+  fi
+fi
+
+if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
+  DATA=$(for d in even real family nm corpus; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v2.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init default $DATA --out $R/v2.safetensors --epochs ${EPOCHS:-14} \
+      --steps-per-epoch 1500 --lr 0.002 --mix-probability 0.3 --patience 4 \
+      --max-minutes ${MINUTES:-100} --seed 1 "${resume[@]}" \
+      --describe "issue 19: people-arranged songs with production effects, even and real priors; corpus pieces; non-music"
+fi
