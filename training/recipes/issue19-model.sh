@@ -40,13 +40,13 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   synth $D/nm/train --non-music --tracks 400 --seed 1031
   synth $D/nm/validation --non-music --tracks 40 --seed 1102
   # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
-  # pieces 1-1400, arranged with people's roles: half at even, half at real priors.
+  # pieces 1-600, arranged with people's roles: half at even, half at real priors.
   if [ ! -d $D/corpus/train ]; then
     [ -x /tmp/m21/bin/python ] || { python3 -m venv /tmp/m21 &&
       /tmp/m21/bin/pip install -q -r training/tools/requirements-corpus.txt; }
     git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
     [ -d $D/corpus-all ] ||
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 1400 --seed 1 --jobs 1
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
     mkdir -p $D/corpus-even $D/corpus-real; i=0
     for f in $(ls $D/corpus-all/*.mid | sort); do
       cp $f $D/corpus-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
