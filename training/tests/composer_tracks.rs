@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use instrunet_model::{InstrumentClass, ModelSpec, Provenance};
 use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::data::windows::{WindowSettings, track_windows};
-use instrunet_training::synth::compose::{arrange, compose, song_seed};
+use instrunet_training::synth::compose::{ClassPriors, Roles, arrange, compose, song_seed};
 use instrunet_training::synth::fonts::Font;
 use instrunet_training::synth::midi::{Note, StemNotes};
 use instrunet_training::synth::render::render_track;
@@ -62,9 +62,17 @@ fn composed_tracks_read_back_with_labels_that_follow_the_notes() {
     for i in 0..4u64 {
         let song = compose(song_seed(2026, i));
         let id = format!("Track{:05}", i + 1);
-        let (meta, seconds) =
-            render_track(&song.to_midi(), "composer", &fonts, 16_000, i, &dir, &id)
-                .expect("renders");
+        let (meta, seconds) = render_track(
+            &song.to_midi(),
+            "composer",
+            &fonts,
+            16_000,
+            i,
+            false,
+            &dir,
+            &id,
+        )
+        .expect("renders");
         assert!((seconds - song.length as f64 * song.step_seconds()).abs() < 6.0);
         let classes: std::collections::BTreeSet<_> = song.parts.iter().map(|p| p.class).collect();
         assert_eq!(meta.stems.len(), song.parts.len());
@@ -132,7 +140,7 @@ fn arrange_gives_each_part_a_new_program_in_its_range() {
     let voices = vec![part(0, 45), part(1, 55), part(2, 62), part(3, 69)];
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..20 {
-        let arranged = arrange(&voices, seed);
+        let arranged = arrange(&voices, seed, ClassPriors::Even, Roles::Family);
         assert_eq!(arranged.len(), 4);
         for (a, v) in arranged.iter().zip(&voices) {
             assert_eq!(a.channel, v.channel);
@@ -148,7 +156,10 @@ fn arrange_gives_each_part_a_new_program_in_its_range() {
             );
             seen.insert(InstrumentClass::from_program(a.program).unwrap());
         }
-        assert_eq!(arrange(&voices, seed), arranged);
+        assert_eq!(
+            arrange(&voices, seed, ClassPriors::Even, Roles::Family),
+            arranged
+        );
     }
     assert!(seen.len() >= 10, "{seen:?}");
 }

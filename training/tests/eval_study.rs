@@ -69,6 +69,7 @@ fn smoothing_tuning_study_sidecar_and_solo_set_on_rendered_tracks() {
             &fonts,
             16_000,
             song_seed(77, i),
+            false,
             &data,
             &format!("Track{:05}", i + 1),
         )

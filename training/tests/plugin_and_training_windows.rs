@@ -28,7 +28,17 @@ fn compare(rate: u32) {
     std::fs::remove_dir_all(&dir).ok();
     let font = Font::load(std::path::Path::new(FLUID_R3_GM)).expect("fluid-soundfont-gm");
     let song = compose(song_seed(31_337, 0));
-    render_track(&song.to_midi(), "test", &[font], rate, 3, &dir, "Track").unwrap();
+    render_track(
+        &song.to_midi(),
+        "test",
+        &[font],
+        rate,
+        3,
+        false,
+        &dir,
+        "Track",
+    )
+    .unwrap();
     let mix = read_mono(&dir.join("Track").join("mix.wav")).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     let seconds = 24.0f64.min(mix.seconds());

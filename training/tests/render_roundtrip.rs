@@ -117,12 +117,80 @@ fn midi_splits_into_stems_per_channel_and_program() {
 }
 
 #[test]
+fn production_effects_change_the_sound_not_the_fonts_and_are_written_down() {
+    let out = std::env::temp_dir().join(format!("instrunet-production-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let fonts = fonts();
+    let mut wet_tracks = 0;
+    for seed in 0..6u64 {
+        let id = format!("Track{seed:05}");
+        let (dry, _) = render_track(
+            &song(),
+            "song.mid",
+            &fonts,
+            16_000,
+            seed,
+            false,
+            &out.join("dry"),
+            &id,
+        )
+        .unwrap();
+        let (wet, _) = render_track(
+            &song(),
+            "song.mid",
+            &fonts,
+            16_000,
+            seed,
+            true,
+            &out.join("wet"),
+            &id,
+        )
+        .unwrap();
+        assert!(dry.bus_production.is_none());
+        assert!(wet.bus_production.is_some());
+        for (name, d) in &dry.stems {
+            let (d, w) = (
+                d.render.as_ref().unwrap(),
+                wet.stems[name].render.as_ref().unwrap(),
+            );
+            // The same font and timbre settings as the dry track; the effects beside them.
+            assert_eq!(d.soundfont, w.soundfont);
+            assert_eq!((d.gain_db, d.tilt_db), (w.gain_db, w.tilt_db));
+            assert!(d.production.is_none() && w.production.is_some());
+        }
+        // The metadata reads back with the effects.
+        let back = Track::open(
+            &discover(&out.join("wet"))
+                .unwrap()
+                .into_iter()
+                .find(|t| t.id == id)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back.metadata.bus_production, wet.bus_production);
+        let mix = |dir: &str| std::fs::read(out.join(dir).join(&id).join("mix.wav")).unwrap();
+        wet_tracks += (mix("dry") != mix("wet")) as usize;
+    }
+    assert!(wet_tracks >= 5, "{wet_tracks} of 6 mixes changed");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
     let out = std::env::temp_dir().join(format!("instrunet-render-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let fonts = fonts();
-    let (meta, _) =
-        render_track(&song(), "song.mid", &fonts, 16_000, 7, &out, "Track00001").unwrap();
+    let (meta, _) = render_track(
+        &song(),
+        "song.mid",
+        &fonts,
+        16_000,
+        7,
+        false,
+        &out,
+        "Track00001",
+    )
+    .unwrap();
     let dir = out.join("Track00001");
     for f in [
         "mix.wav",
@@ -188,14 +256,34 @@ fn a_rendered_track_reads_back_with_labels_that_follow_the_notes() {
 
     // The same seed renders the same audio.
     let again = out.join("again");
-    render_track(&song(), "song.mid", &fonts, 16_000, 7, &again, "Track00001").unwrap();
+    render_track(
+        &song(),
+        "song.mid",
+        &fonts,
+        16_000,
+        7,
+        false,
+        &again,
+        "Track00001",
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read(dir.join("mix.wav")).unwrap(),
         std::fs::read(again.join("Track00001/mix.wav")).unwrap()
     );
     // A rate outside the renderer's range is refused with the range, before anything is written.
     let low = out.join("low-rate");
-    let err = render_track(&song(), "song.mid", &fonts, 8_000, 7, &low, "Track00001").unwrap_err();
+    let err = render_track(
+        &song(),
+        "song.mid",
+        &fonts,
+        8_000,
+        7,
+        false,
+        &low,
+        "Track00001",
+    )
+    .unwrap_err();
     assert!(err.contains("8000 Hz") && err.contains("16000"), "{err}");
     assert!(!low.join("Track00001").exists());
     std::fs::remove_dir_all(&out).ok();

@@ -59,6 +59,7 @@ fn metrics_at(rate: u32, fonts: &[Font], weights: &Weights) -> Metrics {
             fonts,
             rate,
             1000 + i,
+            false,
             &data,
             &format!("Track{:05}", i + 1),
         )

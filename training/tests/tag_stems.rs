@@ -46,6 +46,7 @@ fn render_songs(dir: &Path, fonts: &[Font], songs: u64, seed: u64) {
             fonts,
             16_000,
             song_seed(seed ^ 0x7a6, i),
+            false,
             dir,
             &format!("Track{:05}", i + 1),
         )
@@ -160,6 +161,7 @@ fn the_command_tags_a_folder_lists_silent_and_unreadable_files_and_plans_renames
         &[fluid],
         16_000,
         3,
+        false,
         &render,
         "Track00001",
     )

@@ -29,6 +29,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
             std::slice::from_ref(&font),
             16_000,
             i,
+            false,
             &data,
             &format!("Track{:05}", i + 1),
         )
