@@ -102,3 +102,26 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   synth $T/non-music-48k --non-music --tracks 60 --seed 7 --sample-rate 48000
   synth $T/non-music --non-music --tracks 40 --seed 943
 fi
+
+if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
+  # Every proxy, for the shipped model (default) and each weights file given in MODELS.
+  T=$D/tests E=$R/eval
+  mkdir -p $E
+  for w in default ${MODELS:-$R/v2-calibrated.safetensors}; do
+    name=$(basename $w .safetensors); weights=(); [ "$w" = default ] || weights=(--weights $w)
+    ev() { local out=$1; shift; [ -f $E/$name.$out.json ] ||
+      $bin eval "${weights[@]}" --split all "$@" --json $E/$name.$out.json > $E/$name.$out.md; }
+    ev composer-family --data $T/composer-family
+    ev corpus-family --data $T/corpus-family
+    ev composer-people --data $T/composer-people
+    ev real-timgm --data $T/real-timgm
+    ev real-timgm-seg --data $T/real-timgm --segments 3
+    ev corpus-real-timgm-seg --data $T/corpus-real-timgm --segments 3
+    ev solo-family --data $T/solo-family
+    ev solo-real-timgm --data $T/solo-real-timgm
+    ev non-music-48k --data $T/non-music-48k
+    ev non-music --data $T/non-music
+    [ -f $E/$name.latency.json ] || $bin latency "${weights[@]}" --data $T/real-timgm \
+        --max-tracks 24 --causal 1,2,3 --json $E/$name.latency.json > $E/$name.latency.md
+  done
+fi
