@@ -37,6 +37,15 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   synth $D/real/validation --tracks 150 --priors real --seed 1101
   # The shipped model's kind of song, with production effects: keeps what it knew.
   synth $D/family/train --roles family --tracks 300 --seed 1021
+  # Every eighth stem of the even songs played alone: one instrument alone should light one meter.
+  if [ ! -d $D/solo/train ]; then
+    $bin data solo $D/even/train $D/solo-all
+    mkdir -p $D/solo/train; i=0
+    for t in $(ls $D/solo-all | sort); do
+      [ $((i % 8)) = 0 ] && mv $D/solo-all/$t $D/solo/train/; i=$((i + 1))
+    done
+    rm -rf $D/solo-all
+  fi
   synth $D/nm/train --non-music --tracks 400 --seed 1031
   synth $D/nm/validation --non-music --tracks 40 --seed 1102
   # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
@@ -57,12 +66,12 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
 fi
 
 if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
-  DATA=$(for d in even real family nm corpus; do echo --data $D/$d; done)
+  DATA=$(for d in even real family solo nm corpus; do echo --data $D/$d; done)
   resume=(); [ -f $R/v2.ckpt.safetensors ] && resume=(--resume)
   $bin train --init default $DATA --out $R/v2.safetensors --epochs ${EPOCHS:-14} \
       --steps-per-epoch 1500 --lr 0.002 --mix-probability 0.3 --patience 4 \
       --max-minutes ${MINUTES:-100} --seed 1 "${resume[@]}" \
-      --describe "issue 19: people-arranged songs with production effects, even and real priors; corpus pieces; non-music"
+      --describe "issue 19: people-arranged songs with production effects, even and real priors; corpus pieces; stems alone; non-music"
 fi
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
