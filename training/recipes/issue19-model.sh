@@ -67,8 +67,12 @@ fi
 
 if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
   DATA=$(for d in even real family solo nm corpus; do echo --data $D/$d; done)
+  # Rerun with the checkpoint next to --out: it resumes. Run 1's best weights are in git
+  # (training/runs/issue19-v2/v2.safetensors; its 4.3 MB checkpoint with the optimiser state is
+  # not): on a fresh machine, INIT=training/runs/issue19-v2/v2.safetensors continues from them
+  # with a fresh optimiser and schedule.
   resume=(); [ -f $R/v2.ckpt.safetensors ] && resume=(--resume)
-  $bin train --init default $DATA --out $R/v2.safetensors --epochs ${EPOCHS:-14} \
+  $bin train --init ${INIT:-default} $DATA --out $R/v2.safetensors --epochs ${EPOCHS:-14} \
       --steps-per-epoch 1500 --lr 0.002 --mix-probability 0.3 --patience 4 \
       --max-minutes ${MINUTES:-100} --seed 1 "${resume[@]}" \
       --describe "issue 19: people-arranged songs with production effects, even and real priors; corpus pieces; stems alone; non-music"
