@@ -163,12 +163,17 @@ pub fn apply_stem(p: &StemProduction, x: &mut [f32], sample_rate: u32) {
     if let Some(r) = &p.reverb {
         reverb(r, x, sample_rate);
     }
+    bring_to_level(x, sample_rate, level);
+    automate(&p.automation, x, sample_rate);
+}
+
+/// Scales `x` so that its playing level is `level_db` again.
+fn bring_to_level(x: &mut [f32], sample_rate: u32, level_db: f32) {
     let after = playing_level_db(x, sample_rate);
     if after.is_finite() {
-        let g = 10f32.powf((level - after) / 20.0);
+        let g = 10f32.powf((level_db - after) / 20.0);
         x.iter_mut().for_each(|v| *v *= g);
     }
-    automate(&p.automation, x, sample_rate);
 }
 
 /// Applies the bus effects to a mix in place, keeping its playing level.
@@ -187,11 +192,7 @@ pub fn apply_bus(p: &BusProduction, x: &mut [f32], sample_rate: u32) {
     if let Some(r) = &p.reverb {
         reverb(r, x, sample_rate);
     }
-    let after = playing_level_db(x, sample_rate);
-    if after.is_finite() {
-        let g = 10f32.powf((level - after) / 20.0);
-        x.iter_mut().for_each(|v| *v *= g);
-    }
+    bring_to_level(x, sample_rate, level);
 }
 
 fn eq(bands: &[EqBand], x: &mut [f32], sample_rate: u32) {

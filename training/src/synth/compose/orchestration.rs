@@ -455,25 +455,11 @@ fn real_prior_classes(rng: &mut StdRng) -> Vec<(InstrumentClass, Role)> {
         .any(|(c, _)| !matches!(c, InstrumentClass::Drums | InstrumentClass::Bass))
     {
         // A song of drums and bass alone is rare: add one class, weighted by its share.
-        let colour = colour_classes();
-        let weights: Vec<f64> = colour
-            .iter()
-            .map(|c| {
-                REAL_SHARES[InstrumentClass::ALL
-                    .iter()
-                    .position(|a| a == c)
-                    .unwrap_or(0)]
-            })
+        let weighted: Vec<(InstrumentClass, f64)> = colour_classes()
+            .into_iter()
+            .map(|c| (c, class_weight(c, ClassPriors::Real)))
             .collect();
-        let mut r = rng.random_range(0.0..weights.iter().sum::<f64>());
-        let mut pick = colour[colour.len() - 1];
-        for (c, w) in colour.iter().zip(&weights) {
-            if r < *w {
-                pick = *c;
-                break;
-            }
-            r -= w;
-        }
+        let pick = draw_weighted(rng, &weighted);
         let options = roles_for(pick);
         classes.push((pick, options[rng.random_range(0..options.len())]));
     }
