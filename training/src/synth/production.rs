@@ -176,23 +176,17 @@ fn bring_to_level(x: &mut [f32], sample_rate: u32, level_db: f32) {
     }
 }
 
-/// Applies the bus effects to a mix in place, keeping its playing level.
+/// Applies the bus effects to a mix in place, keeping its playing level: the stem chain with
+/// the effects a bus has.
 pub fn apply_bus(p: &BusProduction, x: &mut [f32], sample_rate: u32) {
-    let level = playing_level_db(x, sample_rate);
-    if !level.is_finite() {
-        return;
-    }
-    eq(&p.eq, x, sample_rate);
-    if let Some(c) = &p.compressor {
-        compress(c, x, sample_rate, level);
-    }
-    if let Some(drive) = p.saturation_db {
-        saturate(drive, x);
-    }
-    if let Some(r) = &p.reverb {
-        reverb(r, x, sample_rate);
-    }
-    bring_to_level(x, sample_rate, level);
+    let chain = StemProduction {
+        eq: p.eq.clone(),
+        compressor: p.compressor,
+        saturation_db: p.saturation_db,
+        reverb: p.reverb,
+        ..StemProduction::default()
+    };
+    apply_stem(&chain, x, sample_rate);
 }
 
 fn eq(bands: &[EqBand], x: &mut [f32], sample_rate: u32) {

@@ -398,13 +398,7 @@ fn people_parts(rng: &mut StdRng, song: &Song, priors: ClassPriors) -> Vec<Part>
         }
         let programs = people_programs(class, role);
         let program = programs[rng.random_range(0..programs.len())];
-        let ch = if role == Role::Drums {
-            9
-        } else {
-            let c = channel;
-            channel += if channel == 8 { 2 } else { 1 };
-            c
-        };
+        let ch = next_channel(&mut channel, role);
         let register = match role {
             Role::Drums => None,
             Role::Bass => Some(rng.random_range(0.0..0.25)),
@@ -503,6 +497,16 @@ fn even_classes(rng: &mut StdRng, song: &Song) -> Vec<(InstrumentClass, Role)> {
     classes
 }
 
+/// The MIDI channel of the next part: 9 for drums, else the next free one (skipping 9).
+fn next_channel(next: &mut u8, role: Role) -> u8 {
+    if role == Role::Drums {
+        return 9;
+    }
+    let c = *next;
+    *next += if *next == 8 { 2 } else { 1 };
+    c
+}
+
 /// A program and a MIDI channel for each (class, role).
 fn assign_programs(rng: &mut StdRng, classes: Vec<(InstrumentClass, Role)>) -> Vec<Part> {
     let mut channel = 0u8;
@@ -511,13 +515,7 @@ fn assign_programs(rng: &mut StdRng, classes: Vec<(InstrumentClass, Role)>) -> V
         .map(|(class, role)| {
             let programs = programs_for(class, role);
             let program = programs[rng.random_range(0..programs.len())];
-            let ch = if role == Role::Drums {
-                9
-            } else {
-                let c = channel;
-                channel += if channel == 8 { 2 } else { 1 };
-                c
-            };
+            let ch = next_channel(&mut channel, role);
             Part {
                 class,
                 program,
