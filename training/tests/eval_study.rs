@@ -119,7 +119,7 @@ fn smoothing_tuning_study_sidecar_and_solo_set_on_rendered_tracks() {
 
     // --tune-on train: thresholds from the training split's smoothed predictions.
     let train_raw = predict_with(&weights, &train, 2).unwrap();
-    let tuned = thresholds_tuned_on(&train_raw, &train.labels, c, &train.track_of, smoothing);
+    let tuned = thresholds_tuned_on(&train_raw, &train.labels, c, &train.track_of, smoothing, 1);
     let train_smoothed = smooth_within_tracks(&train_raw, c, &train.track_of, smoothing);
     let at_tuned = evaluate(&train_smoothed, &train.labels, names, &tuned);
     let at_own = evaluate(&train_smoothed, &train.labels, names, &spec.thresholds);
