@@ -8,18 +8,18 @@ use biquad::{Biquad, Coefficients, DirectForm2Transposed, Type};
 use rand::{Rng, rngs::StdRng};
 
 use crate::data::slakh::production::{
-    BusProduction, Chorus, Compressor, EqBand, EqKind, Reverb, StemProduction, StereoWidth,
+    Chorus, Compressor, EqBand, EqKind, Production, Reverb, StereoWidth,
 };
 use crate::synth::render::playing_level_db;
 
 /// Random effects for one stem. About one stem in five stays dry; the others draw each effect
 /// with its own chance: EQ 70 %, compression 40 % (drums 60 %), saturation 20 %, chorus 15 %
 /// (not drums), stereo spread 20 %, reverb 50 % (small room to hall), level automation 40 %.
-pub fn draw_stem(rng: &mut StdRng, is_drum: bool) -> StemProduction {
+pub fn draw_stem(rng: &mut StdRng, is_drum: bool) -> Production {
     if rng.random_bool(0.2) {
-        return StemProduction::default();
+        return Production::default();
     }
-    StemProduction {
+    Production {
         eq: if rng.random_bool(0.7) {
             (0..rng.random_range(1..=3))
                 .map(|_| draw_eq_band(rng))
@@ -52,11 +52,11 @@ pub fn draw_stem(rng: &mut StdRng, is_drum: bool) -> StemProduction {
 
 /// Random effects for the mix bus: EQ 60 %, glue compression 50 %, light saturation 15 %, a
 /// room or hall 30 %; one mix in four stays as the stems sum.
-pub fn draw_bus(rng: &mut StdRng) -> BusProduction {
+pub fn draw_bus(rng: &mut StdRng) -> Production {
     if rng.random_bool(0.25) {
-        return BusProduction::default();
+        return Production::default();
     }
-    BusProduction {
+    Production {
         eq: if rng.random_bool(0.6) {
             (0..rng.random_range(1..=2))
                 .map(|_| draw_eq_band(rng))
@@ -72,6 +72,7 @@ pub fn draw_bus(rng: &mut StdRng) -> BusProduction {
         }),
         saturation_db: rng.random_bool(0.15).then(|| rng.random_range(2.0..9.0)),
         reverb: rng.random_bool(0.3).then(|| draw_reverb(rng, 0.05..0.25)),
+        ..Production::default()
     }
 }
 
@@ -140,9 +141,9 @@ fn draw_automation(rng: &mut StdRng) -> Vec<(f32, f32)> {
     points
 }
 
-/// Applies a stem's effects in place (see [`StemProduction`]'s order). The stem keeps its playing
-/// level through the effects; the automation then changes it.
-pub fn apply_stem(p: &StemProduction, x: &mut [f32], sample_rate: u32) {
+/// Applies effects to a stem or a mix in place (see [`Production`]'s order). The signal keeps
+/// its playing level through the effects; the automation then changes it.
+pub fn apply(p: &Production, x: &mut [f32], sample_rate: u32) {
     let level = playing_level_db(x, sample_rate);
     if !level.is_finite() {
         return;
@@ -174,19 +175,6 @@ fn bring_to_level(x: &mut [f32], sample_rate: u32, level_db: f32) {
         let g = 10f32.powf((level_db - after) / 20.0);
         x.iter_mut().for_each(|v| *v *= g);
     }
-}
-
-/// Applies the bus effects to a mix in place, keeping its playing level: the stem chain with
-/// the effects a bus has.
-pub fn apply_bus(p: &BusProduction, x: &mut [f32], sample_rate: u32) {
-    let chain = StemProduction {
-        eq: p.eq.clone(),
-        compressor: p.compressor,
-        saturation_db: p.saturation_db,
-        reverb: p.reverb,
-        ..StemProduction::default()
-    };
-    apply_stem(&chain, x, sample_rate);
 }
 
 fn eq(bands: &[EqBand], x: &mut [f32], sample_rate: u32) {
@@ -390,7 +378,7 @@ mod tests {
             p.automation.clear();
             let mut x = sine(440.0, rate, 3.0);
             let level = playing_level_db(&x, rate);
-            apply_stem(&p, &mut x, rate);
+            apply(&p, &mut x, rate);
             assert!(x.iter().all(|v| v.is_finite()), "{p:?}");
             assert!(
                 (playing_level_db(&x, rate) - level).abs() < 0.5,
@@ -399,11 +387,11 @@ mod tests {
             );
         }
         let mut x = sine(440.0, rate, 4.0);
-        let p = StemProduction {
+        let p = Production {
             automation: vec![(1.0, 0.0), (3.0, -20.0)],
             ..Default::default()
         };
-        apply_stem(&p, &mut x, rate);
+        apply(&p, &mut x, rate);
         let at =
             |s: f32| rms_db(&x[(s * rate as f32) as usize..((s + 0.2) * rate as f32) as usize]);
         assert!(
@@ -464,10 +452,10 @@ mod tests {
             let drum = rng.random_bool(0.3);
             let stem = draw_stem(&mut rng, drum);
             let bus = draw_bus(&mut rng);
-            let back: StemProduction =
+            let back: Production =
                 serde_yaml_ng::from_str(&serde_yaml_ng::to_string(&stem).unwrap()).unwrap();
             assert_eq!(back, stem);
-            let back: BusProduction =
+            let back: Production =
                 serde_yaml_ng::from_str(&serde_yaml_ng::to_string(&bus).unwrap()).unwrap();
             assert_eq!(back, bus);
         }

@@ -187,6 +187,7 @@ pub fn render_track(
     // Draw every stem's font and settings first (in stem order, so the seed fixes them), then
     // render the stems in parallel: each is independent.
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut effects_rng = StdRng::seed_from_u64(seed ^ 0x0eff_ec75_u64);
     let plan: Vec<(&Font, RenderSettings)> = stems
         .iter()
         .map(|stem| {
@@ -200,17 +201,7 @@ pub fn render_track(
                 candidates
             };
             let font = pool[rng.random_range(0..pool.len())];
-            (
-                font,
-                RenderSettings::random(&mut rng, font.name(), stem.is_drum),
-            )
-        })
-        .collect();
-    let mut effects_rng = StdRng::seed_from_u64(seed ^ 0x0eff_ec75_u64);
-    let plan: Vec<(&Font, RenderSettings)> = plan
-        .into_iter()
-        .zip(&stems)
-        .map(|((font, mut settings), stem)| {
+            let mut settings = RenderSettings::random(&mut rng, font.name(), stem.is_drum);
             if production {
                 settings.production = Some(production::draw_stem(&mut effects_rng, stem.is_drum));
             }
@@ -234,7 +225,7 @@ pub fn render_track(
                                 render_stem(plan[i].0, &stems[i], settings, sample_rate, length)
                                     .map(|mut a| {
                                         if let Some(p) = &settings.production {
-                                            production::apply_stem(p, &mut a, sample_rate);
+                                            production::apply(p, &mut a, sample_rate);
                                         }
                                         a
                                     });
@@ -261,7 +252,7 @@ pub fn render_track(
         mix.iter_mut().zip(audio).for_each(|(m, s)| *m += s);
     }
     if let Some(bus) = &bus {
-        production::apply_bus(bus, &mut mix, sample_rate);
+        production::apply(bus, &mut mix, sample_rate);
     }
     let peak = mix.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
     let gain = if peak > 0.0 {

@@ -37,7 +37,7 @@ pub struct TrackMetadata {
     pub non_music: Option<String>,
     /// Tracks made by `instrunet synth`: the effects on the mix (none when rendered dry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bus_production: Option<super::production::BusProduction>,
+    pub bus_production: Option<super::production::Production>,
     /// The stems by name (`S00`, `S01`, ...).
     pub stems: BTreeMap<String, StemMetadata>,
 }
@@ -83,7 +83,7 @@ pub struct RenderSettings {
     pub detune_cents: f32,
     /// Production effects after the font (none in tracks rendered dry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub production: Option<super::production::StemProduction>,
+    pub production: Option<super::production::Production>,
 }
 
 impl RenderSettings {

@@ -4,11 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Effects on one stem, applied in this order: EQ, compressor, saturation, chorus, stereo width
-/// folded to mono, reverb; then the stem is brought back to its level before the effects, and
-/// the level automation applies.
+/// Production effects on a stem or on the mix, applied in this order: EQ, compressor,
+/// saturation, chorus, stereo width folded to mono, reverb; then the signal is brought back to
+/// its level before the effects, and the level automation applies. The mix bus draws only EQ,
+/// compressor, saturation and reverb; the stems do not take the bus's effects, so they no longer
+/// sum exactly to the mix.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StemProduction {
+pub struct Production {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub eq: Vec<EqBand>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,20 +27,6 @@ pub struct StemProduction {
     /// Gain breakpoints (seconds, dB), linear in dB between them and held past the ends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub automation: Vec<(f32, f32)>,
-}
-
-/// Effects on the mix, in this order: EQ, compressor, saturation, reverb. The stems do not take
-/// them, so they no longer sum exactly to the mix.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BusProduction {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub eq: Vec<EqBand>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compressor: Option<Compressor>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub saturation_db: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reverb: Option<Reverb>,
 }
 
 /// One EQ filter (RBJ cookbook biquad).
