@@ -203,23 +203,35 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         NetworkKind::Instrunet => predict_with(&weights, &test, config.threads)?,
         NetworkKind::Baseline => baseline_probabilities(&weights, &test)?,
     };
-    let test_metrics = evaluate(
-        &probs,
-        &test.labels,
-        &weights.spec.classes,
-        &weights.spec.thresholds,
-    );
+    // Data in train/ and validation/ folders alone has no test split: then nothing is recorded,
+    // rather than zeros that would read as measured ones.
+    let test_metrics = (!test.is_empty()).then(|| {
+        evaluate(
+            &probs,
+            &test.labels,
+            &weights.spec.classes,
+            &weights.spec.thresholds,
+        )
+    });
     let name = match architecture {
         NetworkKind::Instrunet => "InstruNET",
         NetworkKind::Baseline => "Baseline (feed-forward)",
     };
-    println!(
-        "\nTest split ({} windows, {} songs never seen in training):\n",
-        test.len(),
-        test.songs.len()
-    );
-    println!("{}", Metrics::markdown_summary(&[(name, &test_metrics)]));
-    println!("{}", test_metrics.markdown_classes());
+    match &test_metrics {
+        Some(m) => {
+            println!(
+                "\nTest split ({} windows, {} songs never seen in training):\n",
+                test.len(),
+                test.songs.len()
+            );
+            println!("{}", Metrics::markdown_summary(&[(name, m)]));
+            println!("{}", m.markdown_classes());
+        }
+        None => println!(
+            "\nNo test split in the data: no held-out metrics recorded (`instrunet eval` measures \
+             them; `instrunet calibrate --test` records them in a weights file)."
+        ),
+    }
     let p = &mut weights.spec.provenance;
     p.data = format!(
         "{}{}{} training songs ({} windows), {} validation songs; data roots {}",
@@ -249,15 +261,16 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         outcome.log.len(),
         config.seed
     );
-    let m = &test_metrics;
-    for (k, v) in [
-        ("test_subset_accuracy", m.subset_accuracy),
-        ("test_hamming_accuracy", m.hamming_accuracy),
-        ("test_weighted_f1", m.weighted.f1),
-        ("test_macro_f1", m.macro_avg.f1),
-        ("test_micro_f1", m.micro.f1),
-        ("test_map", m.map),
-    ] {
+    for (k, v) in test_metrics.iter().flat_map(|m| {
+        [
+            ("test_subset_accuracy", m.subset_accuracy),
+            ("test_hamming_accuracy", m.hamming_accuracy),
+            ("test_weighted_f1", m.weighted.f1),
+            ("test_macro_f1", m.macro_avg.f1),
+            ("test_micro_f1", m.micro.f1),
+            ("test_map", m.map),
+        ]
+    }) {
         p.metrics
             .insert(k.into(), serde_json::json!((v * 1e4).round() / 1e4));
     }

@@ -1,0 +1,100 @@
+//! `instrunet calibrate` as a user runs it: it writes a copy of the weights with its choice of
+//! causal mean and thresholds, records the held-out folders it is given under their names, and
+//! drops the metrics the file held before (they were measured at other thresholds).
+
+use std::path::Path;
+use std::process::Command;
+
+fn instrunet(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_instrunet"))
+        .args(args)
+        .output()
+        .expect("the instrunet binary runs")
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
+    let root = std::env::temp_dir().join(format!("instrunet-calibrate-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    let (tune, held) = (root.join("tune"), root.join("held-out"));
+    for (dir, seed) in [(&tune, "31"), (&held, "32")] {
+        let out = instrunet(&[
+            "synth",
+            "--out",
+            dir.to_str().unwrap(),
+            "--tracks",
+            "3",
+            "--seed",
+            seed,
+        ]);
+        assert!(out.status.success(), "synth: {}", text(&out));
+    }
+    let before = text(&instrunet(&["info"]));
+    assert!(
+        before.contains("test_map"),
+        "the embedded model records its test metrics: {before}"
+    );
+
+    let cache = root.join("cache");
+    let weights = root.join("calibrated.safetensors");
+    let out = instrunet(&[
+        "calibrate",
+        "--cache",
+        cache.to_str().unwrap(),
+        "--data",
+        tune.to_str().unwrap(),
+        "--split",
+        "all",
+        "--causal",
+        "0,1",
+        "--test",
+        held.to_str().unwrap(),
+        "--out",
+        weights.to_str().unwrap(),
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "calibrate: {said}");
+    assert!(said.contains("held-out held-out ("), "{said}");
+    let info = text(&instrunet(&["info", weights.to_str().unwrap()]));
+    for key in [
+        "held-out_map",
+        "held-out_macro_f1",
+        "held-out_macro_precision",
+        "held-out_windows",
+    ] {
+        assert!(info.contains(key), "{key} missing: {info}");
+    }
+    assert!(!info.contains("test_map"), "stale metrics kept: {info}");
+    assert!(info.contains("Calibrated on"), "{info}");
+
+    // A held-out folder that is not there: an error naming it, and no weights written.
+    let missing = root.join("no-such-folder");
+    let bad_out = root.join("bad.safetensors");
+    let out = instrunet(&[
+        "calibrate",
+        "--cache",
+        cache.to_str().unwrap(),
+        "--data",
+        tune.to_str().unwrap(),
+        "--split",
+        "all",
+        "--causal",
+        "0",
+        "--test",
+        missing.to_str().unwrap(),
+        "--out",
+        bad_out.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no-such-folder"), "{}", text(&out));
+    assert!(!Path::new(&bad_out).exists());
+    std::fs::remove_dir_all(&root).ok();
+}
