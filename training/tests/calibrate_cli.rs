@@ -37,43 +37,53 @@ fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
         ]);
         assert!(out.status.success(), "synth: {}", text(&out));
     }
-    let before = text(&instrunet(&["info"]));
-    assert!(
-        before.contains("test_map"),
-        "the embedded model records its test metrics: {before}"
-    );
-
+    // Calibrate the embedded model, measured on `held-out`; then calibrate that file again,
+    // measured on `tune`: the second file holds only the second set's metrics.
     let cache = root.join("cache");
-    let weights = root.join("calibrated.safetensors");
-    let out = instrunet(&[
-        "calibrate",
-        "--cache",
-        cache.to_str().unwrap(),
-        "--data",
-        tune.to_str().unwrap(),
-        "--split",
-        "all",
-        "--causal",
-        "0,1",
-        "--test",
-        held.to_str().unwrap(),
-        "--out",
-        weights.to_str().unwrap(),
-    ]);
-    let said = text(&out);
-    assert!(out.status.success(), "calibrate: {said}");
+    let calibrate = |weights: Option<&Path>, test: &Path, out: &Path| {
+        let mut args = vec![
+            "calibrate",
+            "--cache",
+            cache.to_str().unwrap(),
+            "--data",
+            tune.to_str().unwrap(),
+            "--split",
+            "all",
+            "--causal",
+            "0,1",
+            "--test",
+            test.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(w) = weights {
+            args.extend(["--weights", w.to_str().unwrap()]);
+        }
+        let out = instrunet(&args);
+        let said = text(&out);
+        assert!(out.status.success(), "calibrate: {said}");
+        said
+    };
+    let first = root.join("first.safetensors");
+    let said = calibrate(None, &held, &first);
     assert!(said.contains("held-out held-out ("), "{said}");
-    let info = text(&instrunet(&["info", weights.to_str().unwrap()]));
+    let info = text(&instrunet(&["info", first.to_str().unwrap()]));
     for key in [
         "held-out_map",
         "held-out_macro_f1",
         "held-out_macro_precision",
+        "held-out_macro_recall",
         "held-out_windows",
     ] {
         assert!(info.contains(key), "{key} missing: {info}");
     }
     assert!(!info.contains("test_map"), "stale metrics kept: {info}");
     assert!(info.contains("Calibrated on"), "{info}");
+    let second = root.join("second.safetensors");
+    calibrate(Some(&first), &tune, &second);
+    let info = text(&instrunet(&["info", second.to_str().unwrap()]));
+    assert!(info.contains("tune_map"), "{info}");
+    assert!(!info.contains("held-out_map"), "stale metrics kept: {info}");
 
     // A held-out folder that is not there: an error naming it, and no weights written.
     let missing = root.join("no-such-folder");
