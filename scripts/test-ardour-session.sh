@@ -130,18 +130,32 @@ run_lua() {
 # --- 1. the song ------------------------------------------------------------------------------
 step "rendering a song (seed $seed) at 48 kHz with $cli synth"
 rm -rf "$work/song" "$work/analysis"
-# The song this test was validated with: family roles, no production effects. With `synth`'s
-# newer defaults (people's roles, effects) seed 45 gives a song in which the offline engine finds
-# Synth Pad for 1.5 s just over its threshold (max 0.62 against 0.56) and the plugin in Ardour
-# does not: a near-threshold difference between the host's and the offline analyses, not yet
-# understood, which this host test is not the place to judge.
-"$cli" synth --roles family --dry --out "$work/song" --tracks 1 --seed "$seed" --sample-rate 48000 >"$work/synth.txt" 2>&1 ||
+"$cli" synth --out "$work/song" --tracks 1 --seed "$seed" --sample-rate 48000 >"$work/synth.txt" 2>&1 ||
     { cat "$work/synth.txt"; fail "instrunet synth failed"; }
 head -1 "$work/synth.txt" | sed 's/^/   /'
 song=$work/song/Track00001
 [ -f "$song/mix.wav" ] || fail "synth wrote no $song/mix.wav"
 "$cli" analyze --smooth 0 --out-dir "$work/analysis" "$song/mix.wav" >"$work/analyze.txt" 2>&1 ||
     { cat "$work/analyze.txt"; fail "instrunet analyze failed"; }
+# Where the engine's windows fall decides near-threshold detections: a class just over its
+# threshold can be found for 1.5 s at one window phase and not at all 10 ms later (measured on
+# seed 45's song with people's roles), and the plugin's phase in Ardour is the host's cycles'.
+# So the song is analysed offline at three phases: delayed by 0, 10 and 20 ms.
+python3 - "$song/mix.wav" "$work/analysis" <<'EOF'
+import sys, wave
+src, out = sys.argv[1:]
+w = wave.open(src)
+params, frames = w.getparams(), w.readframes(w.getnframes())
+for ms in (10, 20):
+    pad = b"\0" * (params.framerate * ms // 1000 * params.sampwidth * params.nchannels)
+    with wave.open(f"{out}/delayed-{ms}ms.wav", "wb") as d:
+        d.setparams(params)
+        d.writeframes(pad + frames)
+EOF
+for ms in 10 20; do
+    "$cli" analyze --smooth 0 --out-dir "$work/analysis" "$work/analysis/delayed-${ms}ms.wav" >>"$work/analyze.txt" 2>&1 ||
+        { cat "$work/analyze.txt"; fail "instrunet analyze failed on the song delayed by $ms ms"; }
+done
 read -r rate frames < <(python3 -c '
 import sys, wave
 w = wave.open(sys.argv[1])
@@ -487,9 +501,10 @@ EOF
 step "checking the notes Ardour recorded"
 mid=$(ls -t "$session/interchange/$session_name/midifiles/"*.mid 2>/dev/null | head -1 || true)
 [ -n "$mid" ] || fail "Ardour wrote no MIDI file for the Notes track"
-python3 - "$mid" "$song/metadata.yaml" "$work/analysis/mix.wav.instrunet.json" <<'EOF'
+python3 - "$mid" "$song/metadata.yaml" "$work/analysis/mix.wav.instrunet.json" \
+    "$work/analysis/delayed-10ms.wav.instrunet.json" "$work/analysis/delayed-20ms.wav.instrunet.json" <<'EOF'
 import json, re, struct, sys
-mid, metadata, analysis = sys.argv[1:]
+mid, metadata, *analyses = sys.argv[1:]
 CLASSES = ["Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Brass", "Reed",
            "Pipe", "Synth Lead", "Synth Pad", "Ethnic", "Drums", "Sound Effects"]
 FIRST_KEY, CHANNEL = 36, 0  # the plugin's defaults: class k -> key 36 + k, MIDI channel 1
@@ -580,37 +595,47 @@ plays = set()
 for m in re.finditer(r"inst_class:\s*(.+)", open(metadata).read()):
     name = m.group(1).strip().strip("'\"").replace(" (continued)", "").lower()
     plays |= {k for k, c in enumerate(CLASSES) if c.lower() == name}
-# What the plugin's engine finds in the same file offline (instrunet analyze --smooth 0).
-tl = json.load(open(analysis))["timeline"]
-assert tl["classes"] == CLASSES, tl["classes"]
-cli_s = {k: sum(s["end"] - s["start"] for s in tl["segments"][k]) for k in range(len(CLASSES))}
-cli_max = {k: max(p[k] for p in tl["probabilities"]) for k in range(len(CLASSES))}
-thr = tl["thresholds"]
+# What the plugin's engine finds in the same file offline (instrunet analyze --smooth 0), at
+# three window phases: seconds found per class at each, and the highest probability.
+timelines = [json.load(open(a))["timeline"] for a in analyses]
+for tl in timelines:
+    assert tl["classes"] == CLASSES, tl["classes"]
+found = {k: [sum(s["end"] - s["start"] for s in tl["segments"][k]) for tl in timelines]
+         for k in range(len(CLASSES))}
+cli_s = {k: found[k][0] for k in found}
+cli_max = {k: max(p[k] for tl in timelines for p in tl["probabilities"]) for k in found}
+thr = timelines[0]["thresholds"]
 
 print(f"   {len(ons)} note-ons, {len(offs)} note-offs in {mid.split('/')[-1]}")
-print(f"   {'class':<21} {'plays':>5} {'notes':>5} {'Ardour s':>8} {'CLI s':>6} {'CLI max p':>9} {'thr':>5}")
+print(f"   {'class':<21} {'plays':>5} {'notes':>5} {'Ardour s':>8} {'CLI s at 0/10/20 ms':>19} {'CLI max p':>9} {'thr':>5}")
 for k, c in enumerate(CLASSES):
-    if count[k] or k in plays or cli_s[k] > 0:
-        print(f"   {c:<21} {'yes' if k in plays else '':>5} {count[k]:>5} {active[k]:>8.1f} {cli_s[k]:>6.1f} {cli_max[k]:>9.2f} {thr[k]:>5.2f}")
+    if count[k] or k in plays or max(found[k]) > 0:
+        at = " / ".join(f"{x:.1f}" for x in found[k])
+        print(f"   {c:<21} {'yes' if k in plays else '':>5} {count[k]:>5} {active[k]:>8.1f} {at:>19} {cli_max[k]:>9.2f} {thr[k]:>5.2f}")
 for k in sorted(plays):
     if not count[k]:
         also = "the CLI's engine misses it too (a model miss)" if cli_s[k] == 0 else \
                f"the CLI's engine finds it for {cli_s[k]:.1f} s (a host problem)"
         problems.append(f"{CLASSES[k]} plays in the song but no note arrived for it: {also}")
-# Against the same engine offline: a class found for a second or more must have notes, and a class
-# with a second or more of notes must be found offline too. Shorter extra notes are reported, not
-# failed: the plugin's first analyses after the transport starts see the song's first moments
-# after a window of silence, which the offline analysis never does, and where its windows fall
-# depends on the cycles, so a brief extra note there (e.g. 0.3 s of Ethnic at 0.1 s) is the
-# plugin's honest streaming output, not a host problem.
+# Against the same engine offline: a class found for a second or more at every window phase must
+# have notes, and a class with a second or more of notes must be found offline at some phase.
+# Shorter extra notes are reported, not failed: the plugin's first analyses after the transport
+# starts see the song's first moments after a window of silence, which the offline analysis never
+# does, and where its windows fall depends on the cycles, so a brief extra note there (e.g. 0.3 s
+# of Ethnic at 0.1 s) is the plugin's honest streaming output, not a host problem.
 first_on = {}
 for t, status, key, vel in events:
     if status & 0xF0 == 0x90 and vel > 0:
         first_on.setdefault(key - FIRST_KEY, t)
 for k, c in enumerate(CLASSES):
-    if cli_s[k] >= 1.0 and not count[k]:
-        problems.append(f"{c}: the CLI's engine finds it for {cli_s[k]:.1f} s, no note arrived in Ardour")
-    if count[k] and cli_s[k] == 0:
+    if min(found[k]) >= 1.0 and not count[k]:
+        problems.append(f"{c}: the CLI's engine finds it for {min(found[k]):.1f} s or more at every "
+                        "window phase, no note arrived in Ardour")
+    elif max(found[k]) >= 1.0 and not count[k]:
+        print(f"   note: {c} is found offline at some window phases only "
+              f"({' / '.join(f'{x:.1f}' for x in found[k])} s, max probability {cli_max[k]:.2f}, "
+              f"threshold {thr[k]:.2f}), and not in Ardour")
+    if count[k] and max(found[k]) == 0:
         what = (f"{c}: {active[k]:.1f} s of notes in Ardour (first at {first_on[k]:.1f} s), none offline "
                 f"(max probability {cli_max[k]:.2f}, threshold {thr[k]:.2f})")
         if active[k] >= 1.0:
