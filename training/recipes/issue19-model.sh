@@ -163,10 +163,13 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
-  # Every proxy, for the shipped model (default) and each weights file given in MODELS.
+  # Every proxy, for the embedded model (default: since run 2 was shipped, run 2 itself), the
+  # seventh model (shipped before it; its file from git history) and each weights file in MODELS.
   T=$D/tests E=$R/eval
   mkdir -p $E
-  for w in default ${MODELS:-$R/v2-calibrated.safetensors}; do
+  [ -f $R/seventh.safetensors ] ||
+    git show f9a76e4:model/weights/instrunet-default.safetensors > $R/seventh.safetensors
+  for w in default $R/seventh.safetensors ${MODELS:-$R/v3-calibrated.safetensors}; do
     name=$(basename $w .safetensors); weights=(); [ "$w" = default ] || weights=(--weights $w)
     ev() { local out=$1; shift; [ -f $E/$name.$out.json ] ||
       $bin eval "${weights[@]}" --split all "$@" --json $E/$name.$out.json > $E/$name.$out.md; }
