@@ -59,13 +59,12 @@ fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
         if let Some(w) = weights {
             args.extend(["--weights", w.to_str().unwrap()]);
         }
-        let out = instrunet(&args);
-        let said = text(&out);
-        assert!(out.status.success(), "calibrate: {said}");
-        said
+        instrunet(&args)
     };
     let first = root.join("first.safetensors");
-    let said = calibrate(None, &held, &first);
+    let out = calibrate(None, &held, &first);
+    let said = text(&out);
+    assert!(out.status.success(), "calibrate: {said}");
     assert!(said.contains("held-out held-out ("), "{said}");
     let info = text(&instrunet(&["info", first.to_str().unwrap()]));
     for key in [
@@ -80,7 +79,8 @@ fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
     assert!(!info.contains("test_map"), "stale metrics kept: {info}");
     assert!(info.contains("Calibrated on"), "{info}");
     let second = root.join("second.safetensors");
-    calibrate(Some(&first), &tune, &second);
+    let out = calibrate(Some(&first), &tune, &second);
+    assert!(out.status.success(), "calibrate: {}", text(&out));
     let info = text(&instrunet(&["info", second.to_str().unwrap()]));
     assert!(info.contains("tune_map"), "{info}");
     assert!(!info.contains("held-out_map"), "stale metrics kept: {info}");
@@ -88,21 +88,7 @@ fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
     // A held-out folder that is not there: an error naming it, and no weights written.
     let missing = root.join("no-such-folder");
     let bad_out = root.join("bad.safetensors");
-    let out = instrunet(&[
-        "calibrate",
-        "--cache",
-        cache.to_str().unwrap(),
-        "--data",
-        tune.to_str().unwrap(),
-        "--split",
-        "all",
-        "--causal",
-        "0",
-        "--test",
-        missing.to_str().unwrap(),
-        "--out",
-        bad_out.to_str().unwrap(),
-    ]);
+    let out = calibrate(None, &missing, &bad_out);
     assert!(!out.status.success());
     assert!(text(&out).contains("no-such-folder"), "{}", text(&out));
     assert!(!Path::new(&bad_out).exists());
