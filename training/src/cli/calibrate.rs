@@ -9,6 +9,8 @@ use instrunet_training::eval::metrics::{evaluate, tune_thresholds};
 use instrunet_training::eval::predict::predict_with;
 use instrunet_training::eval::smooth::{Smoothing, smooth_within_tracks};
 
+use instrunet_training::data::dataset::WindowSet;
+
 use crate::cli::common::{DataArgs, load_all, threads, weights_or_embedded};
 
 #[derive(clap::Args)]
@@ -50,13 +52,10 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         "--causal: give at least one length"
     );
     let sets = load_all(&args.data, &weights.spec)?;
-    let [train, validation, test] = sets;
     let set = if args.split == "all" {
-        let mut all = train;
-        all.append(validation);
-        all.append(test);
-        all
+        merged(sets)
     } else {
+        let [_, validation, _] = sets;
         validation
     };
     anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
@@ -79,8 +78,8 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     for &seconds in &args.causal {
         // The engine averages the analyses of the last `seconds`, a mean that spans about that
         // long; over windows a stride apart, the window and those before it within the span.
-        let before = (seconds as f64 / stride_seconds).round() as usize;
-        let smoothing = Smoothing { before, after: 0 };
+        let smoothing = causal_mean(seconds, stride_seconds);
+        let before = smoothing.before;
         let smoothed = smooth_within_tracks(&probs, c, &set.track_of, smoothing);
         let thresholds = tune_thresholds(&smoothed, &set.labels, c);
         let m = evaluate(&smoothed, &set.labels, &weights.spec.classes, &thresholds);
@@ -153,13 +152,10 @@ fn held_out(
         .with_context(|| format!("--test {}: name a folder", dir.display()))?;
     let mut args = data.clone();
     args.data = vec![dir.to_path_buf()];
-    let [mut set, validation, test] = load_all(&args, &weights.spec)?;
-    set.append(validation);
-    set.append(test);
+    let set = merged(load_all(&args, &weights.spec)?);
     anyhow::ensure!(!set.is_empty(), "--test {}: no windows", dir.display());
     let probs = predict_with(weights, &set, threads(&args))?;
-    let before = (weights.spec.smoothing.causal_seconds as f64 / stride_seconds).round() as usize;
-    let smoothing = Smoothing { before, after: 0 };
+    let smoothing = causal_mean(weights.spec.smoothing.causal_seconds, stride_seconds);
     let c = weights.spec.n_classes();
     let smoothed = smooth_within_tracks(&probs, c, &set.track_of, smoothing);
     let m = evaluate(
@@ -187,7 +183,7 @@ fn held_out(
         set.tracks.len(),
         100.0 * m.empty_reported
     );
-    let mut entries = vec![("windows", m.windows as f64)];
+    let mut entries = Vec::new();
     if m.empty_windows < m.windows {
         entries.extend([
             ("map", m.map),
@@ -201,15 +197,29 @@ fn held_out(
     if m.empty_windows > 0 {
         entries.push(("no_instrument_lit", m.empty_reported));
     }
-    Ok(entries
-        .into_iter()
-        .map(|(k, v)| {
-            let v = if k == "windows" {
-                serde_json::json!(v as u64)
-            } else {
-                serde_json::json!((v * 1e4).round() / 1e4)
-            };
-            (format!("{name}_{k}"), v)
-        })
-        .collect())
+    let mut metrics = serde_json::Map::new();
+    metrics.insert(format!("{name}_windows"), serde_json::json!(m.windows));
+    for (k, v) in entries {
+        metrics.insert(
+            format!("{name}_{k}"),
+            serde_json::json!((v * 1e4).round() / 1e4),
+        );
+    }
+    Ok(metrics)
+}
+
+/// Every split of a data folder as one set.
+fn merged([mut all, validation, test]: [WindowSet; 3]) -> WindowSet {
+    all.append(validation);
+    all.append(test);
+    all
+}
+
+/// The engine's causal mean of `seconds` over windows `stride_seconds` apart: the window and
+/// those before it within the span.
+fn causal_mean(seconds: f32, stride_seconds: f64) -> Smoothing {
+    Smoothing {
+        before: (seconds as f64 / stride_seconds).round() as usize,
+        after: 0,
+    }
 }

@@ -198,21 +198,23 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
     )?;
     bar.finish_and_clear();
     let mut weights = outcome.weights;
-    // The held-out test split, at the thresholds tuned on validation.
-    let probs = match architecture {
-        NetworkKind::Instrunet => predict_with(&weights, &test, config.threads)?,
-        NetworkKind::Baseline => baseline_probabilities(&weights, &test)?,
-    };
-    // Data in train/ and validation/ folders alone has no test split: then nothing is recorded,
-    // rather than zeros that would read as measured ones.
-    let test_metrics = (!test.is_empty()).then(|| {
-        evaluate(
+    // The held-out test split, at the thresholds tuned on validation. Data in train/ and
+    // validation/ folders alone has no test split: then nothing is recorded, rather than zeros
+    // that would read as measured ones.
+    let test_metrics = if test.is_empty() {
+        None
+    } else {
+        let probs = match architecture {
+            NetworkKind::Instrunet => predict_with(&weights, &test, config.threads)?,
+            NetworkKind::Baseline => baseline_probabilities(&weights, &test)?,
+        };
+        Some(evaluate(
             &probs,
             &test.labels,
             &weights.spec.classes,
             &weights.spec.thresholds,
-        )
-    });
+        ))
+    };
     let name = match architecture {
         NetworkKind::Instrunet => "InstruNET",
         NetworkKind::Baseline => "Baseline (feed-forward)",
