@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|train|train2|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|train|train2|train3|tests|eval|all]
 #
 # Data: about 2 900 tracks (~45 GB at 16 kHz with stems) and 40 minutes of rendering on 2 cores;
 # the corpus export (music21) another 15. Training: as long as --max-minutes allows per run;
@@ -84,6 +84,35 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
     done
     rm -rf $D/solo-all $D/solo-all2
   fi
+  # Run 3's additions: 250 more family-arranged dry songs, the even-half corpus pieces arranged
+  # by family again (another draw of programs), and more stems alone (every fourth of the new
+  # songs' stems, Track6NNNNN; every twelfth stem of the real-prior songs, Track7NNNNN).
+  synth $D/family-dry2/train --roles family --dry --tracks 250 --seed 1054
+  [ -d $D/corpus-fam2/train ] ||
+    $bin synth --roles family --dry --out $D/corpus-fam2/train --midi-dir $D/corpus-even --arrange --seed 1055
+  if [ ! -d $D/solo3/train ]; then
+    $bin data solo $D/family-dry2/train $D/solo-all3
+    $bin data solo $D/real/train $D/solo-all4
+    mkdir -p $D/solo3/train; i=0
+    for t in $(ls $D/solo-all3 | sort); do
+      [ $((i % 4)) = 0 ] && mv $D/solo-all3/$t $D/solo3/train/Track6${t#Track}; i=$((i + 1))
+    done
+    i=0
+    for t in $(ls $D/solo-all4 | sort); do
+      [ $((i % 12)) = 0 ] && mv $D/solo-all4/$t $D/solo3/train/Track7${t#Track}; i=$((i + 1))
+    done
+    rm -rf $D/solo-all3 $D/solo-all4
+  fi
+  # Stems alone from validation songs, at most 14 per class name (real-prior stems first drawn at
+  # random, then the family-arranged ones): `calibrate` tunes thresholds on mixes and stems alone,
+  # since an instrument playing alone must light one meter.
+  if [ ! -d $D/solo-val/validation ]; then
+    $bin data solo $D/real/validation $D/solo-val-real
+    $bin data solo $D/family-dry/validation $D/solo-val-fam
+    python3 training/tools/pick_solo_validation.py --out $D/solo-val/validation --per-class 14 \
+        --seed 5 $D/solo-val-real:Track8 $D/solo-val-fam:Track9
+    rm -rf $D/solo-val-real $D/solo-val-fam
+  fi
 fi
 
 if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
@@ -112,6 +141,21 @@ if [ "$WHAT" = train2 ] || [ "$WHAT" = all ]; then
       --describe "issue 19 run 2: run 1's data plus the shipped model's kind of song (family roles, dry, composer and corpus) and more stems alone; continued from run 1"
   $bin calibrate --weights $R/v3.safetensors --data $D/real --data $D/nm --causal ${CAUSAL:-0} \
       --out $R/v3-calibrated.safetensors
+fi
+
+if [ "$WHAT" = train3 ] || [ "$WHAT" = all ]; then
+  # Run 3: more of the family-arranged dry songs and of stems alone, continued from run 2's best
+  # weights (before calibration; in git) at a lower peak learning rate. Thresholds are tuned on
+  # the real-prior validation songs, non-music and stems alone from validation songs.
+  DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
+    solo2 solo3; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v4.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init ${INIT:-training/runs/issue19-v3/v3.safetensors} $DATA --out $R/v4.safetensors \
+      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
+      --max-minutes ${MINUTES:-60} --seed 3 "${resume[@]}" \
+      --describe "issue 19 run 3: run 2's data with 250 more family-arranged dry songs, the even-half corpus pieces arranged by family again and 518 more stems alone; continued from run 2"
+  $bin calibrate --weights $R/v4.safetensors --data $D/real --data $D/nm --data $D/solo-val \
+      --causal ${CAUSAL:-0} --out $R/v4-calibrated.safetensors
 fi
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then

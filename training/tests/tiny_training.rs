@@ -95,7 +95,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     assert_eq!(loaded, outcome.weights);
     let mut classifier = Classifier::from_file(&path).unwrap();
     let again = classifier
-        .predict_batch(&train_set.windows[..train_set.window_len * 4], 4)
+        .predict_batch(&train_set.windows_f32(0, 4), 4)
         .unwrap();
     assert_eq!(again[..], probs[..4 * spec.n_classes()]);
 

@@ -9,6 +9,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use half::f16;
 use instrunet_model::ModelSpec;
 
 use crate::data::slakh::Track;
@@ -16,7 +17,9 @@ use crate::data::split::fnv1a;
 use crate::data::windows::{LabelledWindows, WindowSettings, track_windows};
 use crate::error::DataError;
 
-const MAGIC: &[u8; 8] = b"INWIN001";
+/// Version 2: windows in half precision (as [`crate::data::dataset::WindowSet`] keeps them),
+/// labels in f32. Version 1 files (all f32) are not read; they are recomputed and replaced.
+const MAGIC: &[u8; 8] = b"INWIN002";
 
 /// Whether a lookup found its windows on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +97,11 @@ impl WindowCache {
         if let Ok(w) = read(&path, spec) {
             return Ok((w, CacheStatus::Hit));
         }
-        let windows = track_windows(track, spec, settings)?;
+        let mut windows = track_windows(track, spec, settings)?;
+        // Rounded as the file stores them, so that a hit returns exactly what a miss did.
+        for v in &mut windows.windows {
+            *v = f16::from_f32(*v).to_f32();
+        }
         // Remove this track's stale entries, then write via a temporary file.
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             let prefix = Self::prefix(track);
@@ -120,7 +127,10 @@ fn write(path: &Path, w: &LabelledWindows, spec: &ModelSpec) -> std::io::Result<
     for &s in &w.start_samples {
         f.write_all(&(s as u64).to_le_bytes())?;
     }
-    for v in w.windows.iter().chain(&w.labels) {
+    for &v in &w.windows {
+        f.write_all(&f16::from_f32(v).to_le_bytes())?;
+    }
+    for v in &w.labels {
         f.write_all(&v.to_le_bytes())?;
     }
     f.flush()
@@ -139,19 +149,23 @@ fn read(path: &Path, spec: &ModelSpec) -> std::io::Result<LabelledWindows> {
     let (n, wl, nc) = (u(0), u(1), u(2));
     if wl != spec.mel.window_len()
         || nc != spec.n_classes()
-        || bytes.len() != 32 + 8 * n + 4 * n * (wl + nc)
+        || bytes.len() != 32 + 8 * n + 2 * n * wl + 4 * n * nc
     {
         return Err(bad());
     }
     let starts = (0..n).map(|i| u(3 + i)).collect();
-    let floats: Vec<f32> = bytes[32 + 8 * n..]
+    let (windows, labels) = bytes[32 + 8 * n..].split_at(2 * n * wl);
+    let windows = windows
+        .chunks_exact(2)
+        .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+        .collect();
+    let labels = labels
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
         .collect();
-    let (windows, labels) = floats.split_at(n * wl);
     Ok(LabelledWindows {
-        windows: windows.to_vec(),
-        labels: labels.to_vec(),
+        windows,
+        labels,
         start_samples: starts,
     })
 }

@@ -8,6 +8,8 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 use instrunet_model::ModelSpec;
 
 use crate::data::cache::{CacheStatus, WindowCache};
@@ -19,8 +21,10 @@ use crate::error::DataError;
 /// Windows and labels of one split, back to back.
 #[derive(Debug, Default, Clone)]
 pub struct WindowSet {
-    /// `len() × window_len` raw log-Mel dB values.
-    pub windows: Vec<f32>,
+    /// `len() × window_len` raw log-Mel dB values, in half precision: a window costs 32 KB
+    /// instead of 64, so twice the songs fit in memory. Steps of at most 0.06 dB at the
+    /// loudest values (±65 504 range), far below what augmentation changes.
+    pub windows: Vec<f16>,
     /// `len() × n_classes`, 1.0 for present.
     pub labels: Vec<f32>,
     /// Index into [`WindowSet::tracks`] of each window.
@@ -52,8 +56,16 @@ impl WindowSet {
         self.track_of.is_empty()
     }
 
-    pub fn window(&self, i: usize) -> &[f32] {
+    pub fn window(&self, i: usize) -> &[f16] {
         &self.windows[i * self.window_len..(i + 1) * self.window_len]
+    }
+
+    /// Windows `start .. start + n` as f32 values, back to back (what the networks take).
+    pub fn windows_f32(&self, start: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0.0; n * self.window_len];
+        self.windows[start * self.window_len..(start + n) * self.window_len]
+            .convert_to_f32_slice(&mut out);
+        out
     }
 
     pub fn label(&self, i: usize) -> &[f32] {
@@ -86,7 +98,7 @@ impl WindowSet {
             }
             let song = &self.track_songs[t];
             if keep.contains(song.as_str()) {
-                out.push_track(
+                out.push_track_f16(
                     &self.tracks[t],
                     song,
                     &self.windows[start * self.window_len..end * self.window_len],
@@ -115,13 +127,25 @@ impl WindowSet {
     }
 
     fn push_track(&mut self, id: &str, song: &str, windows: &[f32], labels: &[f32]) {
+        let start = self.windows.len();
+        self.windows.resize(start + windows.len(), f16::ZERO);
+        self.windows[start..].convert_from_f32_slice(windows);
+        self.push_track_entry(id, song, labels);
+    }
+
+    fn push_track_f16(&mut self, id: &str, song: &str, windows: &[f16], labels: &[f32]) {
+        self.windows.extend_from_slice(windows);
+        self.push_track_entry(id, song, labels);
+    }
+
+    /// The track's id, song and labels, after its windows were added.
+    fn push_track_entry(&mut self, id: &str, song: &str, labels: &[f32]) {
         let t = self.tracks.len() as u32;
         self.tracks.push(id.to_owned());
         self.track_songs.push(song.to_owned());
         if !self.songs.iter().any(|s| s == song) {
             self.songs.push(song.to_owned());
         }
-        self.windows.extend_from_slice(windows);
         self.labels.extend_from_slice(labels);
         self.track_of
             .extend(std::iter::repeat_n(t, labels.len() / self.n_classes));
@@ -256,4 +280,28 @@ pub fn load(
         sets[index(split)].push_track(&track.dir.id, &song, &w.windows, &w.labels);
     }
     Ok((sets, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_kept_in_half_precision_to_within_0_05_db() {
+        let mut set = WindowSet::new(4, 2);
+        let values = [-100.0f32, -43.217, 0.031, 61.9];
+        set.push_track("Track00001", "song", &values, &[1.0, 0.0]);
+        set.push_track("Track00002", "song", &[-80.0; 4], &[0.0, 1.0]);
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.songs, vec!["song".to_owned()]);
+        let back = set.windows_f32(0, 2);
+        assert_eq!(back.len(), 8);
+        for (b, v) in back.iter().zip(values.iter().chain(&[-80.0; 4])) {
+            assert!((b - v).abs() < 0.05, "{v} came back as {b}");
+        }
+        // Copying a track between sets (first_songs) keeps its values exactly.
+        let copy = set.first_songs(1);
+        assert_eq!(copy.windows, set.windows);
+        assert_eq!(copy.label(1), &[0.0, 1.0]);
+    }
 }

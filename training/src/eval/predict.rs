@@ -17,10 +17,7 @@ pub fn predict_with(
     let mut out = Vec::with_capacity(set.len() * weights.spec.n_classes());
     for start in (0..set.len()).step_by(64) {
         let n = (set.len() - start).min(64);
-        out.extend(classifier.predict_batch(
-            &set.windows[start * set.window_len..(start + n) * set.window_len],
-            n,
-        )?);
+        out.extend(classifier.predict_batch(&set.windows_f32(start, n), n)?);
     }
     Ok(out)
 }

@@ -28,7 +28,7 @@ pub(super) fn augmented_example(
         for (f, d) in dst.iter_mut().enumerate() {
             // Shifted in time, the edge frame repeated into the gap.
             let s = (f as i64 - shift).clamp(0, frames as i64 - 1) as usize;
-            *d = (row[s] + gain).max(SILENCE_DB);
+            *d = (row[s].to_f32() + gain).max(SILENCE_DB);
         }
     }
     labels.copy_from_slice(set.label(i));
@@ -43,7 +43,7 @@ pub(super) fn augmented_example(
         };
         let other_gain = gain + rng.random_range(-9.0..=0.0f32);
         for (d, &o) in out.iter_mut().zip(set.window(j)) {
-            let b = (o + other_gain).max(SILENCE_DB);
+            let b = (o.to_f32() + other_gain).max(SILENCE_DB);
             let (hi, lo) = if *d > b { (*d, b) } else { (b, *d) };
             *d = hi + 10.0 * (1.0 + 10f32.powf((lo - hi) / 10.0)).log10();
         }
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn mixing_takes_the_union_of_labels_and_adds_power() {
         let mut set = WindowSet::new(4, 2);
-        set.windows = vec![-20.0; 4].into_iter().chain(vec![-20.0; 4]).collect();
+        set.windows = vec![half::f16::from_f32(-20.0); 8];
         set.labels = vec![1.0, 0.0, 0.0, 1.0];
         set.track_of = vec![0, 1];
         set.tracks = vec!["a".into(), "b".into()];

@@ -71,8 +71,9 @@ pub fn normalization_of(train: &WindowSet) -> Normalization {
     let (mut sum, mut sq, mut n) = (0.0f64, 0.0f64, 0usize);
     for i in (0..train.len()).step_by(step) {
         for &v in train.window(i) {
-            sum += v as f64;
-            sq += (v as f64) * (v as f64);
+            let v = v.to_f64();
+            sum += v;
+            sq += v * v;
             n += 1;
         }
     }
@@ -149,7 +150,7 @@ fn predict_set(
             for start in (0..set.len()).step_by(256) {
                 let n = (set.len() - start).min(256);
                 let xs = Tensor::from_slice(
-                    &set.windows[start * set.window_len..(start + n) * set.window_len],
+                    &set.windows_f32(start, n),
                     (n, 1, spec.mel.n_mels, spec.mel.window_frames),
                     &model.device,
                 )?;
