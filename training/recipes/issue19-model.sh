@@ -21,6 +21,17 @@ if [ -z "${INSTRUNET_BIN:-}" ]; then
 fi
 # A folder is made once: skipped when it exists (delete it to make it again).
 synth() { local out=$1; shift; [ -d "$out" ] || $bin synth --out "$out" "$@"; }
+# solo_stems SONGS DST EVERY OFFSET PREFIX: of the songs' stems played alone (`data solo`, in
+# sorted order), every EVERY-th from OFFSET moves to DST, renamed PREFIX + its digits (prefixes
+# keep the stems of several sources in one folder apart).
+solo_stems() {
+  local tmp=$D/solo-tmp i=0
+  rm -rf "$tmp"; $bin data solo "$1" "$tmp"; mkdir -p "$2"
+  for t in $(ls "$tmp" | sort); do
+    [ $((i % $3)) = "$4" ] && mv "$tmp/$t" "$2/$5${t#Track}"; i=$((i + 1))
+  done
+  rm -rf "$tmp"
+}
 
 if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # Composer songs, people's roles, production effects: even priors (every class often enough
@@ -38,14 +49,7 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # The shipped model's kind of song, with production effects: keeps what it knew.
   synth $D/family/train --roles family --tracks 300 --seed 1021
   # Every eighth stem of the even songs played alone: one instrument alone should light one meter.
-  if [ ! -d $D/solo/train ]; then
-    $bin data solo $D/even/train $D/solo-all
-    mkdir -p $D/solo/train; i=0
-    for t in $(ls $D/solo-all | sort); do
-      [ $((i % 8)) = 0 ] && mv $D/solo-all/$t $D/solo/train/; i=$((i + 1))
-    done
-    rm -rf $D/solo-all
-  fi
+  [ -d $D/solo/train ] || solo_stems $D/even/train $D/solo/train 8 0 Track
   synth $D/nm/train --non-music --tracks 400 --seed 1031
   synth $D/nm/validation --non-music --tracks 40 --seed 1102
   # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
@@ -72,17 +76,8 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # More stems played alone: the even songs' stems at offset 4 of 8 (run 1 took offset 0) and
   # every fourth stem of the family-arranged dry songs (renamed Track5NNNNN: one folder).
   if [ ! -d $D/solo2/train ]; then
-    $bin data solo $D/even/train $D/solo-all
-    $bin data solo $D/family-dry/train $D/solo-all2
-    mkdir -p $D/solo2/train; i=0
-    for t in $(ls $D/solo-all | sort); do
-      [ $((i % 8)) = 4 ] && mv $D/solo-all/$t $D/solo2/train/; i=$((i + 1))
-    done
-    i=0
-    for t in $(ls $D/solo-all2 | sort); do
-      [ $((i % 4)) = 0 ] && mv $D/solo-all2/$t $D/solo2/train/Track5${t#Track}; i=$((i + 1))
-    done
-    rm -rf $D/solo-all $D/solo-all2
+    solo_stems $D/even/train $D/solo2/train 8 4 Track
+    solo_stems $D/family-dry/train $D/solo2/train 4 0 Track5
   fi
   # Run 3's additions: 250 more family-arranged dry songs, the even-half corpus pieces arranged
   # by family again (another draw of programs), and more stems alone (every fourth of the new
@@ -91,17 +86,8 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   [ -d $D/corpus-fam2/train ] ||
     $bin synth --roles family --dry --out $D/corpus-fam2/train --midi-dir $D/corpus-even --arrange --seed 1055
   if [ ! -d $D/solo3/train ]; then
-    $bin data solo $D/family-dry2/train $D/solo-all3
-    $bin data solo $D/real/train $D/solo-all4
-    mkdir -p $D/solo3/train; i=0
-    for t in $(ls $D/solo-all3 | sort); do
-      [ $((i % 4)) = 0 ] && mv $D/solo-all3/$t $D/solo3/train/Track6${t#Track}; i=$((i + 1))
-    done
-    i=0
-    for t in $(ls $D/solo-all4 | sort); do
-      [ $((i % 12)) = 0 ] && mv $D/solo-all4/$t $D/solo3/train/Track7${t#Track}; i=$((i + 1))
-    done
-    rm -rf $D/solo-all3 $D/solo-all4
+    solo_stems $D/family-dry2/train $D/solo3/train 4 0 Track6
+    solo_stems $D/real/train $D/solo3/train 12 0 Track7
   fi
   # Stems alone from validation songs, at most 14 per class name (real-prior stems first drawn at
   # random, then the family-arranged ones): `calibrate` tunes thresholds on mixes and stems alone,
