@@ -135,6 +135,44 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
             "{name} moved by {moved} in two steps at lr 1e-9"
         );
     }
+    // A fine-tune keeps its starting weights (here the trained ones) unless an epoch beats them
+    // on validation: with no epoch at all they come back unchanged, and so they do after steps
+    // large enough to wreck the network (lr 5).
+    for (epochs, lr) in [(0, 1e-9), (1, 5.0)] {
+        let wreck = TrainConfig {
+            epochs,
+            steps_per_epoch: Some(3),
+            lr,
+            dropout: 0.0,
+            ..config.clone()
+        };
+        let mut notes = Vec::new();
+        let kept = train(
+            &loaded.spec,
+            &train_set,
+            &validation,
+            &wreck,
+            Some(&loaded),
+            None,
+            false,
+            &mut |p| {
+                if let Progress::Note(n) = p {
+                    notes.push(n)
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            kept.best_epoch, 0,
+            "{epochs} epoch(s) at lr {lr}: {notes:?}"
+        );
+        assert_eq!(kept.log.len(), epochs);
+        assert_eq!(kept.weights.tensors, loaded.tensors);
+        assert!(
+            notes.iter().any(|n| n.contains("keeping them")),
+            "{notes:?}"
+        );
+    }
     // Weights of another network are refused with a message that says so.
     let mut other = start_spec.clone();
     other.network.pool_bands = 4;

@@ -4,7 +4,8 @@
 //! windows of different tracks with the union of their labels); binary cross-entropy on logits
 //! with a per-class positive weight so that rare classes still pull on the weights; AdamW with a
 //! warm-up and cosine decay of the learning rate; validation mAP after every epoch, early stopping
-//! on it, and the best epoch's weights kept. Per-class thresholds are tuned on the validation
+//! on it, and the best epoch's weights kept (a fine-tune's starting weights compete as epoch 0).
+//! Per-class thresholds are tuned on the validation
 //! split and written into the weights file with the input normalisation and provenance.
 //! Checkpoints (weights, optimiser moments, epoch) are written after every epoch and resume
 //! exactly from an epoch boundary.
@@ -165,7 +166,8 @@ fn predict_set(
 /// Trains on `train`, validating on `validation`. With `resume`, continues from a checkpoint.
 /// With `start`, the network begins from those weights (fine-tuning) instead of a random draw,
 /// and keeps their input normalisation, which its first layer was trained on; the optimiser and
-/// the learning-rate schedule start afresh. `report` receives progress lines (step, loss) for a
+/// the learning-rate schedule start afresh, and the starting weights are returned when no epoch
+/// beats their validation mAP. `report` receives progress lines (step, loss) for a
 /// progress bar.
 #[allow(clippy::too_many_arguments)]
 pub fn train(
@@ -242,6 +244,18 @@ pub fn train(
     if let Some(tensors) = &opt_state {
         opt.load_state(tensors)?;
         opt.step = state.step;
+    }
+    if let (Some(tensors), false) = (&init, resume) {
+        // A fine-tune competes with where it started: unless an epoch beats the starting
+        // weights' validation mAP, they are what the run returns (with thresholds tuned anew).
+        let probs = predict_set(&model, &spec, config, validation)?;
+        let thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
+        state.best_map = evaluate(&probs, &validation.labels, &spec.classes, &thresholds).map;
+        best = Some(tensors.clone());
+        report(Progress::Note(format!(
+            "the starting weights: validation mAP {:.3}",
+            state.best_map
+        )));
     }
     let pos_weight = Tensor::from_vec(positive_weights(train), n_classes, &device)?;
     let steps_per_epoch = config
@@ -333,6 +347,11 @@ pub fn train(
             report(Progress::Note("time limit reached: stopping".into()));
             break;
         }
+    }
+    if state.best_epoch == 0 && best.is_some() {
+        report(Progress::Note(
+            "no epoch beat the starting weights on validation: keeping them".into(),
+        ));
     }
     let best = best.ok_or_else(|| anyhow::anyhow!("no epoch finished"))?;
     // Thresholds tuned on validation with the best weights.
