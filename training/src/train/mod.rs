@@ -32,7 +32,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::WindowSet;
-use crate::eval::metrics::{evaluate, tune_thresholds};
+use crate::eval::metrics::{Metrics, evaluate, tune_thresholds};
 use crate::eval::predict::predict_with;
 use crate::train::augment::augmented_example;
 use crate::train::baseline::Baseline;
@@ -163,6 +163,19 @@ fn predict_set(
     }
 }
 
+/// The model's validation probabilities and its metrics there at thresholds tuned on them.
+fn validate(
+    model: &Model,
+    spec: &ModelSpec,
+    config: &TrainConfig,
+    validation: &WindowSet,
+) -> anyhow::Result<(Vec<f32>, Metrics)> {
+    let probs = predict_set(model, spec, config, validation)?;
+    let thresholds = tune_thresholds(&probs, &validation.labels, spec.n_classes());
+    let metrics = evaluate(&probs, &validation.labels, &spec.classes, &thresholds);
+    Ok((probs, metrics))
+}
+
 /// Trains on `train`, validating on `validation`. With `resume`, continues from a checkpoint.
 /// With `start`, the network begins from those weights (fine-tuning) instead of a random draw,
 /// and keeps their input normalisation, which its first layer was trained on; the optimiser and
@@ -248,9 +261,7 @@ pub fn train(
     if let (Some(tensors), false) = (&init, resume) {
         // A fine-tune competes with where it started: unless an epoch beats the starting
         // weights' validation mAP, they are what the run returns (with thresholds tuned anew).
-        let probs = predict_set(&model, &spec, config, validation)?;
-        let thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
-        state.best_map = evaluate(&probs, &validation.labels, &spec.classes, &thresholds).map;
+        state.best_map = validate(&model, &spec, config, validation)?.1.map;
         best = Some(tensors.clone());
         report(Progress::Note(format!(
             "the starting weights: validation mAP {:.3}",
@@ -305,9 +316,7 @@ pub fn train(
             });
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let probs = predict_set(&model, &spec, config, validation)?;
-        let thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
-        let m = evaluate(&probs, &validation.labels, &spec.classes, &thresholds);
+        let (probs, m) = validate(&model, &spec, config, validation)?;
         let entry = EpochLog {
             epoch: epoch + 1,
             step: opt.step,
