@@ -113,9 +113,12 @@ def load_samples(root):
 
 
 def stem_notes(path):
-    """(start s, end s, pitch, velocity) of every note in a stem's MIDI file, in file time."""
+    """A stem's MIDI file: (start s, end s, pitch, velocity) of every note in file time, and its
+    program and channel."""
     midi = mido.MidiFile(path)
     notes, sounding, now = [], {}, 0.0
+    program = next((m.program for m in midi if m.type == "program_change"), 0)
+    channel = next((m.channel for m in midi if hasattr(m, "channel")), 0)
     for msg in midi:  # iterating a MidiFile yields messages with delta times in seconds
         now += msg.time
         if msg.type == "note_on" and msg.velocity > 0:
@@ -123,7 +126,12 @@ def stem_notes(path):
         elif msg.type in ("note_off", "note_on") and sounding.get(msg.note):
             start, vel = sounding[msg.note].pop(0)
             notes.append((start, now, msg.note, vel))
-    return notes
+    return notes, program, channel
+
+
+def in_excerpt(notes, start, seconds):
+    """The notes that sound between `start` and `start + seconds`."""
+    return [n for n in notes if n[1] > start and n[0] < start + seconds]
 
 
 def pitched_note(instrument, pitches, pitch):
@@ -139,9 +147,7 @@ def pitched_note(instrument, pitches, pitch):
 
 def render_stem(notes, instrument, sustained, pitched, kit, start, seconds, rng):
     out = np.zeros(int(seconds * RATE) + RATE)
-    for on, off, pitch, vel in notes:
-        if off <= start or on >= start + seconds:
-            continue
+    for on, off, pitch, vel in in_excerpt(notes, start, seconds):
         if instrument == "drums":
             name = DRUMS.get(pitch)
             if name not in kit:
@@ -219,21 +225,15 @@ def best_start(note_lists, length, seconds):
     return step * int(np.argmax(scores))
 
 
-def write_excerpt_midi(src_path, dst_path, start, seconds):
-    """The stem's MIDI from `start` for `seconds`, in one track at the original tempo map's times."""
-    notes = stem_notes(src_path)
-    src = mido.MidiFile(src_path)
-    program = next((m.program for m in src if m.type == "program_change"), 0)
-    channel = next((m.channel for m in src if hasattr(m, "channel")), 0)
+def write_excerpt_midi(notes, program, channel, dst_path, start, seconds):
+    """The stem's notes from `start` for `seconds` as a MIDI file of one track, times kept."""
     out = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
     out.tracks.append(track)
     track.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))  # 1 beat = 0.5 s
     track.append(mido.Message("program_change", program=program, channel=channel, time=0))
     events = []
-    for on, off, pitch, vel in notes:
-        if off <= start or on >= start + seconds:
-            continue
+    for on, off, pitch, vel in in_excerpt(notes, start, seconds):
         on, off = max(on, start) - start, min(off, start + seconds) - start
         events += [(on, 1, pitch, vel), (off, 0, pitch, 0)]
     now = 0
@@ -247,7 +247,8 @@ def write_excerpt_midi(src_path, dst_path, start, seconds):
 
 def make_clip(track_dir, meta, stems, out_dir, seconds, pitched, kit, rng):
     midi_dir = os.path.join(track_dir, meta.get("midi_dir", "MIDI"))
-    note_lists = [stem_notes(os.path.join(midi_dir, f"{s}.mid")) for s in stems]
+    parsed = {s: stem_notes(os.path.join(midi_dir, f"{s}.mid")) for s in stems}
+    note_lists = [parsed[s][0] for s in stems]
     if any(not n for n in note_lists):
         return False
     length = max(off for notes in note_lists for _, off, _, _ in notes)
@@ -261,7 +262,7 @@ def make_clip(track_dir, meta, stems, out_dir, seconds, pitched, kit, rng):
         rms = np.sqrt(np.mean(audio ** 2))
         if rms < 1e-5:
             return False
-        # Levels as in a mix: each part within ±6 dB of the others, then the room.
+        # Levels as in a mix: each part at -20 dB RMS ±6 dB, then the room.
         audio *= 10 ** (rng.uniform(-26, -14) / 20) / rms
         audio = (1 - wet) * audio + wet * fft_convolve(audio, ir)
         rendered[stem] = audio
@@ -271,8 +272,8 @@ def make_clip(track_dir, meta, stems, out_dir, seconds, pitched, kit, rng):
     os.makedirs(os.path.join(out_dir, "MIDI"))
     for stem, audio in rendered.items():
         soundfile.write(os.path.join(out_dir, "stems", f"{stem}.wav"), audio * gain, RATE, "PCM_16")
-        write_excerpt_midi(os.path.join(midi_dir, f"{stem}.mid"),
-                           os.path.join(out_dir, "MIDI", f"{stem}.mid"), start, seconds)
+        write_excerpt_midi(*parsed[stem], os.path.join(out_dir, "MIDI", f"{stem}.mid"), start,
+                           seconds)
     soundfile.write(os.path.join(out_dir, "mix.wav"), mix * gain, RATE, "PCM_16")
     out_meta = {
         "UUID": meta.get("UUID", ""), "audio_dir": "stems", "midi_dir": "MIDI",
