@@ -7,7 +7,7 @@
 #   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|recalibrate|tests|eval|all]
 #
 # Data: about 2 900 tracks (~45 GB at 16 kHz with stems) and 40 minutes of rendering on 2 cores;
-# the corpus export (music21) another 15. Training: as long as --max-minutes allows per run;
+# the corpus export (music21, ~15 minutes on one core) runs beside them. Training: as long as --max-minutes allows per run;
 # rerun to continue (the checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
@@ -62,6 +62,14 @@ validation_sets() {
 
 if [ "$WHAT" = validation ]; then validation_sets; fi
 if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
+  # The score-corpus export (below) takes one core for ~15 minutes: it runs beside the renders.
+  export_pid=""
+  if [ ! -d $D/corpus/train ] && [ ! -d $D/corpus-all ]; then
+    corpus_tool; rm -rf $D/corpus-all.part
+    ( /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all.part --pieces 600 --seed 1 \
+        --jobs 1 > $D/corpus-export.log 2>&1 && mv $D/corpus-all.part $D/corpus-all ) &
+    export_pid=$!
+  fi
   validation_sets
   # Composer songs, people's roles, production effects: even priors (every class often enough
   # to learn) and real priors (the classes as often as people use them).
@@ -82,6 +90,7 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # pieces 1-600, arranged with people's roles: half at even, half at real priors.
   if [ ! -d $D/corpus/train ]; then
     corpus_tool
+    [ -z "$export_pid" ] || wait $export_pid || { echo "corpus export failed: $D/corpus-export.log"; exit 1; }
     [ -d $D/corpus-all ] ||
       /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
     mkdir -p $D/corpus-even $D/corpus-real; i=0
@@ -148,6 +157,11 @@ if [ "$WHAT" = train3 ] || [ "$WHAT" = all ]; then
   # the real-prior validation songs, non-music and stems alone from validation songs.
   DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
     solo2 solo3; do echo --data $D/$d; done)
+  # Run 3's 45.6 minutes so far (best after epoch 7 of 12, still rising) are in git: on a fresh
+  # machine its checkpoint and best weights go to RUNS so that this resumes at epoch 8.
+  if [ ! -f $R/v4.ckpt.safetensors ] && [ -z "${INIT:-}" ]; then
+    cp training/runs/issue19-v4/v4.ckpt.safetensors training/runs/issue19-v4/v4.ckpt.best.safetensors $R/
+  fi
   resume=(); [ -f $R/v4.ckpt.safetensors ] && resume=(--resume)
   $bin train --init ${INIT:-training/runs/issue19-v3/v3.safetensors} $DATA --out $R/v4.safetensors \
       --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
