@@ -4,11 +4,12 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|recalibrate|tests|eval|all]
 #
-# Data: about 2 900 tracks (~45 GB at 16 kHz with stems) and 40 minutes of rendering on 2 cores;
-# the corpus export (music21, ~15 minutes on one core) runs beside them. Training: as long as --max-minutes allows per run;
-# rerun to continue (the checkpoint holds the optimiser state and the schedule's position).
+# Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
+# run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
+# core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
+# checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
 cd "$(dirname "$0")/../.."
@@ -47,6 +48,9 @@ corpus_tool() {
 validation_sets() {
   synth $D/real/validation --tracks 150 --priors real --seed 1101
   synth $D/nm/validation --non-music --tracks 40 --seed 1102
+  # Hosts play at 44.1/48 kHz: non-music written at 48 kHz reaches the model through the
+  # reader's resampler (run 3 lit Sound Effects on such noise; `train4` measures it too).
+  synth $D/nm48/validation --non-music --tracks 40 --seed 1103 --sample-rate 48000
   synth $D/family-dry/validation --roles family --dry --tracks 60 --seed 1053
   # Stems alone from validation songs, at most 14 per class name (real-prior stems first drawn at
   # random, then the family-arranged ones): `calibrate` tunes thresholds on mixes and stems alone,
@@ -169,6 +173,27 @@ if [ "$WHAT" = train3 ] || [ "$WHAT" = all ]; then
       --describe "issue 19 run 3: run 2's data with 250 more family-arranged dry songs, the even-half corpus pieces arranged by family again and 518 more stems alone; continued from run 2"
   $bin calibrate --weights $R/v4.safetensors --data $D/real --data $D/nm --data $D/solo-val \
       --causal ${CAUSAL:-0} --out $R/v4-calibrated.safetensors
+fi
+
+if [ "$WHAT" = train4 ]; then
+  # Run 3 resumed after its epoch 7 (checkpoint in git) with non-music and real-prior songs
+  # written at 48 kHz added to its data, and the 48 kHz non-music in validation and calibration.
+  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
+  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
+    solo2 solo3 nm48 real48; do echo --data $D/$d; done)
+  if [ ! -f $R/v5.ckpt.safetensors ]; then
+    cp training/runs/issue19-v4/v4.ckpt.safetensors $R/v5.ckpt.safetensors
+    cp training/runs/issue19-v4/v4.ckpt.best.safetensors $R/v5.ckpt.best.safetensors
+  fi
+  $bin train --init training/runs/issue19-v3/v3.safetensors $DATA --out $R/v5.safetensors \
+      --epochs 12 --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
+      --max-minutes ${MINUTES:-17} --seed 3 --resume \
+      --describe "issue 19 run 3, resumed after epoch 7 with non-music and real-prior songs rendered at 48 kHz"
+  $bin calibrate --weights $R/v5.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v5-calibrated.safetensors \
+      $(for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
+        real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix; do echo --test $D/tests/$t; done)
 fi
 
 if [ "$WHAT" = recalibrate ]; then
