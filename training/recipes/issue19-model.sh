@@ -177,7 +177,9 @@ fi
 
 if [ "$WHAT" = train4 ]; then
   # Run 3 resumed after its epoch 7 (checkpoint in git) with non-music and real-prior songs
-  # written at 48 kHz added to its data, and the 48 kHz non-music in validation and calibration.
+  # written at 48 kHz added to its data, and the 48 kHz non-music in validation and calibration
+  # (needs `data` and `tests`). Its own checkpoint (after epoch 10) is in
+  # training/runs/issue19-v5/: copied to RUNS as v5.ckpt*, this continues from there instead.
   synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
   synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
   DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
