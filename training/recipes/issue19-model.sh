@@ -42,6 +42,14 @@ corpus_tool() {
   [ -f /tmp/corpus_to_midi.py ] || git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
 }
 
+# `calibrate --test` arguments: the proxy sets whose held-out metrics a weights file records.
+proxy_tests() {
+  for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
+    real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix; do echo --test $D/tests/$t; done
+}
+# Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
+RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
+
 # The validation sets (best epoch, thresholds, smoothing; nothing trains on them), all that
 # `calibrate` needs: real-prior songs in the training fonts, non-music, family-arranged dry songs
 # and stems alone from them. `validation` makes these alone.
@@ -159,8 +167,7 @@ if [ "$WHAT" = train3 ] || [ "$WHAT" = all ]; then
   # Run 3: more of the family-arranged dry songs and of stems alone, continued from run 2's best
   # weights (before calibration; in git) at a lower peak learning rate. Thresholds are tuned on
   # the real-prior validation songs, non-music and stems alone from validation songs.
-  DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
-    solo2 solo3; do echo --data $D/$d; done)
+  DATA=$(for d in $RUN3_ROOTS; do echo --data $D/$d; done)
   # Run 3's 45.6 minutes so far (best after epoch 7 of 12, still rising) are in git: on a fresh
   # machine its checkpoint and best weights go to RUNS so that this resumes at epoch 8.
   if [ ! -f $R/v4.ckpt.safetensors ] && [ -z "${INIT:-}" ]; then
@@ -178,12 +185,11 @@ fi
 if [ "$WHAT" = train4 ]; then
   # Run 3 resumed after its epoch 7 (checkpoint in git) with non-music and real-prior songs
   # written at 48 kHz added to its data, and the 48 kHz non-music in validation and calibration
-  # (needs `data` and `tests`). Its own checkpoint (after epoch 10) is in
-  # training/runs/issue19-v5/: copied to RUNS as v5.ckpt*, this continues from there instead.
+  # (needs `data` and `tests`). Its calibrated weights are in training/runs/issue19-v5/; its
+  # checkpoint is not (17 minutes rebuild it from run 3's); rerun with it in RUNS to continue.
   synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
   synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
-  DATA=$(for d in even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 \
-    solo2 solo3 nm48 real48; do echo --data $D/$d; done)
+  DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   if [ ! -f $R/v5.ckpt.safetensors ]; then
     cp training/runs/issue19-v4/v4.ckpt.safetensors $R/v5.ckpt.safetensors
     cp training/runs/issue19-v4/v4.ckpt.best.safetensors $R/v5.ckpt.best.safetensors
@@ -193,20 +199,15 @@ if [ "$WHAT" = train4 ]; then
       --max-minutes ${MINUTES:-17} --seed 3 --resume \
       --describe "issue 19 run 3, resumed after epoch 7 with non-music and real-prior songs rendered at 48 kHz"
   $bin calibrate --weights $R/v5.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v5-calibrated.safetensors \
-      $(for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
-        real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix; do echo --test $D/tests/$t; done)
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v5-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
   # the real-prior validation songs, non-music and stems alone from validation songs (needs the
   # validation sets and the test sets), measured on the proxies into the file's held-out metrics.
-  T=$D/tests
   $bin calibrate --weights training/runs/issue19-v3/v3.safetensors --data $D/real --data $D/nm \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v3-recalibrated.safetensors \
-      $(for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
-        real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix; do echo --test $T/$t; done)
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v3-recalibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
