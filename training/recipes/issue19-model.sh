@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -200,6 +200,23 @@ if [ "$WHAT" = train4 ]; then
       --describe "issue 19 run 3, resumed after epoch 7 with non-music and real-prior songs rendered at 48 kHz"
   $bin calibrate --weights $R/v5.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v5-calibrated.safetensors $(proxy_tests)
+fi
+
+if [ "$WHAT" = train5 ]; then
+  # Run 4: the 48 kHz resume's best weights (in git) fine-tuned on the same data with each source
+  # window's timbre changed at random (EQ of ±6 dB: a tilt and a bell; the spectrum moved up to 2
+  # Mel bands), so that an instrument is known by more than the training fonts' exact spectra:
+  # the hidden sets play fonts and instruments no model heard. Fresh optimiser and schedule.
+  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
+  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v6.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v5/v5-calibrated.safetensors $DATA --out $R/v6.safetensors \
+      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 5 \
+      --eq-db 6 --mel-shift 2 --max-minutes ${MINUTES:-95} --seed 4 "${resume[@]}" \
+      --describe "issue 19 run 4: run 3's data and the 48 kHz additions, each source's timbre changed at random (EQ, Mel shift); continued from the 48 kHz resume"
+  $bin calibrate --weights $R/v6.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v6-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then

@@ -51,6 +51,9 @@ enum Command {
     /// (each length tried with thresholds tuned for it; the best macro F1 kept) and write them
     /// into a copy of the weights.
     Calibrate(cli::calibrate::CalibrateArgs),
+    /// Average several weights files of one network (fine-tuned from the same weights) into
+    /// one; calibrate the result next.
+    Average(cli::average::AverageArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Command::Info { weights } => cli::info::info(weights.as_deref())?,
         Command::Latency(args) => cli::latency::latency(args)?,
         Command::Calibrate(args) => cli::calibrate::calibrate(args)?,
+        Command::Average(args) => cli::average::average(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

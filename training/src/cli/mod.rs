@@ -3,6 +3,7 @@
 //! here refers back to it.
 
 pub mod analyze;
+pub mod average;
 pub mod calibrate;
 pub mod common;
 pub mod data;

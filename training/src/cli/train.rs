@@ -40,6 +40,14 @@ pub(crate) struct TrainArgs {
     /// power; the labels are the union of both), from 0 (never) to 1 (always).
     #[arg(long, default_value_t = DEFAULT_MIX_PROBABILITY, value_parser = probability)]
     mix_probability: f64,
+    /// Random EQ of each source window, ± dB (a tilt across the Mel bands and one bell of random
+    /// centre and width): timbres known by more than the training fonts' exact spectra. 0: off.
+    #[arg(long, default_value_t = 0.0, value_parser = eq_range)]
+    eq_db: f32,
+    /// Largest random shift of each source window along the Mel axis, in bands (0 to 8): the
+    /// spectral envelope and pitch moved by a few per cent. 0: off.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    mel_shift: u8,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -131,6 +139,8 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         max_minutes: args.max_minutes,
         steps_per_epoch: args.steps_per_epoch,
         mix_probability: args.mix_probability,
+        eq_db: args.eq_db,
+        mel_shift: args.mel_shift as usize,
         device: args.device.clone(),
         ..Default::default()
     };
@@ -299,4 +309,13 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         ckpt_path.display()
     );
     Ok(())
+}
+
+/// An EQ range for `--eq-db`, 0 to 24 dB.
+fn eq_range(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(db) if (0.0..=24.0).contains(&db) => Ok(db),
+        Ok(db) => Err(format!("{db} dB is outside 0 to 24")),
+        Err(e) => Err(format!("{text:?} is not a number: {e}")),
+    }
 }

@@ -1,5 +1,5 @@
-//! Augmented training examples: random gain, small time shifts, and mixing two windows of different
-//! tracks with the union of their labels.
+//! Augmented training examples: random gain, small time shifts, random EQ and Mel-axis shifts of
+//! each source, and mixing two windows of different tracks with the union of their labels.
 
 use instrunet_model::mel::SILENCE_DB;
 use rand::Rng;
@@ -22,13 +22,15 @@ pub(super) fn augmented_example(
     let gain = rng.random_range(-config.gain_db..=config.gain_db);
     let shift = rng.random_range(-(config.shift_frames as i64)..=config.shift_frames as i64);
     let mels = src.len() / frames;
+    let timbre = Timbre::draw(config, mels, rng);
     for m in 0..mels {
-        let row = &src[m * frames..(m + 1) * frames];
+        let (src_band, eq) = timbre.band(m, mels);
+        let row = &src[src_band * frames..(src_band + 1) * frames];
         let dst = &mut out[m * frames..(m + 1) * frames];
         for (f, d) in dst.iter_mut().enumerate() {
             // Shifted in time, the edge frame repeated into the gap.
             let s = (f as i64 - shift).clamp(0, frames as i64 - 1) as usize;
-            *d = (row[s].to_f32() + gain).max(SILENCE_DB);
+            *d = (row[s].to_f32() + gain + eq).max(SILENCE_DB);
         }
     }
     labels.copy_from_slice(set.label(i));
@@ -42,14 +44,70 @@ pub(super) fn augmented_example(
             }
         };
         let other_gain = gain + rng.random_range(-9.0..=0.0f32);
-        for (d, &o) in out.iter_mut().zip(set.window(j)) {
-            let b = (o.to_f32() + other_gain).max(SILENCE_DB);
-            let (hi, lo) = if *d > b { (*d, b) } else { (b, *d) };
-            *d = hi + 10.0 * (1.0 + 10f32.powf((lo - hi) / 10.0)).log10();
+        // The other source has its own timbre change (different instruments, different EQ).
+        let timbre = Timbre::draw(config, mels, rng);
+        let other = set.window(j);
+        for m in 0..mels {
+            let (src_band, eq) = timbre.band(m, mels);
+            let row = &other[src_band * frames..(src_band + 1) * frames];
+            for (d, &o) in out[m * frames..(m + 1) * frames].iter_mut().zip(row) {
+                let b = (o.to_f32() + other_gain + eq).max(SILENCE_DB);
+                let (hi, lo) = if *d > b { (*d, b) } else { (b, *d) };
+                *d = hi + 10.0 * (1.0 + 10f32.powf((lo - hi) / 10.0)).log10();
+            }
         }
         for (l, &o) in labels.iter_mut().zip(set.label(j)) {
             *l = l.max(o);
         }
+    }
+}
+
+/// One source window's random timbre change: a shift along the Mel axis and an EQ curve (a
+/// linear tilt across the bands plus one bell), in dB per band.
+struct Timbre {
+    /// Bands the spectrum moves up (positive) or down.
+    shift: i64,
+    tilt_db: f32,
+    bell_db: f32,
+    /// Bell centre and width as shares of the band range.
+    bell_centre: f32,
+    bell_width: f32,
+}
+
+impl Timbre {
+    fn draw(config: &TrainConfig, mels: usize, rng: &mut StdRng) -> Self {
+        let m = config.mel_shift.min(mels / 8) as i64;
+        let shift = if m > 0 { rng.random_range(-m..=m) } else { 0 };
+        let (tilt_db, bell_db, bell_centre, bell_width) = if config.eq_db > 0.0 {
+            (
+                rng.random_range(-config.eq_db..=config.eq_db),
+                rng.random_range(-config.eq_db..=config.eq_db),
+                rng.random_range(0.0..1.0f32),
+                rng.random_range(0.04..0.25f32),
+            )
+        } else {
+            (0.0, 0.0, 0.5, 0.1)
+        };
+        Self {
+            shift,
+            tilt_db,
+            bell_db,
+            bell_centre,
+            bell_width,
+        }
+    }
+
+    /// For output band `m` of `mels`: the source band it reads (the edge band repeated into the
+    /// gap a shift leaves) and the dB it adds.
+    fn band(&self, m: usize, mels: usize) -> (usize, f32) {
+        let src = (m as i64 - self.shift).clamp(0, mels as i64 - 1) as usize;
+        if self.tilt_db == 0.0 && self.bell_db == 0.0 {
+            return (src, 0.0);
+        }
+        let x = m as f32 / (mels - 1).max(1) as f32;
+        let z = (x - self.bell_centre) / self.bell_width;
+        let eq = self.tilt_db * (x - 0.5) + self.bell_db * (-0.5 * z * z).exp();
+        (src, eq)
     }
 }
 
@@ -82,5 +140,86 @@ mod tests {
             out.iter().all(|&v| v > -20.0 && v <= -20.0 + 3.02),
             "{out:?}"
         );
+    }
+
+    fn example(config: &TrainConfig, seed: u64) -> Vec<f32> {
+        // 16 bands x 4 frames, band m at -60 + m dB: a ramp whose moves are easy to see.
+        let (mels, frames) = (16, 4);
+        let mut set = WindowSet::new(mels * frames, 1);
+        set.windows = (0..mels * frames)
+            .map(|k| half::f16::from_f32(-60.0 + (k / frames) as f32))
+            .collect();
+        set.labels = vec![1.0];
+        set.track_of = vec![0];
+        set.tracks = vec!["a".into()];
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut out, mut labels) = (vec![0.0; mels * frames], vec![0.0]);
+        augmented_example(&set, 0, config, frames, &mut rng, &mut out, &mut labels);
+        out
+    }
+
+    #[test]
+    fn without_eq_or_shift_the_spectrum_is_untouched_but_for_gain() {
+        let config = TrainConfig {
+            gain_db: 0.0,
+            shift_frames: 0,
+            mix_probability: 0.0,
+            ..Default::default()
+        };
+        let out = example(&config, 1);
+        for (k, v) in out.iter().enumerate() {
+            assert_eq!(*v, -60.0 + (k / 4) as f32);
+        }
+    }
+
+    #[test]
+    fn eq_stays_within_its_range_and_changes_the_spectrum() {
+        let config = TrainConfig {
+            gain_db: 0.0,
+            shift_frames: 0,
+            mix_probability: 0.0,
+            eq_db: 6.0,
+            ..Default::default()
+        };
+        let mut changed = 0;
+        for seed in 0..20 {
+            let out = example(&config, seed);
+            for (k, v) in out.iter().enumerate() {
+                let d = v - (-60.0 + (k / 4) as f32);
+                // Tilt at most ±3 dB at the edges plus a bell of at most ±6 dB.
+                assert!(d.abs() <= 9.0 + 1e-4, "band {} moved {d} dB", k / 4);
+                // Frames of one band share its EQ.
+                assert_eq!(*v, out[(k / 4) * 4]);
+            }
+            changed += out
+                .iter()
+                .enumerate()
+                .any(|(k, v)| (v - (-60.0 + (k / 4) as f32)).abs() > 0.5)
+                as usize;
+        }
+        assert!(changed >= 18, "only {changed} of 20 examples changed");
+    }
+
+    #[test]
+    fn a_mel_shift_moves_bands_by_at_most_its_range() {
+        let config = TrainConfig {
+            gain_db: 0.0,
+            shift_frames: 0,
+            mix_probability: 0.0,
+            mel_shift: 2,
+            ..Default::default()
+        };
+        let mut shifts = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let out = example(&config, seed);
+            // A shift of s bands: band m holds source band m - s (edges repeated).
+            let s = (-60.0 + 8.0) - out[8 * 4];
+            assert!(s.abs() <= 2.0, "shifted {s} bands");
+            for m in 2..14 {
+                assert_eq!(out[m * 4], -60.0 + m as f32 - s);
+            }
+            shifts.insert(s as i64);
+        }
+        assert_eq!(shifts.len(), 5, "{shifts:?}");
     }
 }

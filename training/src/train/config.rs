@@ -27,6 +27,15 @@ pub struct TrainConfig {
     pub shift_frames: usize,
     /// Share of examples mixed with a window of another track, 0 to 1.
     pub mix_probability: f64,
+    /// Random EQ on each source window, ± dB: a tilt across the Mel bands and one bell of random
+    /// centre and width, so that a timbre is not known only by the training fonts' exact spectra.
+    /// 0 (the default, and in checkpoints written before it existed) leaves spectra alone.
+    #[serde(default)]
+    pub eq_db: f32,
+    /// Largest random shift of each source window along the Mel axis, bands (a shift of the
+    /// spectral envelope and pitch by a few per cent); 0 leaves it alone.
+    #[serde(default)]
+    pub mel_shift: usize,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -66,6 +75,8 @@ impl Default for TrainConfig {
             gain_db: 6.0,
             shift_frames: 8,
             mix_probability: DEFAULT_MIX_PROBABILITY,
+            eq_db: 0.0,
+            mel_shift: 0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),
