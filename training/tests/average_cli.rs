@@ -1,0 +1,130 @@
+//! `instrunet average` as a user runs it: the mean of weights files of one network, a file that
+//! loads and describes its inputs; files of another network, a single file or a file that is not
+//! weights are refused with a message naming the file.
+
+use std::path::Path;
+use std::process::Command;
+
+use instrunet_model::Weights;
+
+fn instrunet(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_instrunet"))
+        .args(args)
+        .output()
+        .expect("the instrunet binary runs")
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
+    let root = std::env::temp_dir().join(format!("instrunet-average-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    std::fs::create_dir_all(&root).unwrap();
+    let shipped = Weights::from_bytes(instrunet_model::DEFAULT_WEIGHTS).unwrap();
+    let (a, b, out) = (
+        root.join("a.safetensors"),
+        root.join("b.safetensors"),
+        root.join("mean.safetensors"),
+    );
+    shipped.save(&a).unwrap();
+    // The same network with every value tripled: the mean of the two is every value doubled.
+    let mut tripled = shipped.clone();
+    for (_, values) in tripled.tensors.0.values_mut() {
+        values.iter_mut().for_each(|v| *v *= 3.0);
+    }
+    tripled.save(&b).unwrap();
+
+    let run = instrunet(&[
+        "average",
+        "--weights",
+        s(&a),
+        "--weights",
+        s(&b),
+        "--out",
+        s(&out),
+    ]);
+    assert!(run.status.success(), "average: {}", text(&run));
+    let mean = Weights::from_file(&out).unwrap();
+    for (name, (shape, values)) in &mean.tensors.0 {
+        let (s0, v0) = &shipped.tensors.0[name];
+        assert_eq!(shape, s0, "{name}");
+        for (m, v) in values.iter().zip(v0) {
+            assert!(
+                (m - 2.0 * v).abs() <= 1e-5 * (1.0 + v.abs()),
+                "{name}: {m} vs 2 x {v}"
+            );
+        }
+    }
+    assert_eq!(mean.spec.classes, shipped.spec.classes);
+    assert_eq!(mean.spec.thresholds, shipped.spec.thresholds);
+    assert!(
+        mean.spec.provenance.metrics.is_empty(),
+        "stale metrics kept"
+    );
+    assert!(mean.spec.provenance.data.contains("a.safetensors"));
+    let info = instrunet(&["info", s(&out)]);
+    assert!(
+        info.status.success() && text(&info).contains("the mean of 2"),
+        "{}",
+        text(&info)
+    );
+
+    // Another network (its classes in another order): refused, naming the file.
+    let mut other = shipped.clone();
+    other.spec.classes.swap(0, 1);
+    let c = root.join("other-classes.safetensors");
+    other.save(&c).unwrap();
+    let bad = root.join("bad.safetensors");
+    let run = instrunet(&[
+        "average",
+        "--weights",
+        s(&a),
+        "--weights",
+        s(&c),
+        "--out",
+        s(&bad),
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run).contains("other-classes.safetensors") && text(&run).contains("classes"),
+        "{}",
+        text(&run)
+    );
+    assert!(!bad.exists(), "a refused average wrote a file");
+
+    // One file alone, and a file that is not weights.
+    let run = instrunet(&["average", "--weights", s(&a), "--out", s(&bad)]);
+    assert!(
+        !run.status.success() && text(&run).contains("at least two"),
+        "{}",
+        text(&run)
+    );
+    let junk = root.join("notes.safetensors");
+    std::fs::write(&junk, b"not a weights file").unwrap();
+    let run = instrunet(&[
+        "average",
+        "--weights",
+        s(&a),
+        "--weights",
+        s(&junk),
+        "--out",
+        s(&bad),
+    ]);
+    assert!(
+        !run.status.success() && text(&run).contains("notes.safetensors"),
+        "{}",
+        text(&run)
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
