@@ -1,6 +1,6 @@
-//! `instrunet average` as a user runs it: the mean of weights files of one network, a file that
-//! loads and describes its inputs; files of another network, a single file or a file that is not
-//! weights are refused with a message naming the file.
+//! `instrunet average` as a user runs it: the mean of weights files (or checkpoints) of one
+//! network, a file that loads and describes its inputs; files of another network, a single file
+//! or a file that is not weights are refused with a message naming the file.
 
 use std::path::Path;
 use std::process::Command;
@@ -79,6 +79,37 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
         "{}",
         text(&info)
     );
+
+    // A training checkpoint (the network under `model.`, the optimiser's moments beside it) of
+    // the tripled network averages as the tripled weights file did.
+    let mut ckpt = std::collections::BTreeMap::new();
+    for (name, v) in &tripled.tensors.0 {
+        ckpt.insert(format!("model.{name}"), v.clone());
+        ckpt.insert(format!("adam.m.{name}"), v.clone());
+    }
+    let ckpt_path = root.join("run.ckpt.safetensors");
+    Weights {
+        spec: shipped.spec.clone(),
+        tensors: instrunet_model::TensorMap(ckpt),
+    }
+    .save(&ckpt_path)
+    .unwrap();
+    let out2 = root.join("mean-of-checkpoint.safetensors");
+    let run = instrunet(&[
+        "average",
+        "--weights",
+        s(&a),
+        "--weights",
+        s(&ckpt_path),
+        "--out",
+        s(&out2),
+    ]);
+    assert!(
+        run.status.success(),
+        "average with a checkpoint: {}",
+        text(&run)
+    );
+    assert_eq!(Weights::from_file(&out2).unwrap().tensors, mean.tensors);
 
     // Another network (its classes in another order): refused, naming the file.
     let mut other = shipped.clone();

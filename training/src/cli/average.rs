@@ -2,14 +2,17 @@
 //! soup"). Networks fine-tuned from the same weights stay in one basin of the loss, where their
 //! mean usually generalises better than each of them, at no cost to the plugin.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use instrunet_model::{Provenance, TensorMap, Weights};
+use instrunet_training::train::checkpoint::MODEL_PREFIX as CHECKPOINT_MODEL_PREFIX;
 
 #[derive(clap::Args)]
 pub(crate) struct AverageArgs {
-    /// Weights files to average (two or more; give one twice to weigh it double). They must
+    /// Weights files or training checkpoints to average (two or more; give one twice to weigh it
+    /// double). They must
     /// share classes, front end, normalisation and network shape, and should descend from the
     /// same training run: the mean of unrelated networks is not a network.
     #[arg(long = "weights", required = true, num_args = 1)]
@@ -29,7 +32,7 @@ pub fn average(args: AverageArgs) -> anyhow::Result<()> {
     let all: Vec<Weights> = args
         .weights
         .iter()
-        .map(|p| Weights::from_file(p).with_context(|| format!("loading {}", p.display())))
+        .map(|p| weights_or_checkpoint(p).with_context(|| format!("loading {}", p.display())))
         .collect::<anyhow::Result<_>>()?;
     let averaged = mean_of(&all, &args.weights)?;
     averaged
@@ -41,6 +44,27 @@ pub fn average(args: AverageArgs) -> anyhow::Result<()> {
         all.len()
     );
     Ok(())
+}
+
+/// A weights file, or the network of a training checkpoint (its tensors under `model.`, beside
+/// the optimiser's): averaging the last epochs' checkpoints of one run is a soup too.
+fn weights_or_checkpoint(path: &Path) -> anyhow::Result<Weights> {
+    let bytes = std::fs::read(path)?;
+    let (spec, tensors) = Weights::parts_from_bytes(&bytes)?;
+    let model: BTreeMap<_, _> = tensors
+        .0
+        .iter()
+        .filter_map(|(n, v)| {
+            n.strip_prefix(CHECKPOINT_MODEL_PREFIX)
+                .map(|n| (n.to_owned(), v.clone()))
+        })
+        .collect();
+    let tensors = if model.is_empty() {
+        tensors
+    } else {
+        TensorMap(model)
+    };
+    Ok(Weights::new(spec, tensors)?)
 }
 
 /// The element-wise mean of `all` (named by `paths` in errors and provenance). The spec is the

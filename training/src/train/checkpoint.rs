@@ -20,7 +20,7 @@ use crate::train::optim::AdamW;
 /// The metadata entry that holds a checkpoint's progress.
 const PROGRESS_KEY: &str = "checkpoint";
 /// The prefix of the network's tensors in a checkpoint.
-const MODEL_PREFIX: &str = "model.";
+pub const MODEL_PREFIX: &str = "model.";
 
 /// Progress saved with a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
