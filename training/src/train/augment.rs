@@ -62,6 +62,36 @@ pub(super) fn augmented_example(
     }
 }
 
+/// Changes the timbre of every window of `set` in place, as training's augmentation changes each
+/// source's (EQ of ±`eq_db`, a Mel shift of up to `mel_shift` bands; no gain, time shift or
+/// mixing), drawn from `seed`: validation windows that stand for fonts the model never heard,
+/// for tuning thresholds that hold there too (`calibrate --timbre-eq-db`).
+pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift: usize, seed: u64) {
+    use rand::SeedableRng;
+    let config = TrainConfig {
+        eq_db,
+        mel_shift,
+        ..Default::default()
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let len = set.window_len;
+    let mels = len / frames;
+    let mut src = vec![0.0f32; len];
+    for window in set.windows.chunks_exact_mut(len) {
+        for (s, w) in src.iter_mut().zip(window.iter()) {
+            *s = w.to_f32();
+        }
+        let timbre = Timbre::draw(&config, mels, &mut rng);
+        for m in 0..mels {
+            let (src_band, eq) = timbre.band(m, mels);
+            let row = &src[src_band * frames..(src_band + 1) * frames];
+            for (w, &v) in window[m * frames..(m + 1) * frames].iter_mut().zip(row) {
+                *w = half::f16::from_f32((v + eq).max(SILENCE_DB));
+            }
+        }
+    }
+}
+
 /// One source window's random timbre change: a shift along the Mel axis and an EQ curve (a
 /// linear tilt across the bands plus one bell), in dB per band.
 struct Timbre {
@@ -221,5 +251,33 @@ mod tests {
             shifts.insert(s as i64);
         }
         assert_eq!(shifts.len(), 5, "{shifts:?}");
+    }
+
+    #[test]
+    fn changed_timbres_are_seeded_and_keep_labels_and_silence() {
+        let (mels, frames) = (16, 4);
+        let mut set = WindowSet::new(mels * frames, 1);
+        set.windows = (0..3 * mels * frames)
+            .map(|k| half::f16::from_f32(if k < mels * frames { SILENCE_DB } else { -40.0 }))
+            .collect();
+        set.labels = vec![0.0, 1.0, 1.0];
+        let (mut a, mut b) = (set.clone(), set.clone());
+        change_timbres(&mut a, frames, 6.0, 2, 7);
+        change_timbres(&mut b, frames, 6.0, 2, 7);
+        assert_eq!(a.windows, b.windows, "the same seed, the same change");
+        assert_eq!(a.labels, set.labels);
+        // Silence stays silence (nothing is raised above what EQ adds to a floor it clamps to).
+        assert!(
+            a.windows[..mels * frames]
+                .iter()
+                .all(|v| v.to_f32() <= SILENCE_DB + 9.0)
+        );
+        // The two loud windows changed, and differently.
+        let (w1, w2) = (
+            &a.windows[mels * frames..2 * mels * frames],
+            &a.windows[2 * mels * frames..],
+        );
+        assert!(w1.iter().any(|v| (v.to_f32() + 40.0).abs() > 0.5));
+        assert_ne!(w1, w2);
     }
 }
