@@ -15,7 +15,7 @@ use instrunet_training::train::augment::change_timbres;
 /// The draw of `--timbre-eq-db`'s changes: one fixed draw, so that calibrating twice agrees.
 const TIMBRE_SEED: u64 = 19;
 
-use crate::cli::common::{DataArgs, load_all, threads, weights_or_embedded};
+use crate::cli::common::{DataArgs, eq_range, load_all, threads, weights_or_embedded};
 
 #[derive(clap::Args)]
 pub(crate) struct CalibrateArgs {
@@ -39,7 +39,7 @@ pub(crate) struct CalibrateArgs {
     /// does (EQ of ± this many dB, see --timbre-mel-shift; seeded), standing for fonts and
     /// instruments the model never heard: thresholds that hold there, not only on the training
     /// fonts' sounds. 0 (default): the windows as they are.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = eq_range)]
     timbre_eq_db: f32,
     /// With --timbre-eq-db: the largest Mel-axis shift, bands (0 to 8).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
@@ -72,11 +72,6 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         validation
     };
     anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
-    anyhow::ensure!(
-        (0.0..=24.0).contains(&args.timbre_eq_db),
-        "--timbre-eq-db {}: choose between 0 and 24 dB",
-        args.timbre_eq_db
-    );
     let mut set = set;
     let timbre = args.timbre_eq_db > 0.0 || args.timbre_mel_shift > 0;
     if timbre {

@@ -18,6 +18,15 @@ pub(crate) fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
+/// An EQ range, 0 to 24 dB (`train --eq-db`, `calibrate --timbre-eq-db`).
+pub(crate) fn eq_range(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(db) if (0.0..=24.0).contains(&db) => Ok(db),
+        Ok(db) => Err(format!("{db} dB is outside 0 to 24")),
+        Err(e) => Err(format!("{text:?} is not a number: {e}")),
+    }
+}
+
 /// How audio is run through the streaming engine (`analyze`, `tag`).
 #[derive(clap::Args)]
 pub(crate) struct EngineArgs {

@@ -11,7 +11,7 @@ use instrunet_training::train::config::{DEFAULT_MIX_PROBABILITY, TrainConfig};
 use instrunet_training::train::curves::plot_curves;
 use instrunet_training::train::{Progress, run_files, train as run_training};
 
-use crate::cli::common::{DataArgs, load_all, probability, threads, weights_or_embedded};
+use crate::cli::common::{DataArgs, eq_range, load_all, probability, threads, weights_or_embedded};
 
 #[derive(clap::Args)]
 pub(crate) struct TrainArgs {
@@ -309,13 +309,4 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         ckpt_path.display()
     );
     Ok(())
-}
-
-/// An EQ range for `--eq-db`, 0 to 24 dB.
-fn eq_range(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(db) if (0.0..=24.0).contains(&db) => Ok(db),
-        Ok(db) => Err(format!("{db} dB is outside 0 to 24")),
-        Err(e) => Err(format!("{text:?} is not a number: {e}")),
-    }
 }
