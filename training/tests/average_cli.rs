@@ -2,25 +2,12 @@
 //! network, a file that loads and describes its inputs; files of another network, a single file
 //! or a file that is not weights are refused with a message naming the file.
 
+mod cli;
+use cli::{instrunet, text};
+
 use std::path::Path;
-use std::process::Command;
 
 use instrunet_model::Weights;
-
-fn instrunet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_instrunet"))
-        .args(args)
-        .output()
-        .expect("the instrunet binary runs")
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

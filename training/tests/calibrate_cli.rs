@@ -2,23 +2,10 @@
 //! causal mean and thresholds, records the held-out folders it is given under their names, and
 //! drops the metrics the file held before (they were measured at other thresholds).
 
+mod cli;
+use cli::{instrunet, text};
+
 use std::path::Path;
-use std::process::Command;
-
-fn instrunet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_instrunet"))
-        .args(args)
-        .output()
-        .expect("the instrunet binary runs")
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[test]
 fn calibrate_records_held_out_folders_and_drops_stale_metrics() {
