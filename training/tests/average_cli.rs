@@ -9,8 +9,14 @@ use std::path::Path;
 
 use instrunet_model::Weights;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// `instrunet average` of `inputs` into `out`.
+fn average(inputs: &[&Path], out: &Path) -> std::process::Output {
+    let mut args = vec!["average"];
+    for p in inputs {
+        args.extend(["--weights", p.to_str().unwrap()]);
+    }
+    args.extend(["--out", out.to_str().unwrap()]);
+    instrunet(&args)
 }
 
 #[test]
@@ -32,15 +38,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
     }
     tripled.save(&b).unwrap();
 
-    let run = instrunet(&[
-        "average",
-        "--weights",
-        s(&a),
-        "--weights",
-        s(&b),
-        "--out",
-        s(&out),
-    ]);
+    let run = average(&[&a, &b], &out);
     assert!(run.status.success(), "average: {}", text(&run));
     let mean = Weights::from_file(&out).unwrap();
     for (name, (shape, values)) in &mean.tensors.0 {
@@ -60,7 +58,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
         "stale metrics kept"
     );
     assert!(mean.spec.provenance.data.contains("a.safetensors"));
-    let info = instrunet(&["info", s(&out)]);
+    let info = instrunet(&["info", out.to_str().unwrap()]);
     assert!(
         info.status.success() && text(&info).contains("the mean of 2"),
         "{}",
@@ -82,15 +80,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
     .save(&ckpt_path)
     .unwrap();
     let out2 = root.join("mean-of-checkpoint.safetensors");
-    let run = instrunet(&[
-        "average",
-        "--weights",
-        s(&a),
-        "--weights",
-        s(&ckpt_path),
-        "--out",
-        s(&out2),
-    ]);
+    let run = average(&[&a, &ckpt_path], &out2);
     assert!(
         run.status.success(),
         "average with a checkpoint: {}",
@@ -104,15 +94,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
     let c = root.join("other-classes.safetensors");
     other.save(&c).unwrap();
     let bad = root.join("bad.safetensors");
-    let run = instrunet(&[
-        "average",
-        "--weights",
-        s(&a),
-        "--weights",
-        s(&c),
-        "--out",
-        s(&bad),
-    ]);
+    let run = average(&[&a, &c], &bad);
     assert!(!run.status.success());
     assert!(
         text(&run).contains("other-classes.safetensors") && text(&run).contains("classes"),
@@ -122,7 +104,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
     assert!(!bad.exists(), "a refused average wrote a file");
 
     // One file alone, and a file that is not weights.
-    let run = instrunet(&["average", "--weights", s(&a), "--out", s(&bad)]);
+    let run = average(&[&a], &bad);
     assert!(
         !run.status.success() && text(&run).contains("at least two"),
         "{}",
@@ -130,15 +112,7 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
     );
     let junk = root.join("notes.safetensors");
     std::fs::write(&junk, b"not a weights file").unwrap();
-    let run = instrunet(&[
-        "average",
-        "--weights",
-        s(&a),
-        "--weights",
-        s(&junk),
-        "--out",
-        s(&bad),
-    ]);
+    let run = average(&[&a, &junk], &bad);
     assert!(
         !run.status.success() && text(&run).contains("notes.safetensors"),
         "{}",

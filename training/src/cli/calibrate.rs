@@ -12,10 +12,10 @@ use instrunet_training::eval::smooth::{Smoothing, smooth_within_tracks};
 use instrunet_training::data::dataset::WindowSet;
 use instrunet_training::train::augment::change_timbres;
 
+use crate::cli::common::{DataArgs, eq_range, load_all, threads, weights_or_embedded};
+
 /// The draw of `--timbre-eq-db`'s changes: one fixed draw, so that calibrating twice agrees.
 const TIMBRE_SEED: u64 = 19;
-
-use crate::cli::common::{DataArgs, eq_range, load_all, threads, weights_or_embedded};
 
 #[derive(clap::Args)]
 pub(crate) struct CalibrateArgs {
@@ -65,14 +65,13 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         "--causal: give at least one length"
     );
     let sets = load_all(&args.data, &weights.spec)?;
-    let set = if args.split == "all" {
+    let mut set = if args.split == "all" {
         merged(sets)
     } else {
         let [_, validation, _] = sets;
         validation
     };
     anyhow::ensure!(!set.is_empty(), "the {} split has no windows", args.split);
-    let mut set = set;
     let timbre = args.timbre_eq_db > 0.0 || args.timbre_mel_shift > 0;
     if timbre {
         change_timbres(

@@ -22,10 +22,9 @@ pub(super) fn augmented_example(
     let gain = rng.random_range(-config.gain_db..=config.gain_db);
     let shift = rng.random_range(-(config.shift_frames as i64)..=config.shift_frames as i64);
     let mels = src.len() / frames;
-    let timbre = Timbre::draw(config, mels, rng);
+    let timbre = Timbre::draw(config.eq_db, config.mel_shift, mels, rng);
     for m in 0..mels {
-        let (src_band, eq) = timbre.band(m, mels);
-        let row = &src[src_band * frames..(src_band + 1) * frames];
+        let (row, eq) = timbre.source_row(src, m, frames);
         let dst = &mut out[m * frames..(m + 1) * frames];
         for (f, d) in dst.iter_mut().enumerate() {
             // Shifted in time, the edge frame repeated into the gap.
@@ -45,11 +44,9 @@ pub(super) fn augmented_example(
         };
         let other_gain = gain + rng.random_range(-9.0..=0.0f32);
         // The other source has its own timbre change (different instruments, different EQ).
-        let timbre = Timbre::draw(config, mels, rng);
-        let other = set.window(j);
+        let timbre = Timbre::draw(config.eq_db, config.mel_shift, mels, rng);
         for m in 0..mels {
-            let (src_band, eq) = timbre.band(m, mels);
-            let row = &other[src_band * frames..(src_band + 1) * frames];
+            let (row, eq) = timbre.source_row(set.window(j), m, frames);
             for (d, &o) in out[m * frames..(m + 1) * frames].iter_mut().zip(row) {
                 let b = (o.to_f32() + other_gain + eq).max(SILENCE_DB);
                 let (hi, lo) = if *d > b { (*d, b) } else { (b, *d) };
@@ -68,11 +65,6 @@ pub(super) fn augmented_example(
 /// for tuning thresholds that hold there too (`calibrate --timbre-eq-db`).
 pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift: usize, seed: u64) {
     use rand::SeedableRng;
-    let config = TrainConfig {
-        eq_db,
-        mel_shift,
-        ..Default::default()
-    };
     let mut rng = StdRng::seed_from_u64(seed);
     let len = set.window_len;
     let mels = len / frames;
@@ -81,10 +73,9 @@ pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift:
         for (s, w) in src.iter_mut().zip(window.iter()) {
             *s = w.to_f32();
         }
-        let timbre = Timbre::draw(&config, mels, &mut rng);
+        let timbre = Timbre::draw(eq_db, mel_shift, mels, &mut rng);
         for m in 0..mels {
-            let (src_band, eq) = timbre.band(m, mels);
-            let row = &src[src_band * frames..(src_band + 1) * frames];
+            let (row, eq) = timbre.source_row(&src, m, frames);
             for (w, &v) in window[m * frames..(m + 1) * frames].iter_mut().zip(row) {
                 *w = half::f16::from_f32((v + eq).max(SILENCE_DB));
             }
@@ -105,13 +96,15 @@ struct Timbre {
 }
 
 impl Timbre {
-    fn draw(config: &TrainConfig, mels: usize, rng: &mut StdRng) -> Self {
-        let m = config.mel_shift.min(mels / 8) as i64;
+    /// A change of EQ up to ±`eq_db` and a Mel shift of up to `mel_shift` bands (at most an
+    /// eighth of `mels`); nothing drawn from `rng` for what is 0, so runs without them replay.
+    fn draw(eq_db: f32, mel_shift: usize, mels: usize, rng: &mut StdRng) -> Self {
+        let m = mel_shift.min(mels / 8) as i64;
         let shift = if m > 0 { rng.random_range(-m..=m) } else { 0 };
-        let (tilt_db, bell_db, bell_centre, bell_width) = if config.eq_db > 0.0 {
+        let (tilt_db, bell_db, bell_centre, bell_width) = if eq_db > 0.0 {
             (
-                rng.random_range(-config.eq_db..=config.eq_db),
-                rng.random_range(-config.eq_db..=config.eq_db),
+                rng.random_range(-eq_db..=eq_db),
+                rng.random_range(-eq_db..=eq_db),
                 rng.random_range(0.0..1.0f32),
                 rng.random_range(0.04..0.25f32),
             )
@@ -125,6 +118,13 @@ impl Timbre {
             bell_centre,
             bell_width,
         }
+    }
+
+    /// For output band `m` of a window of `frames`-long band rows: the source row it reads and
+    /// the dB it adds.
+    fn source_row<'a, T>(&self, window: &'a [T], m: usize, frames: usize) -> (&'a [T], f32) {
+        let (band, eq) = self.band(m, window.len() / frames);
+        (&window[band * frames..(band + 1) * frames], eq)
     }
 
     /// For output band `m` of `mels`: the source band it reads (the edge band repeated into the
@@ -172,6 +172,16 @@ mod tests {
         );
     }
 
+    /// No gain, time shift or mixing: only what a test turns on changes a window.
+    fn quiet() -> TrainConfig {
+        TrainConfig {
+            gain_db: 0.0,
+            shift_frames: 0,
+            mix_probability: 0.0,
+            ..Default::default()
+        }
+    }
+
     fn example(config: &TrainConfig, seed: u64) -> Vec<f32> {
         // 16 bands x 4 frames, band m at -60 + m dB: a ramp whose moves are easy to see.
         let (mels, frames) = (16, 4);
@@ -190,13 +200,7 @@ mod tests {
 
     #[test]
     fn without_eq_or_shift_the_spectrum_is_untouched_but_for_gain() {
-        let config = TrainConfig {
-            gain_db: 0.0,
-            shift_frames: 0,
-            mix_probability: 0.0,
-            ..Default::default()
-        };
-        let out = example(&config, 1);
+        let out = example(&quiet(), 1);
         for (k, v) in out.iter().enumerate() {
             assert_eq!(*v, -60.0 + (k / 4) as f32);
         }
@@ -205,11 +209,8 @@ mod tests {
     #[test]
     fn eq_stays_within_its_range_and_changes_the_spectrum() {
         let config = TrainConfig {
-            gain_db: 0.0,
-            shift_frames: 0,
-            mix_probability: 0.0,
             eq_db: 6.0,
-            ..Default::default()
+            ..quiet()
         };
         let mut changed = 0;
         for seed in 0..20 {
@@ -233,11 +234,8 @@ mod tests {
     #[test]
     fn a_mel_shift_moves_bands_by_at_most_its_range() {
         let config = TrainConfig {
-            gain_db: 0.0,
-            shift_frames: 0,
-            mix_probability: 0.0,
             mel_shift: 2,
-            ..Default::default()
+            ..quiet()
         };
         let mut shifts = std::collections::BTreeSet::new();
         for seed in 0..40 {
