@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -219,6 +219,21 @@ if [ "$WHAT" = train5 ]; then
       --describe "issue 19 run 4: run 3's data and the 48 kHz additions, each source's timbre changed at random (EQ, Mel shift); continued from the 48 kHz resume"
   $bin calibrate --weights $R/v6.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v6-calibrated.safetensors $(proxy_tests)
+fi
+
+if [ "$WHAT" = train6 ]; then
+  # Run 5: run 4's best weights (in git) trained on with stronger timbre changes (EQ of ±8 dB,
+  # Mel shift up to 3 bands) and a run of up to 16 Mel bands silenced in each example (a
+  # frequency mask), so that no one part of a font's spectrum identifies its instrument. Fresh
+  # optimiser and schedule; 95 minutes on 2 cores (needs what train5 needs).
+  DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v7.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v6/v6.safetensors $DATA --out $R/v7.safetensors \
+      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 5 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --max-minutes ${MINUTES:-95} --seed 5 "${resume[@]}" \
+      --describe "issue 19 run 5: run 4's data, stronger timbre changes (EQ ±8 dB, Mel shift 3) and frequency masks of up to 16 bands; continued from run 4"
+  $bin calibrate --weights $R/v7.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v7-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then

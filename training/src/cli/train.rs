@@ -48,6 +48,11 @@ pub(crate) struct TrainArgs {
     /// spectral envelope and pitch moved by a few per cent. 0: off.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
     mel_shift: u8,
+    /// Widest run of neighbouring Mel bands silenced at random in each example, in bands (0 to
+    /// 32; at most a quarter of the bands): an instrument known by more than one part of its
+    /// spectrum. 0: off.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=32))]
+    freq_mask: u8,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -141,6 +146,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         mix_probability: args.mix_probability,
         eq_db: args.eq_db,
         mel_shift: args.mel_shift as usize,
+        freq_mask: args.freq_mask as usize,
         device: args.device.clone(),
         ..Default::default()
     };

@@ -1,5 +1,6 @@
 //! Augmented training examples: random gain, small time shifts, random EQ and Mel-axis shifts of
-//! each source, and mixing two windows of different tracks with the union of their labels.
+//! each source, mixing two windows of different tracks with the union of their labels, and a run
+//! of Mel bands removed from the result.
 
 use instrunet_model::mel::SILENCE_DB;
 use rand::Rng;
@@ -56,6 +57,13 @@ pub(super) fn augmented_example(
         for (l, &o) in labels.iter_mut().zip(set.label(j)) {
             *l = l.max(o);
         }
+    }
+    if config.freq_mask > 0 {
+        // A run of neighbouring bands taken out (as a deep notch or a band-limited source would):
+        // an instrument is to be known by the rest of its spectrum too. At most a quarter of them.
+        let width = rng.random_range(0..=config.freq_mask.min(mels / 4));
+        let first = rng.random_range(0..=mels - width);
+        out[first * frames..(first + width) * frames].fill(SILENCE_DB);
     }
 }
 
@@ -249,6 +257,32 @@ mod tests {
             shifts.insert(s as i64);
         }
         assert_eq!(shifts.len(), 5, "{shifts:?}");
+    }
+
+    #[test]
+    fn a_frequency_mask_silences_one_run_of_at_most_its_width() {
+        let config = TrainConfig {
+            freq_mask: 3,
+            ..quiet()
+        };
+        let mut widths = std::collections::BTreeSet::new();
+        for seed in 0..60 {
+            let out = example(&config, seed);
+            let masked: Vec<usize> = (0..16).filter(|&m| out[m * 4] == SILENCE_DB).collect();
+            // One contiguous run; every other band as it was, every frame of a band alike.
+            if let (Some(&a), Some(&b)) = (masked.first(), masked.last()) {
+                assert_eq!(b - a + 1, masked.len(), "{masked:?}");
+            }
+            for (k, v) in out.iter().enumerate() {
+                if !masked.contains(&(k / 4)) {
+                    assert_eq!(*v, -60.0 + (k / 4) as f32);
+                } else {
+                    assert_eq!(*v, SILENCE_DB);
+                }
+            }
+            widths.insert(masked.len());
+        }
+        assert_eq!(widths.into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
     }
 
     #[test]

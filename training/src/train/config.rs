@@ -36,6 +36,10 @@ pub struct TrainConfig {
     /// spectral envelope and pitch by a few per cent); 0 leaves it alone.
     #[serde(default)]
     pub mel_shift: usize,
+    /// Widest run of neighbouring Mel bands silenced in each example (a frequency mask: the band
+    /// drawn from 0 to this wide, at most a quarter of the bands); 0 leaves every band.
+    #[serde(default)]
+    pub freq_mask: usize,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -77,6 +81,7 @@ impl Default for TrainConfig {
             mix_probability: DEFAULT_MIX_PROBABILITY,
             eq_db: 0.0,
             mel_shift: 0,
+            freq_mask: 0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),
