@@ -225,11 +225,13 @@ if [ "$WHAT" = train6 ]; then
   # Run 5: run 4's best weights (in git) trained on with stronger timbre changes (EQ of ±8 dB,
   # Mel shift up to 3 bands) and a run of up to 16 Mel bands silenced in each example (a
   # frequency mask), so that no one part of a font's spectrum identifies its instrument. Fresh
-  # optimiser and schedule; 95 minutes on 2 cores (needs what train5 needs).
+  # optimiser and schedule; 95 minutes on 2 cores (needs what train5 needs). Patience covers the
+  # whole schedule: the clean validation songs (training fonts) dip while the changes are strong
+  # and the learning rate high, and the first try stopped after 5 epochs on that dip.
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   resume=(); [ -f $R/v7.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v6/v6.safetensors $DATA --out $R/v7.safetensors \
-      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 5 \
+      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 12 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --max-minutes ${MINUTES:-95} --seed 5 "${resume[@]}" \
       --describe "issue 19 run 5: run 4's data, stronger timbre changes (EQ ±8 dB, Mel shift 3) and frequency masks of up to 16 bands; continued from run 4"
   $bin calibrate --weights $R/v7.safetensors --data $D/real --data $D/nm --data $D/nm48 \
