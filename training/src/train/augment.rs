@@ -274,11 +274,16 @@ mod tests {
                 assert_eq!(b - a + 1, masked.len(), "{masked:?}");
             }
             for (k, v) in out.iter().enumerate() {
-                if !masked.contains(&(k / 4)) {
-                    assert_eq!(*v, -60.0 + (k / 4) as f32);
-                } else {
-                    assert_eq!(*v, SILENCE_DB);
-                }
+                let band = k / 4;
+                let unmasked = -60.0 + band as f32;
+                assert_eq!(
+                    *v,
+                    if masked.contains(&band) {
+                        SILENCE_DB
+                    } else {
+                        unmasked
+                    }
+                );
             }
             widths.insert(masked.len());
         }

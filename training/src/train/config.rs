@@ -36,8 +36,8 @@ pub struct TrainConfig {
     /// spectral envelope and pitch by a few per cent); 0 leaves it alone.
     #[serde(default)]
     pub mel_shift: usize,
-    /// Widest run of neighbouring Mel bands silenced in each example (a frequency mask: the band
-    /// drawn from 0 to this wide, at most a quarter of the bands); 0 leaves every band.
+    /// Widest run of neighbouring Mel bands silenced in each example (a frequency mask: the run's
+    /// width drawn from 0 to this, at most a quarter of the bands); 0 leaves every band.
     #[serde(default)]
     pub freq_mask: usize,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
