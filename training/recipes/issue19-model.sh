@@ -225,9 +225,12 @@ if [ "$WHAT" = train6 ]; then
   # Run 5: run 4's best weights (in git) trained on with stronger timbre changes (EQ of ±8 dB,
   # Mel shift up to 3 bands) and a run of up to 16 Mel bands silenced in each example (a
   # frequency mask), so that no one part of a font's spectrum identifies its instrument. Fresh
-  # optimiser and schedule; 100 minutes on 2 cores (needs what train5 needs). Patience covers the
-  # whole schedule: the clean validation songs (training fonts) dip while the changes are strong
-  # and the learning rate high, and the first try stopped after 5 epochs on that dip.
+  # optimiser and schedule; about 85 minutes on 2 cores (needs `data`, `validation`, `tests`).
+  # Patience covers the whole schedule: the clean validation songs (training fonts) dip while the
+  # changes are strong and the learning rate high, and the first try stopped after 5 epochs on
+  # that dip (it was resumed; each epoch's batches are seeded, so a straight run replays it).
+  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
+  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   resume=(); [ -f $R/v7.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v6/v6.safetensors $DATA --out $R/v7.safetensors \
