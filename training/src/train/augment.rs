@@ -190,12 +190,17 @@ mod tests {
         }
     }
 
+    /// The level of band `m` of `example`'s source window: a ramp whose moves are easy to see.
+    fn ramp(m: usize) -> f32 {
+        -60.0 + m as f32
+    }
+
     fn example(config: &TrainConfig, seed: u64) -> Vec<f32> {
-        // 16 bands x 4 frames, band m at -60 + m dB: a ramp whose moves are easy to see.
+        // 16 bands x 4 frames, band m at ramp(m) dB.
         let (mels, frames) = (16, 4);
         let mut set = WindowSet::new(mels * frames, 1);
         set.windows = (0..mels * frames)
-            .map(|k| half::f16::from_f32(-60.0 + (k / frames) as f32))
+            .map(|k| half::f16::from_f32(ramp(k / frames)))
             .collect();
         set.labels = vec![1.0];
         set.track_of = vec![0];
@@ -210,7 +215,7 @@ mod tests {
     fn without_eq_or_shift_the_spectrum_is_untouched_but_for_gain() {
         let out = example(&quiet(), 1);
         for (k, v) in out.iter().enumerate() {
-            assert_eq!(*v, -60.0 + (k / 4) as f32);
+            assert_eq!(*v, ramp(k / 4));
         }
     }
 
@@ -224,7 +229,7 @@ mod tests {
         for seed in 0..20 {
             let out = example(&config, seed);
             for (k, v) in out.iter().enumerate() {
-                let d = v - (-60.0 + (k / 4) as f32);
+                let d = v - ramp(k / 4);
                 // Tilt at most ±3 dB at the edges plus a bell of at most ±6 dB.
                 assert!(d.abs() <= 9.0 + 1e-4, "band {} moved {d} dB", k / 4);
                 // Frames of one band share its EQ.
@@ -233,8 +238,7 @@ mod tests {
             changed += out
                 .iter()
                 .enumerate()
-                .any(|(k, v)| (v - (-60.0 + (k / 4) as f32)).abs() > 0.5)
-                as usize;
+                .any(|(k, v)| (v - ramp(k / 4)).abs() > 0.5) as usize;
         }
         assert!(changed >= 18, "only {changed} of 20 examples changed");
     }
@@ -249,10 +253,10 @@ mod tests {
         for seed in 0..40 {
             let out = example(&config, seed);
             // A shift of s bands: band m holds source band m - s (edges repeated).
-            let s = (-60.0 + 8.0) - out[8 * 4];
+            let s = ramp(8) - out[8 * 4];
             assert!(s.abs() <= 2.0, "shifted {s} bands");
             for m in 2..14 {
-                assert_eq!(out[m * 4], -60.0 + m as f32 - s);
+                assert_eq!(out[m * 4], ramp(m) - s);
             }
             shifts.insert(s as i64);
         }
@@ -275,15 +279,12 @@ mod tests {
             }
             for (k, v) in out.iter().enumerate() {
                 let band = k / 4;
-                let unmasked = -60.0 + band as f32;
-                assert_eq!(
-                    *v,
-                    if masked.contains(&band) {
-                        SILENCE_DB
-                    } else {
-                        unmasked
-                    }
-                );
+                let want = if masked.contains(&band) {
+                    SILENCE_DB
+                } else {
+                    ramp(band)
+                };
+                assert_eq!(*v, want);
             }
             widths.insert(masked.len());
         }
