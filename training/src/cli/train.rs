@@ -6,12 +6,17 @@ use anyhow::Context;
 use instrunet_model::{ModelSpec, NetworkKind, NetworkShape, Provenance};
 use instrunet_training::eval::metrics::{Metrics, evaluate};
 use instrunet_training::eval::predict::predict_with;
+use instrunet_training::train::augment::change_timbres;
 use instrunet_training::train::baseline::baseline_probabilities;
 use instrunet_training::train::config::{DEFAULT_MIX_PROBABILITY, TrainConfig};
 use instrunet_training::train::curves::plot_curves;
 use instrunet_training::train::{Progress, run_files, train as run_training};
 
 use crate::cli::common::{DataArgs, eq_range, load_all, probability, threads, weights_or_embedded};
+
+/// The draw of `--val-timbre-eq-db`'s changes: fixed, so that every epoch and every resume
+/// validates on the same windows.
+const VAL_TIMBRE_SEED: u64 = 23;
 
 #[derive(clap::Args)]
 pub(crate) struct TrainArgs {
@@ -53,6 +58,25 @@ pub(crate) struct TrainArgs {
     /// spectrum. 0: off.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=32))]
     freq_mask: u8,
+    /// Bells in each source's random EQ curve (1 to 4; each of up to ±--eq-db, at a random
+    /// centre and width): spectral envelopes further from the training fonts'.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    eq_bells: u8,
+    /// Widest run of frames silenced at random in every band of each example, in frames (0 to
+    /// 32; at most a quarter of the window): an instrument known from the rest of the window.
+    /// 0: off.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=32))]
+    time_mask: u8,
+    /// Validate (and so pick the best epoch and stop early) on the validation windows with
+    /// their timbres changed once, as training's augmentation changes a source (EQ of ± this
+    /// many dB, one bell; see --val-timbre-mel-shift; seeded, the same every epoch): windows
+    /// that stand for fonts the model never heard, where the clean ones stop telling. 0: off.
+    #[arg(long, default_value_t = 0.0, value_parser = eq_range)]
+    val_timbre_eq_db: f32,
+    /// With --val-timbre-eq-db: the largest Mel-axis shift of the validation windows, bands (0
+    /// to 8).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    val_timbre_mel_shift: u8,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -124,7 +148,21 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
             spec
         }
     };
-    let [mut train_set, validation, test] = load_all(&args.data, &spec)?;
+    let [mut train_set, mut validation, test] = load_all(&args.data, &spec)?;
+    if args.val_timbre_eq_db > 0.0 || args.val_timbre_mel_shift > 0 {
+        change_timbres(
+            &mut validation,
+            spec.mel.window_frames,
+            args.val_timbre_eq_db,
+            1,
+            args.val_timbre_mel_shift as usize,
+            VAL_TIMBRE_SEED,
+        );
+        eprintln!(
+            "  validating on the validation windows with timbres changed (EQ ±{} dB, Mel shift up to {} bands)",
+            args.val_timbre_eq_db, args.val_timbre_mel_shift
+        );
+    }
     if let Some(n) = args.train_songs {
         train_set = train_set.first_songs(n);
         eprintln!(
@@ -147,6 +185,8 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         eq_db: args.eq_db,
         mel_shift: args.mel_shift as usize,
         freq_mask: args.freq_mask as usize,
+        eq_bells: args.eq_bells as usize,
+        time_mask: args.time_mask as usize,
         device: args.device.clone(),
         ..Default::default()
     };

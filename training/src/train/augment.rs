@@ -1,6 +1,6 @@
 //! Augmented training examples: random gain, small time shifts, random EQ and Mel-axis shifts of
 //! each source, mixing two windows of different tracks with the union of their labels, and a run
-//! of Mel bands removed from the result.
+//! of Mel bands and a run of frames removed from the result.
 
 use instrunet_model::mel::SILENCE_DB;
 use rand::Rng;
@@ -23,7 +23,7 @@ pub(super) fn augmented_example(
     let gain = rng.random_range(-config.gain_db..=config.gain_db);
     let shift = rng.random_range(-(config.shift_frames as i64)..=config.shift_frames as i64);
     let mels = src.len() / frames;
-    let timbre = Timbre::draw(config.eq_db, config.mel_shift, mels, rng);
+    let timbre = Timbre::draw(config.eq_db, config.eq_bells, config.mel_shift, mels, rng);
     for m in 0..mels {
         let (row, eq) = timbre.source_row(src, m, frames);
         let dst = &mut out[m * frames..(m + 1) * frames];
@@ -45,7 +45,7 @@ pub(super) fn augmented_example(
         };
         let other_gain = gain + rng.random_range(-9.0..=0.0f32);
         // The other source has its own timbre change (different instruments, different EQ).
-        let timbre = Timbre::draw(config.eq_db, config.mel_shift, mels, rng);
+        let timbre = Timbre::draw(config.eq_db, config.eq_bells, config.mel_shift, mels, rng);
         for m in 0..mels {
             let (row, eq) = timbre.source_row(set.window(j), m, frames);
             for (d, &o) in out[m * frames..(m + 1) * frames].iter_mut().zip(row) {
@@ -65,13 +65,30 @@ pub(super) fn augmented_example(
         let first = rng.random_range(0..=mels - width);
         out[first * frames..(first + width) * frames].fill(SILENCE_DB);
     }
+    if config.time_mask > 0 {
+        // A run of frames taken out of every band (a gap, a dropout, a note cut short): an
+        // instrument is to be known from the rest of the window. At most a quarter of it.
+        let width = rng.random_range(0..=config.time_mask.min(frames / 4));
+        let first = rng.random_range(0..=frames - width);
+        for row in out.chunks_exact_mut(frames) {
+            row[first..first + width].fill(SILENCE_DB);
+        }
+    }
 }
 
 /// Changes the timbre of every window of `set` in place, as training's augmentation changes each
 /// source's (EQ of ±`eq_db`, a Mel shift of up to `mel_shift` bands; no gain, time shift or
 /// mixing), drawn from `seed`: validation windows that stand for fonts the model never heard,
-/// for tuning thresholds that hold there too (`calibrate --timbre-eq-db`).
-pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift: usize, seed: u64) {
+/// for tuning thresholds that hold there too (`calibrate --timbre-eq-db`) and for picking the
+/// epoch that holds there (`train --val-timbre-eq-db`).
+pub fn change_timbres(
+    set: &mut WindowSet,
+    frames: usize,
+    eq_db: f32,
+    eq_bells: usize,
+    mel_shift: usize,
+    seed: u64,
+) {
     use rand::SeedableRng;
     let mut rng = StdRng::seed_from_u64(seed);
     let len = set.window_len;
@@ -81,7 +98,7 @@ pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift:
         for (s, w) in src.iter_mut().zip(window.iter()) {
             *s = w.to_f32();
         }
-        let timbre = Timbre::draw(eq_db, mel_shift, mels, &mut rng);
+        let timbre = Timbre::draw(eq_db, eq_bells, mel_shift, mels, &mut rng);
         for m in 0..mels {
             let (row, eq) = timbre.source_row(&src, m, frames);
             for (w, &v) in window[m * frames..(m + 1) * frames].iter_mut().zip(row) {
@@ -92,39 +109,53 @@ pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift:
 }
 
 /// One source window's random timbre change: a shift along the Mel axis and an EQ curve (a
-/// linear tilt across the bands plus one bell), in dB per band.
+/// linear tilt across the bands plus one or more bells), in dB per band.
 struct Timbre {
     /// Bands the spectrum moves up (positive) or down.
     shift: i64,
     tilt_db: f32,
-    bell_db: f32,
-    /// Bell centre and width as shares of the band range.
-    bell_centre: f32,
-    bell_width: f32,
+    /// The bells drawn (the first `n_bells` of `bells`).
+    bells: [Bell; MAX_EQ_BELLS],
+    n_bells: usize,
+}
+
+/// Most bells one EQ curve has (`train --eq-bells`).
+pub const MAX_EQ_BELLS: usize = 4;
+
+/// One bell of an EQ curve: its gain, and its centre and width as shares of the band range.
+#[derive(Clone, Copy, Default)]
+struct Bell {
+    db: f32,
+    centre: f32,
+    width: f32,
 }
 
 impl Timbre {
-    /// A change of EQ up to ±`eq_db` and a Mel shift of up to `mel_shift` bands (at most an
-    /// eighth of `mels`); nothing drawn from `rng` for what is 0, so runs without them replay.
-    fn draw(eq_db: f32, mel_shift: usize, mels: usize, rng: &mut StdRng) -> Self {
+    /// A change of EQ up to ±`eq_db` (a tilt and `eq_bells` bells, each of up to ±`eq_db`) and a
+    /// Mel shift of up to `mel_shift` bands (at most an eighth of `mels`); nothing drawn from
+    /// `rng` for what is 0, and the first bell drawn as when there was only one, so runs from
+    /// before these settings replay.
+    fn draw(eq_db: f32, eq_bells: usize, mel_shift: usize, mels: usize, rng: &mut StdRng) -> Self {
         let m = mel_shift.min(mels / 8) as i64;
         let shift = if m > 0 { rng.random_range(-m..=m) } else { 0 };
-        let (tilt_db, bell_db, bell_centre, bell_width) = if eq_db > 0.0 {
-            (
-                rng.random_range(-eq_db..=eq_db),
-                rng.random_range(-eq_db..=eq_db),
-                rng.random_range(0.0..1.0f32),
-                rng.random_range(0.04..0.25f32),
-            )
-        } else {
-            (0.0, 0.0, 0.5, 0.1)
-        };
+        let mut bells = [Bell::default(); MAX_EQ_BELLS];
+        let (mut tilt_db, mut n_bells) = (0.0, 0);
+        if eq_db > 0.0 {
+            tilt_db = rng.random_range(-eq_db..=eq_db);
+            n_bells = eq_bells.clamp(1, MAX_EQ_BELLS);
+            for bell in &mut bells[..n_bells] {
+                *bell = Bell {
+                    db: rng.random_range(-eq_db..=eq_db),
+                    centre: rng.random_range(0.0..1.0f32),
+                    width: rng.random_range(0.04..0.25f32),
+                };
+            }
+        }
         Self {
             shift,
             tilt_db,
-            bell_db,
-            bell_centre,
-            bell_width,
+            bells,
+            n_bells,
         }
     }
 
@@ -139,13 +170,18 @@ impl Timbre {
     /// gap a shift leaves) and the dB it adds.
     fn band(&self, m: usize, mels: usize) -> (usize, f32) {
         let src = (m as i64 - self.shift).clamp(0, mels as i64 - 1) as usize;
-        if self.tilt_db == 0.0 && self.bell_db == 0.0 {
+        if self.n_bells == 0 {
             return (src, 0.0);
         }
         let x = m as f32 / (mels - 1).max(1) as f32;
-        let z = (x - self.bell_centre) / self.bell_width;
-        let eq = self.tilt_db * (x - 0.5) + self.bell_db * (-0.5 * z * z).exp();
-        (src, eq)
+        let bells: f32 = self.bells[..self.n_bells]
+            .iter()
+            .map(|b| {
+                let z = (x - b.centre) / b.width;
+                b.db * (-0.5 * z * z).exp()
+            })
+            .sum();
+        (src, self.tilt_db * (x - 0.5) + bells)
     }
 }
 
@@ -292,6 +328,71 @@ mod tests {
     }
 
     #[test]
+    fn a_time_mask_silences_one_run_of_frames_in_every_band() {
+        // 16 bands x 4 frames allow a run of at most one frame (a quarter of the window).
+        let config = TrainConfig {
+            time_mask: 3,
+            ..quiet()
+        };
+        let mut runs = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let out = example(&config, seed);
+            let masked: Vec<usize> = (0..4).filter(|&f| out[f] == SILENCE_DB).collect();
+            assert!(masked.len() <= 1, "{masked:?}");
+            for (k, v) in out.iter().enumerate() {
+                let want = if masked.contains(&(k % 4)) {
+                    SILENCE_DB
+                } else {
+                    ramp(k / 4)
+                };
+                assert_eq!(*v, want, "band {} frame {}", k / 4, k % 4);
+            }
+            runs.insert(masked.first().copied());
+        }
+        // No gap, and a gap at each of the four frames, all drawn.
+        assert_eq!(runs.len(), 5, "{runs:?}");
+    }
+
+    #[test]
+    fn more_bells_keep_the_first_and_shape_the_curve_further() {
+        let one = TrainConfig {
+            eq_db: 6.0,
+            ..quiet()
+        };
+        let three = TrainConfig {
+            eq_bells: 3,
+            ..one.clone()
+        };
+        let mut differ = 0;
+        for seed in 0..20 {
+            let a = example(&one, seed);
+            let b = example(&three, seed);
+            for (k, v) in b.iter().enumerate() {
+                // Tilt at most ±3 dB at the edges plus three bells of at most ±6 dB each.
+                let d = v - ramp(k / 4);
+                assert!(d.abs() <= 21.0 + 1e-4, "band {} moved {d} dB", k / 4);
+                assert_eq!(*v, b[(k / 4) * 4]);
+            }
+            differ += (a != b) as usize;
+        }
+        assert!(differ >= 18, "only {differ} of 20 curves changed by the added bells");
+        // One bell draws what the single-bell EQ always drew: older runs replay.
+        let mut rng = StdRng::seed_from_u64(9);
+        let t = Timbre::draw(6.0, 1, 0, 16, &mut rng);
+        let mut rng = StdRng::seed_from_u64(9);
+        let (tilt, db, centre, width) = (
+            rng.random_range(-6.0..=6.0f32),
+            rng.random_range(-6.0..=6.0f32),
+            rng.random_range(0.0..1.0f32),
+            rng.random_range(0.04..0.25f32),
+        );
+        assert_eq!(
+            (t.tilt_db, t.bells[0].db, t.bells[0].centre, t.bells[0].width),
+            (tilt, db, centre, width)
+        );
+    }
+
+    #[test]
     fn changed_timbres_are_seeded_and_keep_labels_and_silence() {
         let (mels, frames) = (16, 4);
         let mut set = WindowSet::new(mels * frames, 1);
@@ -300,8 +401,8 @@ mod tests {
             .collect();
         set.labels = vec![0.0, 1.0, 1.0];
         let (mut a, mut b) = (set.clone(), set.clone());
-        change_timbres(&mut a, frames, 6.0, 2, 7);
-        change_timbres(&mut b, frames, 6.0, 2, 7);
+        change_timbres(&mut a, frames, 6.0, 1, 2, 7);
+        change_timbres(&mut b, frames, 6.0, 1, 2, 7);
         assert_eq!(a.windows, b.windows, "the same seed, the same change");
         assert_eq!(a.labels, set.labels);
         // Silence stays silence (nothing is raised above what EQ adds to a floor it clamps to).

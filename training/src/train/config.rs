@@ -32,6 +32,10 @@ pub struct TrainConfig {
     /// 0 (the default, and in checkpoints written before it existed) leaves spectra alone.
     #[serde(default)]
     pub eq_db: f32,
+    /// Bells in each random EQ curve (1 to `augment::MAX_EQ_BELLS`): more make spectral envelopes
+    /// further from the fonts'. Checkpoints from before it had one.
+    #[serde(default = "one_bell")]
+    pub eq_bells: usize,
     /// Largest random shift of each source window along the Mel axis, bands (a shift of the
     /// spectral envelope and pitch by a few per cent); 0 leaves it alone.
     #[serde(default)]
@@ -40,6 +44,10 @@ pub struct TrainConfig {
     /// width drawn from 0 to this, at most a quarter of the bands); 0 leaves every band.
     #[serde(default)]
     pub freq_mask: usize,
+    /// Widest run of frames silenced in every band of each example (a time mask, its width drawn
+    /// from 0 to this, at most a quarter of the window); 0 leaves every frame.
+    #[serde(default)]
+    pub time_mask: usize,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -59,6 +67,10 @@ pub fn device_named(name: &str) -> anyhow::Result<Device> {
         ),
         other => anyhow::bail!("--device {other}: expected cpu, cuda or metal"),
     }
+}
+
+fn one_bell() -> usize {
+    1
 }
 
 /// Share of training examples mixed with a window of another track unless told otherwise.
@@ -82,6 +94,8 @@ impl Default for TrainConfig {
             eq_db: 0.0,
             mel_shift: 0,
             freq_mask: 0,
+            eq_bells: 1,
+            time_mask: 0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),
