@@ -375,7 +375,10 @@ mod tests {
             }
             differ += (a != b) as usize;
         }
-        assert!(differ >= 18, "only {differ} of 20 curves changed by the added bells");
+        assert!(
+            differ >= 18,
+            "only {differ} of 20 curves changed by the added bells"
+        );
         // One bell draws what the single-bell EQ always drew: older runs replay.
         let mut rng = StdRng::seed_from_u64(9);
         let t = Timbre::draw(6.0, 1, 0, 16, &mut rng);
@@ -387,7 +390,12 @@ mod tests {
             rng.random_range(0.04..0.25f32),
         );
         assert_eq!(
-            (t.tilt_db, t.bells[0].db, t.bells[0].centre, t.bells[0].width),
+            (
+                t.tilt_db,
+                t.bells[0].db,
+                t.bells[0].centre,
+                t.bells[0].width
+            ),
             (tilt, db, centre, width)
         );
     }
