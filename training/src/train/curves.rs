@@ -44,6 +44,14 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
         chart
             .configure_mesh()
             .x_desc("epoch")
+            // Epochs are whole: label only the whole numbers among the ticks plotters picks.
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-6 {
+                    format!("{}", x.round())
+                } else {
+                    String::new()
+                }
+            })
             .y_desc(y_desc)
             .draw()?;
         for &(name, color, f) in series {
@@ -81,4 +89,37 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
     )?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curves_of_a_run_are_written_as_a_png() {
+        let log: Vec<EpochLog> = (1..=11)
+            .map(|epoch| EpochLog {
+                epoch,
+                step: epoch as u64 * 100,
+                lr: 1e-3,
+                train_loss: 0.5 - 0.01 * epoch as f64,
+                val_loss: 0.3,
+                val_map: 0.6,
+                val_macro_f1: 0.58,
+                val_weighted_f1: 0.72,
+                seconds: 60.0 * epoch as f64,
+                examples_per_second: 130.0,
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!("instrunet-curves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.curves.png");
+        plot_curves(&log, &path, "test run").unwrap();
+        let png = std::fs::read(&path).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+        assert!(png.len() > 5_000, "{} bytes: nothing drawn?", png.len());
+        if std::env::var_os("INSTRUNET_KEEP_PLOTS").is_none() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 }
