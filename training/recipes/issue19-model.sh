@@ -254,6 +254,8 @@ if [ "$WHAT" = train7 ]; then
   # rate; its epochs are judged on the validation windows with their timbres changed once (EQ
   # ±8 dB, Mel shift 3: standing for unheard fonts, as the clean ones stopped telling in run 5).
   # Fresh optimiser and schedule; about 85 minutes on 2 cores (needs `data`, `validation`, `tests`).
+  # Not shipped: no epoch beat the starting weights there (best 0.619 against 0.621), so v8 is
+  # the tenth's network again; epoch 11 (the last checkpoint) is in training/runs/issue19-v8/.
   synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
   synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
