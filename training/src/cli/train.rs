@@ -341,10 +341,11 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
             "config": config,
             "epochs": outcome.log,
             "best_epoch": outcome.best_epoch,
+            "starting_map": outcome.starting_map,
             "test": test_metrics,
         }))?,
     )?;
-    if let Err(e) = plot_curves(&outcome.log, &png_path, name) {
+    if let Err(e) = plot_curves(&outcome.log, outcome.starting_map, &png_path, name) {
         eprintln!("no training-curve plot: {e}");
     }
     println!(

@@ -29,6 +29,10 @@ pub struct CheckpointState {
     pub step: u64,
     pub best_epoch: usize,
     pub best_map: f64,
+    /// A fine-tune's starting weights' validation mAP, the mark its epochs must beat (absent in
+    /// runs from scratch and in checkpoints from before it was kept).
+    #[serde(default)]
+    pub starting_map: Option<f64>,
     pub normalization: Normalization,
     pub log: Vec<EpochLog>,
     pub config: TrainConfig,

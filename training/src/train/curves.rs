@@ -4,8 +4,14 @@ use std::path::Path;
 
 use crate::train::EpochLog;
 
-/// The training curves as a PNG: losses and validation metrics per epoch.
-pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result<()> {
+/// The training curves as a PNG: losses and validation metrics per epoch, and a fine-tune's
+/// starting weights' validation mAP (`starting_map`) as a dashed line, the mark to beat.
+pub fn plot_curves(
+    log: &[EpochLog],
+    starting_map: Option<f64>,
+    path: &Path,
+    title: &str,
+) -> anyhow::Result<()> {
     use plotters::prelude::*;
     crate::plot::register_font()?;
     let root = BitMapBackend::new(path, (1000, 450)).into_drawing_area();
@@ -33,6 +39,7 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
                  y_max: f64,
                  y_desc: &str,
                  series: &[Series],
+                 mark: Option<f64>,
                  legend: SeriesLabelPosition|
      -> anyhow::Result<()> {
         let mut chart = ChartBuilder::on(area)
@@ -63,6 +70,17 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
                 .label(name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
+        if let Some(y) = mark {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.5, y), (epochs + 0.5, y)],
+                    6,
+                    4,
+                    BLUE.stroke_width(1),
+                ))?
+                .label(format!("mAP of the starting weights ({y:.3})"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(1)));
+        }
         chart
             .configure_series_labels()
             .position(legend)
@@ -77,6 +95,7 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
         max_loss,
         "BCE",
         &losses,
+        None,
         SeriesLabelPosition::UpperRight,
     )?;
     panel(
@@ -85,6 +104,7 @@ pub fn plot_curves(log: &[EpochLog], path: &Path, title: &str) -> anyhow::Result
         1.0,
         "",
         &metrics,
+        starting_map,
         SeriesLabelPosition::LowerRight,
     )?;
     root.present()?;
@@ -114,10 +134,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("instrunet-curves-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("run.curves.png");
-        plot_curves(&log, &path, "test run").unwrap();
+        plot_curves(&log, Some(0.62), &path, "test run").unwrap();
         let png = std::fs::read(&path).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
         assert!(png.len() > 5_000, "{} bytes: nothing drawn?", png.len());
+        // The starting weights' mark is drawn: without it the picture differs.
+        let unmarked = dir.join("unmarked.curves.png");
+        plot_curves(&log, None, &unmarked, "test run").unwrap();
+        assert_ne!(std::fs::read(&unmarked).unwrap(), png);
         if std::env::var_os("INSTRUNET_KEEP_PLOTS").is_none() {
             std::fs::remove_dir_all(&dir).unwrap();
         }

@@ -62,6 +62,8 @@ pub struct TrainOutcome {
     pub weights: Weights,
     pub log: Vec<EpochLog>,
     pub best_epoch: usize,
+    /// With `--init`: the starting weights' validation mAP.
+    pub starting_map: Option<f64>,
     pub seconds: f64,
 }
 
@@ -223,6 +225,7 @@ pub fn train(
         step: 0,
         best_epoch: 0,
         best_map: -1.0,
+        starting_map: None,
         normalization: start.map_or_else(|| normalization_of(train), |w| w.spec.normalization),
         log: Vec::new(),
         config: config.clone(),
@@ -262,6 +265,7 @@ pub fn train(
         // A fine-tune competes with where it started: unless an epoch beats the starting
         // weights' validation mAP, they are what the run returns (with thresholds tuned anew).
         state.best_map = validate(&model, &spec, config, validation)?.1.map;
+        state.starting_map = Some(state.best_map);
         best = Some(tensors.clone());
         report(Progress::Note(format!(
             "the starting weights: validation mAP {:.3}",
@@ -379,6 +383,7 @@ pub fn train(
         weights,
         log: state.log,
         best_epoch: state.best_epoch,
+        starting_map: state.starting_map,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
