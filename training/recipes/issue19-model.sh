@@ -252,7 +252,7 @@ if [ "$WHAT" = train7 ]; then
   # Run 6: the tenth model's network (in git) trained on with EQ curves of three bells, a run of up
   # to 16 frames silenced in every band (a time mask) beside run 5's changes, at a lower learning
   # rate; its epochs are judged on the validation windows with their timbres changed once (EQ
-  # ±8 dB, Mel shift 3: standing for unheard fonts, as the clean ones stopped telling in run 5).
+  # ±8 dB, Mel shift 3: standing for unheard fonts; they turned out to rank networks as the clean ones do, see STUDIES).
   # Fresh optimiser and schedule; about 85 minutes on 2 cores (needs `data`, `validation`, `tests`).
   # Not shipped: no epoch beat the starting weights there (best 0.619 against 0.621), so v8 is
   # the tenth's network again; epoch 11 (the last checkpoint) is in training/runs/issue19-v8/.

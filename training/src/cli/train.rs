@@ -70,7 +70,8 @@ pub(crate) struct TrainArgs {
     /// Validate (and so pick the best epoch and stop early) on the validation windows with
     /// their timbres changed once, as training's augmentation changes a source (EQ of ± this
     /// many dB, one bell; see --val-timbre-mel-shift; seeded, the same every epoch): windows
-    /// that stand for fonts the model never heard, where the clean ones stop telling. 0: off.
+    /// that stand for fonts the model never heard (they rank networks much as the clean ones do,
+    /// a little closer to how unheard fonts rank them). 0: off.
     #[arg(long, default_value_t = 0.0, value_parser = eq_range)]
     val_timbre_eq_db: f32,
     /// With --val-timbre-eq-db: the largest Mel-axis shift of the validation windows, bands (0
