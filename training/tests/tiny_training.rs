@@ -269,6 +269,27 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         resumed.weights.spec.thresholds,
         straight.weights.spec.thresholds
     );
+    // A resume told to validate on other windows (timbres changed) than the run did is refused:
+    // its epochs would be judged against a best found on different windows.
+    let err = train(
+        &spec,
+        &train_set,
+        &validation,
+        &TrainConfig {
+            val_timbre_eq_db: 8.0,
+            ..three.clone()
+        },
+        None,
+        Some(&ckpt),
+        true,
+        &mut |_| {},
+    )
+    .err()
+    .expect("a resume with another validation is refused");
+    assert!(
+        err.to_string().contains("--val-timbre-eq-db 0") && err.to_string().contains("by 8"),
+        "{err}"
+    );
     // Resuming a file that is no checkpoint says so and names it.
     let not_a_checkpoint = root.join("tiny.safetensors");
     let err = train(

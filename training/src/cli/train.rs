@@ -188,6 +188,8 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         freq_mask: args.freq_mask as usize,
         eq_bells: args.eq_bells as usize,
         time_mask: args.time_mask as usize,
+        val_timbre_eq_db: args.val_timbre_eq_db,
+        val_timbre_mel_shift: args.val_timbre_mel_shift as usize,
         device: args.device.clone(),
         ..Default::default()
     };

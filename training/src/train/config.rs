@@ -48,6 +48,13 @@ pub struct TrainConfig {
     /// from 0 to this, at most a quarter of the window); 0 leaves every frame.
     #[serde(default)]
     pub time_mask: usize,
+    /// The validation windows' timbre change (`train --val-timbre-eq-db`, ± dB, and
+    /// `--val-timbre-mel-shift`, bands; 0 and 0: validated as they are). Kept so that a resume
+    /// compares its epochs with the best so far on the same windows.
+    #[serde(default)]
+    pub val_timbre_eq_db: f32,
+    #[serde(default)]
+    pub val_timbre_mel_shift: usize,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -96,6 +103,8 @@ impl Default for TrainConfig {
             freq_mask: 0,
             eq_bells: 1,
             time_mask: 0,
+            val_timbre_eq_db: 0.0,
+            val_timbre_mel_shift: 0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),

@@ -243,6 +243,24 @@ pub fn train(
              one to train",
             path.display()
         );
+        let (was, now) = (
+            (
+                saved.state.config.val_timbre_eq_db,
+                saved.state.config.val_timbre_mel_shift,
+            ),
+            (config.val_timbre_eq_db, config.val_timbre_mel_shift),
+        );
+        anyhow::ensure!(
+            was == now,
+            "{}: the run validated with timbres changed by --val-timbre-eq-db {} \
+             --val-timbre-mel-shift {}, this resume by {} and {}: its best epoch so far was judged \
+             on other windows; resume with the run's settings",
+            path.display(),
+            was.0,
+            was.1,
+            now.0,
+            now.1
+        );
         state = saved.state;
         init = Some(saved.model);
         opt_state = Some(saved.optimizer);
