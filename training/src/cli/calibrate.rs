@@ -78,7 +78,6 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
             &mut set,
             weights.spec.mel.window_frames,
             args.timbre_eq_db,
-            1,
             args.timbre_mel_shift as usize,
             TIMBRE_SEED,
         );

@@ -150,20 +150,6 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         }
     };
     let [mut train_set, mut validation, test] = load_all(&args.data, &spec)?;
-    if args.val_timbre_eq_db > 0.0 || args.val_timbre_mel_shift > 0 {
-        change_timbres(
-            &mut validation,
-            spec.mel.window_frames,
-            args.val_timbre_eq_db,
-            1,
-            args.val_timbre_mel_shift as usize,
-            VAL_TIMBRE_SEED,
-        );
-        eprintln!(
-            "  validating on the validation windows with timbres changed (EQ ±{} dB, Mel shift up to {} bands)",
-            args.val_timbre_eq_db, args.val_timbre_mel_shift
-        );
-    }
     if let Some(n) = args.train_songs {
         train_set = train_set.first_songs(n);
         eprintln!(
@@ -193,6 +179,20 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         device: args.device.clone(),
         ..Default::default()
     };
+    // The config is the one record of the validation's change (a resume checks it).
+    if config.val_timbre_eq_db > 0.0 || config.val_timbre_mel_shift > 0 {
+        change_timbres(
+            &mut validation,
+            spec.mel.window_frames,
+            config.val_timbre_eq_db,
+            config.val_timbre_mel_shift,
+            VAL_TIMBRE_SEED,
+        );
+        eprintln!(
+            "  validating on the validation windows with timbres changed (EQ ±{} dB, Mel shift up to {} bands)",
+            config.val_timbre_eq_db, config.val_timbre_mel_shift
+        );
+    }
     let (log_path, png_path, ckpt_path) = run_files(&args.out);
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(

@@ -77,18 +77,11 @@ pub(super) fn augmented_example(
 }
 
 /// Changes the timbre of every window of `set` in place, as training's augmentation changes each
-/// source's (EQ of ±`eq_db`, a Mel shift of up to `mel_shift` bands; no gain, time shift or
+/// source's (EQ of ±`eq_db` with one bell, a Mel shift of up to `mel_shift` bands; no gain, time shift or
 /// mixing), drawn from `seed`: validation windows that stand for fonts the model never heard,
 /// for tuning thresholds that hold there too (`calibrate --timbre-eq-db`) and for picking the
 /// epoch that holds there (`train --val-timbre-eq-db`).
-pub fn change_timbres(
-    set: &mut WindowSet,
-    frames: usize,
-    eq_db: f32,
-    eq_bells: usize,
-    mel_shift: usize,
-    seed: u64,
-) {
+pub fn change_timbres(set: &mut WindowSet, frames: usize, eq_db: f32, mel_shift: usize, seed: u64) {
     use rand::SeedableRng;
     let mut rng = StdRng::seed_from_u64(seed);
     let len = set.window_len;
@@ -98,7 +91,7 @@ pub fn change_timbres(
         for (s, w) in src.iter_mut().zip(window.iter()) {
             *s = w.to_f32();
         }
-        let timbre = Timbre::draw(eq_db, eq_bells, mel_shift, mels, &mut rng);
+        let timbre = Timbre::draw(eq_db, 1, mel_shift, mels, &mut rng);
         for m in 0..mels {
             let (row, eq) = timbre.source_row(&src, m, frames);
             for (w, &v) in window[m * frames..(m + 1) * frames].iter_mut().zip(row) {
@@ -417,8 +410,8 @@ mod tests {
             .collect();
         set.labels = vec![0.0, 1.0, 1.0];
         let (mut a, mut b) = (set.clone(), set.clone());
-        change_timbres(&mut a, frames, 6.0, 1, 2, 7);
-        change_timbres(&mut b, frames, 6.0, 1, 2, 7);
+        change_timbres(&mut a, frames, 6.0, 2, 7);
+        change_timbres(&mut b, frames, 6.0, 2, 7);
         assert_eq!(a.windows, b.windows, "the same seed, the same change");
         assert_eq!(a.labels, set.labels);
         // Silence stays silence (nothing is raised above what EQ adds to a floor it clamps to).
