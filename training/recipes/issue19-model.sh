@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -272,6 +272,53 @@ if [ "$WHAT" = train7 ]; then
       --out $R/v8-soup.safetensors
   $bin calibrate --weights $R/v8-soup.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v8-soup-calibrated.safetensors $(proxy_tests)
+fi
+
+if [ "$WHAT" = train8 ]; then
+  # Run 7: more songs by more hands. 541 score-corpus pieces no run has heard (the export after
+  # the first 620 pieces of the same seeded order, so still before the test pieces past 1500;
+  # pieces whose name or MIDI bytes match an earlier export dropped, and the quartet movements
+  # whose file names collide across opus numbers) arranged with people's roles, half at even,
+  # half at real priors, join run 4's data; the tenth model's network trains on with run 5's
+  # timbre changes at run 6's learning rate, its epochs judged on the timbre-changed validation.
+  # Run 1's family-arranged songs with effects (`family`, 300 tracks) are left out: the machine
+  # it ran on had no disk for both. About 80 minutes on 2 cores (needs `data`, `validation`, `tests`).
+  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
+  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  if [ ! -d $D/corpus2/train ]; then
+    corpus_tool
+    [ -d $D/corpus2-all ] || { rm -rf $D/corpus2-all.part
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus2-all.part --pieces 520 --skip 620 \
+          --seed 1 --jobs 2 && mv $D/corpus2-all.part $D/corpus2-all; }
+    [ -d $D/corpus-new ] ||
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-new --pieces 400 --skip 1500 --seed 1 --jobs 1
+    [ -d $D/corpus-all ] ||
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
+    old=$(cd $D && md5sum corpus-all/*.mid corpus-new/*.mid | awk '{print $1}')
+    mkdir -p $D/corpus2-dropped $D/corpus2-even $D/corpus2-real
+    for f in $(ls $D/corpus2-all); do
+      if [ -e $D/corpus-all/$f ] || [ -e $D/corpus-new/$f ] || [[ $f == *-movement* ]] ||
+          grep -q "$(md5sum < $D/corpus2-all/$f | cut -c1-32)" <<< "$old"; then
+        mv $D/corpus2-all/$f $D/corpus2-dropped/
+      fi
+    done
+    i=0
+    for f in $(ls $D/corpus2-all/*.mid | sort); do
+      cp $f $D/corpus2-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
+    done
+    $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-even --arrange --seed 1061
+    $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-real --arrange --priors real --seed 1062
+    mv $D/corpus2/train.part $D/corpus2/train
+  fi
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v9.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v7/v7-soup-calibrated.safetensors $DATA --out $R/v9.safetensors \
+      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-68} --seed 7 "${resume[@]}" \
+      --describe "issue 19 run 7: run 4's data without run 1's family songs, with 541 new score-corpus pieces arranged with people's roles; run 5's timbre changes; continued from the tenth model"
+  $bin calibrate --weights $R/v9.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v9-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then
