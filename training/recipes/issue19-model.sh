@@ -283,6 +283,9 @@ if [ "$WHAT" = train8 ]; then
   # timbre changes at run 6's learning rate, its epochs judged on the timbre-changed validation.
   # Run 1's family-arranged songs with effects (`family`, 300 tracks) are left out: the machine
   # it ran on had no disk for both. About 80 minutes on 2 cores (needs `data`, `validation`, `tests`).
+  # Not shipped: no epoch beat the starting weights on validation (best 0.620 against 0.621), so
+  # v9 is the tenth's network again; epoch 10 (the last) ranks the unheard proxies better but
+  # loses macro F1 at its thresholds (STUDIES). Its calibrated weights: training/runs/issue19-v9/.
   synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
   synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
   if [ ! -d $D/corpus2/train ]; then
