@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -40,6 +40,23 @@ corpus_tool() {
   [ -x /tmp/m21/bin/python ] || { python3 -m venv /tmp/m21 &&
     /tmp/m21/bin/pip install -q -r training/tools/requirements-corpus.txt; }
   [ -f /tmp/corpus_to_midi.py ] || git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
+}
+
+# drop_known NEW DROPPED OLD...: moves out of export NEW the pieces an earlier export OLD already
+# holds (same file name or same MIDI bytes) and the quartet movements, whose file names collide
+# across opus numbers (`beethoven-movement2-00` can be any quartet's).
+drop_known() {
+  local new=$1 dropped=$2; shift 2
+  local sums; sums=$(for o in "$@"; do [ -d "$o" ] && md5sum "$o"/*.mid; done | awk '{print $1}')
+  mkdir -p "$dropped"
+  for f in $(ls "$new"); do
+    local known=""
+    for o in "$@"; do [ -e "$o/$f" ] && known=1; done
+    if [ -n "$known" ] || [[ $f == *-movement* ]] ||
+        grep -q "$(md5sum < "$new/$f" | cut -c1-32)" <<< "$sums"; then
+      mv "$new/$f" "$dropped/"
+    fi
+  done
 }
 
 # `calibrate --test` arguments: the proxy sets whose held-out metrics a weights file records.
@@ -297,15 +314,8 @@ if [ "$WHAT" = train8 ]; then
       /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-new --pieces 400 --skip 1500 --seed 1 --jobs 1
     [ -d $D/corpus-all ] ||
       /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
-    old=$(cd $D && md5sum corpus-all/*.mid corpus-new/*.mid | awk '{print $1}')
-    mkdir -p $D/corpus2-dropped $D/corpus2-even $D/corpus2-real
-    for f in $(ls $D/corpus2-all); do
-      if [ -e $D/corpus-all/$f ] || [ -e $D/corpus-new/$f ] || [[ $f == *-movement* ]] ||
-          grep -q "$(md5sum < $D/corpus2-all/$f | cut -c1-32)" <<< "$old"; then
-        mv $D/corpus2-all/$f $D/corpus2-dropped/
-      fi
-    done
-    i=0
+    drop_known $D/corpus2-all $D/corpus2-dropped $D/corpus-all $D/corpus-new
+    mkdir -p $D/corpus2-even $D/corpus2-real; i=0
     for f in $(ls $D/corpus2-all/*.mid | sort); do
       cp $f $D/corpus2-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
     done
@@ -322,6 +332,24 @@ if [ "$WHAT" = train8 ]; then
       --describe "issue 19 run 7: run 4's data without run 1's family songs, with 541 new score-corpus pieces arranged with people's roles; run 5's timbre changes; continued from the tenth model"
   $bin calibrate --weights $R/v9.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v9-calibrated.safetensors $(proxy_tests)
+fi
+
+if [ "$WHAT" = corpus-val ]; then
+  # Validation songs of run 7's kind (after it): 120 score-corpus pieces that neither training
+  # (pieces 1-600 and run 7's) nor the tests (past piece 1 500) hold, arranged with people's roles
+  # at real priors in the training fonts. Run 7's epochs, which added such pieces, beat the tenth
+  # here while the composer validation songs could not see it (STUDIES). Needs `train8`'s export.
+  if [ ! -d $D/corpus-val/validation ]; then
+    corpus_tool
+    [ -d $D/corpus3-all ] || { rm -rf $D/corpus3-all.part
+      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus3-all.part --pieces 200 --skip 1160 \
+          --seed 1 --jobs 1 && mv $D/corpus3-all.part $D/corpus3-all; }
+    drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
+        $D/corpus2-dropped
+    $bin synth --out $D/corpus-val/validation.part --midi-dir $D/corpus3-all --arrange --priors real \
+        --seed 1064
+    mv $D/corpus-val/validation.part $D/corpus-val/validation
+  fi
 fi
 
 if [ "$WHAT" = recalibrate ]; then

@@ -76,10 +76,13 @@ pub fn plot_curves(
                     [(0.5, y), (epochs + 0.5, y)],
                     6,
                     4,
-                    BLUE.stroke_width(1),
+                    BLACK.stroke_width(1),
                 ))?
                 .label(format!("mAP of the starting weights ({y:.3})"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(1)));
+                // Black, not the mAP's blue: the legend's sample is solid, so colour tells them apart.
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1))
+                });
         }
         chart
             .configure_series_labels()
