@@ -340,6 +340,9 @@ if [ "$WHAT" = corpus-val ]; then
   # at real priors in the training fonts. Run 7's epochs, which added such pieces, beat the tenth
   # here while the composer validation songs could not see it (STUDIES). Needs `train8`'s export.
   if [ ! -d $D/corpus-val/validation ]; then
+    for e in corpus-all corpus-new corpus2-all; do
+      [ -d $D/$e ] || { echo "corpus-val: $D/$e is missing (run \`data\`, \`tests\` and \`train8\` first)"; exit 1; }
+    done
     corpus_tool
     [ -d $D/corpus3-all ] || { rm -rf $D/corpus3-all.part
       /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus3-all.part --pieces 200 --skip 1160 \
