@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -353,6 +353,22 @@ if [ "$WHAT" = corpus-val ]; then
         --seed 1064
     mv $D/corpus-val/validation.part $D/corpus-val/validation
   fi
+fi
+
+if [ "$WHAT" = train9 ]; then
+  # Run 8: run 7's data from run 7's last epoch (calibrated weights in git), its epochs judged on
+  # validation folders that include the held-out corpus pieces (`corpus-val`), where run 7's gain
+  # shows; timbre changes as run 7, lower learning rate. Needs `train8` and `corpus-val`. Started
+  # at the end of a session: rerun to resume from its checkpoint.
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v10.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v9/run7-epoch10-calibrated.safetensors $DATA \
+      --out $R/v10.safetensors --epochs ${EPOCHS:-8} --steps-per-epoch 1500 --lr 0.0002 \
+      --mix-probability 0.3 --patience 8 --eq-db 8 --mel-shift 3 --freq-mask 16 \
+      --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-55} --seed 8 "${resume[@]}" \
+      --describe "issue 19 run 8: run 7's data, epochs judged with held-out corpus pieces in validation; continued from run 7's last epoch"
+  $bin calibrate --weights $R/v10.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v10-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then
