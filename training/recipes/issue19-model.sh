@@ -41,6 +41,15 @@ corpus_tool() {
     /tmp/m21/bin/pip install -q -r training/tools/requirements-corpus.txt; }
   [ -f /tmp/corpus_to_midi.py ] || git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
 }
+# corpus_export NAME ARGS...: the export $D/NAME (written as NAME.part, renamed when complete),
+# unless it exists. The exports' pieces by name: corpus-all (training, pieces 1-600), corpus2-all
+# (run 7), corpus3-all (corpus-val), corpus-new (tests, past piece 1 500).
+corpus_export() {
+  local out=$D/$1; shift
+  [ -d "$out" ] && return
+  corpus_tool; rm -rf "$out.part"
+  /tmp/m21/bin/python /tmp/corpus_to_midi.py --out "$out.part" --seed 1 "$@" && mv "$out.part" "$out"
+}
 
 # drop_known NEW DROPPED OLD...: moves out of export NEW the pieces an earlier export OLD already
 # holds (same file name or same MIDI bytes) and the quartet movements, whose file names collide
@@ -120,8 +129,7 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   if [ ! -d $D/corpus/train ]; then
     corpus_tool
     [ -z "$export_pid" ] || wait $export_pid || { echo "corpus export failed: $D/corpus-export.log"; exit 1; }
-    [ -d $D/corpus-all ] ||
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
+    corpus_export corpus-all --pieces 600 --jobs 1
     mkdir -p $D/corpus-even $D/corpus-real; i=0
     for f in $(ls $D/corpus-all/*.mid | sort); do
       cp $f $D/corpus-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
@@ -306,14 +314,9 @@ if [ "$WHAT" = train8 ]; then
   synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
   synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
   if [ ! -d $D/corpus2/train ]; then
-    corpus_tool
-    [ -d $D/corpus2-all ] || { rm -rf $D/corpus2-all.part
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus2-all.part --pieces 520 --skip 620 \
-          --seed 1 --jobs 2 && mv $D/corpus2-all.part $D/corpus2-all; }
-    [ -d $D/corpus-new ] ||
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-new --pieces 400 --skip 1500 --seed 1 --jobs 1
-    [ -d $D/corpus-all ] ||
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-all --pieces 600 --seed 1 --jobs 1
+    corpus_export corpus2-all --pieces 520 --skip 620 --jobs 2
+    corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
+    corpus_export corpus-all --pieces 600 --jobs 1
     drop_known $D/corpus2-all $D/corpus2-dropped $D/corpus-all $D/corpus-new
     mkdir -p $D/corpus2-even $D/corpus2-real; i=0
     for f in $(ls $D/corpus2-all/*.mid | sort); do
@@ -343,10 +346,7 @@ if [ "$WHAT" = corpus-val ]; then
     for e in corpus-all corpus-new corpus2-all; do
       [ -d $D/$e ] || { echo "corpus-val: $D/$e is missing (run \`data\`, \`tests\` and \`train8\` first)"; exit 1; }
     done
-    corpus_tool
-    [ -d $D/corpus3-all ] || { rm -rf $D/corpus3-all.part
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus3-all.part --pieces 200 --skip 1160 \
-          --seed 1 --jobs 1 && mv $D/corpus3-all.part $D/corpus3-all; }
+    corpus_export corpus3-all --pieces 200 --skip 1160 --jobs 1
     drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
         $D/corpus2-dropped
     $bin synth --out $D/corpus-val/validation.part --midi-dir $D/corpus3-all --arrange --priors real \
@@ -400,9 +400,7 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   # name, as the shipped model's corpus test): arranged as the shipped model's test was, and
   # arranged with people's roles at real priors with TimGM6mb.
   if [ ! -d $T/corpus-family ]; then
-    corpus_tool
-    [ -d $D/corpus-new ] ||
-      /tmp/m21/bin/python /tmp/corpus_to_midi.py --out $D/corpus-new --pieces 400 --skip 1500 --seed 1 --jobs 1
+    corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
     mkdir -p $D/corpus-new-test; i=0
     for f in $(ls $D/corpus-new/*.mid | sort); do
       [ $((i % 2)) = 0 ] && cp $f $D/corpus-new-test/; i=$((i + 1))
