@@ -4,7 +4,7 @@
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
 # the data folders that exist and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -369,6 +369,25 @@ if [ "$WHAT" = train9 ]; then
       --describe "issue 19 run 8: run 7's data, epochs judged with held-out corpus pieces in validation; continued from run 7's last epoch"
   $bin calibrate --weights $R/v10.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v10-calibrated.safetensors $(proxy_tests)
+fi
+
+if [ "$WHAT" = train10 ]; then
+  # Run 9: a wider network from the tenth's. `instrunet widen` copies channels of the last block
+  # (128 -> 256, same outputs; one analysis 1.7 -> 2.3 ms), then run 7's data, timbre changes,
+  # learning rate, seed and schedule train it on, its epochs judged with the held-out corpus
+  # pieces in validation as run 8's. Run 7 is the narrow control at the same steps. Needs
+  # `train8` and `corpus-val`.
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
+  [ -f $R/v11-init.safetensors ] || $bin widen --weights training/runs/issue19-v7/v7-soup-calibrated.safetensors \
+      --channels 32,64,256 --seed 9 --out $R/v11-init.safetensors
+  resume=(); [ -f $R/v11.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init $R/v11-init.safetensors $DATA --out $R/v11.safetensors \
+      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-100} --seed 7 "${resume[@]}" \
+      --describe "issue 19 run 9: the tenth model widened to 32,64,256 channels, trained on run 7's data (541 new score-corpus pieces) with run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
+  $bin calibrate --weights $R/v11.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v11-calibrated.safetensors $(proxy_tests)
 fi
 
 if [ "$WHAT" = recalibrate ]; then

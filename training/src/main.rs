@@ -54,6 +54,9 @@ enum Command {
     /// Average several weights files of one network (fine-tuned from the same weights) into
     /// one; calibrate the result next.
     Average(cli::average::AverageArgs),
+    /// Widen the convolution blocks of trained weights without changing what they compute, to
+    /// train a wider network on from them.
+    Widen(cli::widen::WidenArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -80,6 +83,7 @@ fn main() -> anyhow::Result<()> {
         Command::Latency(args) => cli::latency::latency(args)?,
         Command::Calibrate(args) => cli::calibrate::calibrate(args)?,
         Command::Average(args) => cli::average::average(args)?,
+        Command::Widen(args) => cli::widen::widen(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

@@ -13,3 +13,4 @@ pub mod latency;
 pub mod synth;
 pub mod tag;
 pub mod train;
+pub mod widen;
