@@ -33,9 +33,10 @@ pub(crate) struct WidenArgs {
 pub fn widen(args: WidenArgs) -> anyhow::Result<()> {
     let input = Weights::from_file(&args.weights)
         .with_context(|| format!("loading {}", args.weights.display()))?;
-    let channels: [usize; 3] = args.channels.as_slice().try_into().map_err(|_| {
-        anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
-    })?;
+    let channels: [usize; 3] =
+        args.channels.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
+        })?;
     let from = input.spec.network.conv_channels;
     let wide = widened(&input, channels, args.seed)
         .with_context(|| format!("widening {}", args.weights.display()))?;
@@ -135,7 +136,8 @@ pub(crate) fn widened(w: &Weights, channels: [usize; 3], seed: u64) -> anyhow::R
         for (i, &src) in in_sources.iter().enumerate() {
             for b in 0..bands {
                 let v = fc1[h * old_inputs + src * bands + b];
-                wide[h * c_in * bands + i * bands + b] = v * shares[i * hidden * bands + h * bands + b];
+                wide[h * c_in * bands + i * bands + b] =
+                    v * shares[i * hidden * bands + h * bands + b];
             }
         }
     }
@@ -224,7 +226,10 @@ mod tests {
             let (a, b) = (logits(&narrow, &xs, train), logits(&wide, &xs, train));
             let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-                assert!((x - y).abs() < 1e-4 * scale, "train {train}, logit {i}: {x} vs {y}");
+                assert!(
+                    (x - y).abs() < 1e-4 * scale,
+                    "train {train}, logit {i}: {x} vs {y}"
+                );
             }
         }
     }
@@ -241,8 +246,14 @@ mod tests {
         let inputs = 136 * bands;
         let (mine, theirs) = (fc1[128 * bands], fc1[src * bands]);
         let old = narrow.tensors.values("fc1.weight").unwrap()[src * bands];
-        assert!((mine + theirs - old).abs() < 1e-6, "{mine} + {theirs} vs {old}");
-        assert!((mine - theirs).abs() > 1e-4 * old.abs(), "an even split: {mine} {theirs}");
+        assert!(
+            (mine + theirs - old).abs() < 1e-6,
+            "{mine} + {theirs} vs {old}"
+        );
+        assert!(
+            (mine - theirs).abs() > 1e-4 * old.abs(),
+            "an even split: {mine} {theirs}"
+        );
         assert_eq!(fc1.len(), 256 * inputs);
     }
 
