@@ -372,11 +372,13 @@ if [ "$WHAT" = train9 ]; then
 fi
 
 if [ "$WHAT" = train10 ]; then
-  # Run 9: a wider network from the tenth's. `instrunet widen` copies channels of the last block
-  # (128 -> 256, same outputs; one analysis 1.7 -> 2.3 ms), then run 7's data, timbre changes,
-  # learning rate, seed and schedule train it on, its epochs judged with the held-out corpus
-  # pieces in validation as run 8's. Run 7 is the narrow control at the same steps. Needs
-  # `train8` and `corpus-val`.
+  # Run 9, the shipped (eleventh) model: a wider network from the tenth's. `instrunet widen`
+  # copies channels of the last block (128 -> 256, same outputs; one analysis 1.7 -> 2.3 ms),
+  # then run 7's data, timbre changes, learning rate, seed and schedule train it on, its epochs
+  # judged with the held-out corpus pieces in validation as run 8's. Run 7 is the narrow control
+  # at the same steps. Needs `train8`'s data and `corpus-val` (and `tests` for the held-out
+  # metrics the file records); about 95 minutes on 2 cores. Its calibrated weights:
+  # training/runs/issue19-v10/v11-calibrated.safetensors = model/weights/instrunet-default.safetensors.
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
   [ -f $R/v11-init.safetensors ] || $bin widen --weights training/runs/issue19-v7/v7-soup-calibrated.safetensors \
       --channels 32,64,256 --seed 9 --out $R/v11-init.safetensors
@@ -472,7 +474,7 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
-  # Every proxy, for the embedded model (default: run 4 since it was shipped), the
+  # Every proxy, for the embedded model (run 9's since it was shipped), the
   # seventh model (shipped before run 2; its file from git history) and each weights file in MODELS.
   T=$D/tests E=$R/eval
   mkdir -p $E
