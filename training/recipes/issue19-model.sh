@@ -73,6 +73,13 @@ proxy_tests() {
   for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
     real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix; do echo --test $D/tests/$t; done
 }
+# calibrate_run NAME: $R/NAME.safetensors with thresholds tuned as every run since run 4's
+# (real-prior songs, non-music at 16 and 48 kHz, stems alone) and the proxies' metrics recorded,
+# into $R/NAME-calibrated.safetensors.
+calibrate_run() {
+  $bin calibrate --weights $R/$1.safetensors --data $D/real --data $D/nm --data $D/nm48 \
+      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/$1-calibrated.safetensors $(proxy_tests)
+}
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
 RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
 
@@ -223,8 +230,7 @@ if [ "$WHAT" = train4 ]; then
       --epochs 12 --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
       --max-minutes ${MINUTES:-17} --seed 3 --resume \
       --describe "issue 19 run 3, resumed after epoch 7 with non-music and real-prior songs rendered at 48 kHz"
-  $bin calibrate --weights $R/v5.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v5-calibrated.safetensors $(proxy_tests)
+  calibrate_run v5
 fi
 
 if [ "$WHAT" = train5 ]; then
@@ -242,8 +248,7 @@ if [ "$WHAT" = train5 ]; then
       --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 5 \
       --eq-db 6 --mel-shift 2 --max-minutes ${MINUTES:-95} --seed 4 "${resume[@]}" \
       --describe "issue 19 run 4: run 3's data and the 48 kHz additions, each source's timbre changed at random (EQ, Mel shift); continued from the 48 kHz resume"
-  $bin calibrate --weights $R/v6.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v6-calibrated.safetensors $(proxy_tests)
+  calibrate_run v6
 fi
 
 if [ "$WHAT" = train6 ]; then
@@ -262,15 +267,13 @@ if [ "$WHAT" = train6 ]; then
       --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0005 --mix-probability 0.3 --patience 12 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --max-minutes ${MINUTES:-95} --seed 5 "${resume[@]}" \
       --describe "issue 19 run 5: run 4's data, stronger timbre changes (EQ ±8 dB, Mel shift 3) and frequency masks of up to 16 bands; continued from run 4"
-  $bin calibrate --weights $R/v7.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v7-calibrated.safetensors $(proxy_tests)
+  calibrate_run v7
   # The shipped (tenth) model: run 4's and run 5's best networks averaged (a model soup; run 5
   # descends from run 4), calibrated alike. Alone, run 5 ranks unheard fonts better but lost macro
   # F1 on our own songs and live; the mean keeps both. Its files: training/runs/issue19-v7/.
   $bin average --weights training/runs/issue19-v6/v6.safetensors --weights $R/v7.safetensors \
       --out $R/v7-soup.safetensors
-  $bin calibrate --weights $R/v7-soup.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v7-soup-calibrated.safetensors $(proxy_tests)
+  calibrate_run v7-soup
 fi
 
 if [ "$WHAT" = train7 ]; then
@@ -290,13 +293,11 @@ if [ "$WHAT" = train7 ]; then
       --eq-db 8 --eq-bells 3 --mel-shift 3 --freq-mask 16 --time-mask 16 \
       --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-80} --seed 6 "${resume[@]}" \
       --describe "issue 19 run 6: run 4's data, EQ of three bells, frequency and time masks, epochs judged on timbre-changed validation; continued from the tenth model"
-  $bin calibrate --weights $R/v8.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v8-calibrated.safetensors $(proxy_tests)
+  calibrate_run v8
   # With the tenth model's network (itself a soup of runs 4 and 5), averaged and calibrated alike.
   $bin average --weights training/runs/issue19-v7/v7-soup-calibrated.safetensors --weights $R/v8.safetensors \
       --out $R/v8-soup.safetensors
-  $bin calibrate --weights $R/v8-soup.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v8-soup-calibrated.safetensors $(proxy_tests)
+  calibrate_run v8-soup
 fi
 
 if [ "$WHAT" = train8 ]; then
@@ -333,8 +334,7 @@ if [ "$WHAT" = train8 ]; then
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
       --max-minutes ${MINUTES:-68} --seed 7 "${resume[@]}" \
       --describe "issue 19 run 7: run 4's data without run 1's family songs, with 541 new score-corpus pieces arranged with people's roles; run 5's timbre changes; continued from the tenth model"
-  $bin calibrate --weights $R/v9.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v9-calibrated.safetensors $(proxy_tests)
+  calibrate_run v9
 fi
 
 if [ "$WHAT" = corpus-val ]; then
@@ -367,8 +367,7 @@ if [ "$WHAT" = train9 ]; then
       --mix-probability 0.3 --patience 8 --eq-db 8 --mel-shift 3 --freq-mask 16 \
       --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-55} --seed 8 "${resume[@]}" \
       --describe "issue 19 run 8: run 7's data, epochs judged with held-out corpus pieces in validation; continued from run 7's last epoch"
-  $bin calibrate --weights $R/v10.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v10-calibrated.safetensors $(proxy_tests)
+  calibrate_run v10
 fi
 
 if [ "$WHAT" = train10 ]; then
@@ -388,8 +387,7 @@ if [ "$WHAT" = train10 ]; then
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
       --max-minutes ${MINUTES:-100} --seed 7 "${resume[@]}" \
       --describe "issue 19 run 9: the tenth model widened to 32,64,256 channels, trained on run 7's data (541 new score-corpus pieces) with run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
-  $bin calibrate --weights $R/v11.safetensors --data $D/real --data $D/nm --data $D/nm48 \
-      --data $D/solo-val --causal ${CAUSAL:-0} --out $R/v11-calibrated.safetensors $(proxy_tests)
+  calibrate_run v11
 fi
 
 if [ "$WHAT" = recalibrate ]; then
