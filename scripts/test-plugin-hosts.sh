@@ -28,14 +28,18 @@ restore() {
     return 0
 }
 trap restore EXIT
-cargo xtask bundle instrunet --profile release-checked --features assert_process_allocs --locked
+# --with-cli: the plugin and the `instrunet` CLI in one `cargo build`, whose features then equal the
+# test build's (test-all.sh) but for the allocation checks: only nice-plug and the plugin compile
+# again, and the CLI the Ardour session test runs is already there.
+cargo xtask bundle instrunet --with-cli --profile release-checked \
+    --features instrunet-plugin/assert_process_allocs --locked
 restore
 trap - EXIT
 
 echo "== CLAP host harness on $test_bundles/InstruNET.clap"
-# --workspace: the same feature set as test-all.sh's build, so nothing is compiled again.
+# The same package selection as test-all.sh's build, so nothing is compiled again.
 INSTRUNET_CLAP="$PWD/$test_bundles/InstruNET.clap" \
-    cargo test --workspace --profile release-checked --locked --test clap_host -- --ignored --test-threads=1
+    cargo test --workspace --exclude xtask --profile release-checked --locked --test clap_host -- --ignored --test-threads=1
 
 # --- Real hosts' scanners -------------------------------------------------------------------
 root=target/host-scanners
@@ -94,7 +98,5 @@ echo "host scanners: InstruNET found by Ardour (VST3) and qtractor (CLAP) with i
 # --- A real DAW session ----------------------------------------------------------------------
 # The allocation-checked VST3 in Ardour 7's engine, headless: export equals the input, the
 # plugin's notes recorded on a MIDI track (scripts/test-ardour-session.sh).
-# (test-all.sh's `cargo test --workspace` has built the CLI; run alone, this builds it.)
-cli=target/release-checked/instrunet
-[ -x "$cli" ] || cargo build --profile release-checked --locked -p instrunet-training --bin instrunet
-INSTRUNET_CLI=$cli bash scripts/test-ardour-session.sh "$test_bundles/InstruNET.vst3"
+# The CLI that renders the song: built with the bundles above (--with-cli).
+INSTRUNET_CLI=target/release-checked/instrunet bash scripts/test-ardour-session.sh "$test_bundles/InstruNET.vst3"

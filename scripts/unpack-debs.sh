@@ -2,7 +2,7 @@
 #
 # unpack_debs ROOT DEBS_DIR PKG...: downloads each PKG (an "a|b" alternative takes the first
 # package apt knows: names differ between Debian 12 and later) into DEBS_DIR, running
-# `apt-get update` once if a download fails, and unpacks every .deb there into ROOT.
+# `apt-get update` once if a download fails, unpacks every .deb there into ROOT and deletes DEBS_DIR.
 download_debs() {
     local alt pkg
     for alt in "$@"; do
@@ -23,4 +23,6 @@ unpack_debs() {
         (cd "$debs" && download_debs "$@")
     fi
     for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+    # Unpacked, the packages are not needed again (CI's disk is shared and has run full).
+    rm -rf "$debs"
 }
