@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
-# A clean test run fills about 1.5 GB under target/ (host tests included); a full disk kills the linker mid-write
-# (SIGBUS), which reads like a toolchain crash. Say so up front.
+# A clean test run fills about 1.5 GB under target/ (host tests included); a full disk kills the
+# linker mid-write (SIGBUS), which reads like a toolchain crash. Say so up front.
 free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
 echo "disk: $((free_kb / 1024)) MiB free for target/"
 if [ "$free_kb" -lt $((4 * 1024 * 1024)) ]; then
