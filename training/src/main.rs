@@ -51,6 +51,9 @@ enum Command {
     /// (each length tried with thresholds tuned for it; the best macro F1 kept) and write them
     /// into a copy of the weights.
     Calibrate(cli::calibrate::CalibrateArgs),
+    /// Two weights files side by side on the held-out sets `calibrate --test` recorded in both,
+    /// with a verdict per set: is the candidate better on every one (the ship rule)?
+    Compare(cli::compare::CompareArgs),
     /// Average several weights files of one network (fine-tuned from the same weights) into
     /// one; calibrate the result next.
     Average(cli::average::AverageArgs),
@@ -82,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::Info { weights } => cli::info::info(weights.as_deref())?,
         Command::Latency(args) => cli::latency::latency(args)?,
         Command::Calibrate(args) => cli::calibrate::calibrate(args)?,
+        Command::Compare(args) => cli::compare::compare(args)?,
         Command::Average(args) => cli::average::average(args)?,
         Command::Widen(args) => cli::widen::widen(args)?,
         Command::Data { command } => cli::data::run(command)?,

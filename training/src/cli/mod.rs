@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod average;
 pub mod calibrate;
 pub mod common;
+pub mod compare;
 pub mod data;
 pub mod eval;
 pub mod info;
