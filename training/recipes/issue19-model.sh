@@ -2,7 +2,8 @@
 # Issue 19's model: the data (people-arranged songs with production effects, at even and real
 # priors; corpus pieces arranged alike; family-arranged songs; non-music), the training run, and
 # the proxy test sets it is measured on. Every step is resumable: rerun the script and it skips
-# the data folders that exist and resumes the training from its checkpoint.
+# the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
+# short is made again) and resumes the training from its checkpoint.
 #
 #   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|recalibrate|tests|eval|all]
 #
@@ -20,8 +21,29 @@ if [ -z "${INSTRUNET_BIN:-}" ]; then
   source scripts/ensure-tools.sh
   cargo build --release --locked -p instrunet-training
 fi
-# A folder is made once: skipped when it exists (delete it to make it again).
-synth() { local out=$1; shift; [ -d "$out" ] || $bin synth --out "$out" "$@"; }
+# A folder is made once: skipped when it exists (delete it to make it again). Each is written as
+# FOLDER.part and renamed when complete, so that a run cut short (a session's end) is redone from
+# scratch on the next run, not taken for done.
+synth() {
+  local out=$1; shift; [ -d "$out" ] && return
+  rm -rf "$out.part"; $bin synth --out "$out.part" "$@"; mv "$out.part" "$out"
+}
+# synth_batch OUT FIRST N ARGS...: tracks FIRST..FIRST+N-1 of a folder that batches fill in turn
+# (synth numbers on from the highest track), unless the last is complete (metadata.yaml is
+# written last); the tracks of a batch cut short are deleted first.
+synth_batch() {
+  local out=$1 first=$2 n=$3 t; shift 3
+  [ -f "$out/Track$(printf %05d $((first + n - 1)))/metadata.yaml" ] && return
+  for t in "$out"/Track*; do
+    if [ -e "$t" ] && [ $((10#${t##*/Track})) -ge "$first" ]; then rm -rf "$t"; fi
+  done
+  $bin synth --out "$out" --tracks "$n" "$@"
+}
+# solo_all SONGS DST: every stem of the songs played alone (`data solo`), into DST.part, renamed.
+solo_all() {
+  [ -d "$2" ] && return
+  rm -rf "$2.part"; $bin data solo "$1" "$2.part"; mv "$2.part" "$2"
+}
 # solo_stems SONGS DST EVERY OFFSET PREFIX: of the songs' stems played alone (`data solo`, in
 # sorted order), every EVERY-th from OFFSET moves to DST, renamed PREFIX + its digits (prefixes
 # keep the stems of several sources in one folder apart).
@@ -97,10 +119,12 @@ validation_sets() {
   # random, then the family-arranged ones): `calibrate` tunes thresholds on mixes and stems alone,
   # since an instrument playing alone must light one meter.
   if [ ! -d $D/solo-val/validation ]; then
+    rm -rf $D/solo-val-real $D/solo-val-fam $D/solo-val/validation.part
     $bin data solo $D/real/validation $D/solo-val-real
     $bin data solo $D/family-dry/validation $D/solo-val-fam
-    python3 training/tools/pick_solo_validation.py --out $D/solo-val/validation --per-class 14 \
+    python3 training/tools/pick_solo_validation.py --out $D/solo-val/validation.part --per-class 14 \
         --seed 5 $D/solo-val-real:Track8 $D/solo-val-fam:Track9
+    mv $D/solo-val/validation.part $D/solo-val/validation
     rm -rf $D/solo-val-real $D/solo-val-fam
   fi
 }
@@ -119,17 +143,18 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # Composer songs, people's roles, production effects: even priors (every class often enough
   # to learn) and real priors (the classes as often as people use them).
   for s in 1001 1002 1003 1004 1005 1006; do
-    [ -d "$D/even/train/Track$(printf %05d $(( (s - 1000) * 200 )))" ] ||
-      $bin synth --out $D/even/train --tracks 200 --seed $s
+    synth_batch $D/even/train $(( (s - 1001) * 200 + 1 )) 200 --seed $s
   done
   for s in 1011 1012; do
-    [ -d "$D/real/train/Track$(printf %05d $(( (s - 1010) * 200 )))" ] ||
-      $bin synth --out $D/real/train --tracks 200 --priors real --seed $s
+    synth_batch $D/real/train $(( (s - 1011) * 200 + 1 )) 200 --priors real --seed $s
   done
   # The shipped model's kind of song, with production effects: keeps what it knew.
   synth $D/family/train --roles family --tracks 300 --seed 1021
   # Every eighth stem of the even songs played alone: one instrument alone should light one meter.
-  [ -d $D/solo/train ] || solo_stems $D/even/train $D/solo/train 8 0 Track
+  if [ ! -d $D/solo/train ]; then
+    rm -rf $D/solo/train.part; solo_stems $D/even/train $D/solo/train.part 8 0 Track
+    mv $D/solo/train.part $D/solo/train
+  fi
   synth $D/nm/train --non-music --tracks 400 --seed 1031
   # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
   # pieces 1-600, arranged with people's roles: half at even, half at real priors.
@@ -141,29 +166,33 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
     for f in $(ls $D/corpus-all/*.mid | sort); do
       cp $f $D/corpus-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
     done
-    $bin synth --out $D/corpus/train --midi-dir $D/corpus-even --arrange --seed 1041
-    $bin synth --out $D/corpus/train --midi-dir $D/corpus-real --arrange --priors real --seed 1042
+    rm -rf $D/corpus/train.part
+    $bin synth --out $D/corpus/train.part --midi-dir $D/corpus-even --arrange --seed 1041
+    $bin synth --out $D/corpus/train.part --midi-dir $D/corpus-real --arrange --priors real --seed 1042
+    mv $D/corpus/train.part $D/corpus/train
   fi
   # Run 2's additions. Run 1 lost on the shipped model's kind of song (family roles, dry), which
   # was 8 % of its data: composer songs and corpus pieces (the even half) arranged so, dry.
   synth $D/family-dry/train --roles family --dry --tracks 250 --seed 1051
-  [ -d $D/corpus-fam/train ] ||
-    $bin synth --roles family --dry --out $D/corpus-fam/train --midi-dir $D/corpus-even --arrange --seed 1052
+  synth $D/corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1052
   # More stems played alone: the even songs' stems at offset 4 of 8 (run 1 took offset 0) and
   # every fourth stem of the family-arranged dry songs (renamed Track5NNNNN: one folder).
   if [ ! -d $D/solo2/train ]; then
-    solo_stems $D/even/train $D/solo2/train 8 4 Track
-    solo_stems $D/family-dry/train $D/solo2/train 4 0 Track5
+    rm -rf $D/solo2/train.part
+    solo_stems $D/even/train $D/solo2/train.part 8 4 Track
+    solo_stems $D/family-dry/train $D/solo2/train.part 4 0 Track5
+    mv $D/solo2/train.part $D/solo2/train
   fi
   # Run 3's additions: 250 more family-arranged dry songs, the even-half corpus pieces arranged
   # by family again (another draw of programs), and more stems alone (every fourth of the new
   # songs' stems, Track6NNNNN; every twelfth stem of the real-prior songs, Track7NNNNN).
   synth $D/family-dry2/train --roles family --dry --tracks 250 --seed 1054
-  [ -d $D/corpus-fam2/train ] ||
-    $bin synth --roles family --dry --out $D/corpus-fam2/train --midi-dir $D/corpus-even --arrange --seed 1055
+  synth $D/corpus-fam2/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1055
   if [ ! -d $D/solo3/train ]; then
-    solo_stems $D/family-dry2/train $D/solo3/train 4 0 Track6
-    solo_stems $D/real/train $D/solo3/train 12 0 Track7
+    rm -rf $D/solo3/train.part
+    solo_stems $D/family-dry2/train $D/solo3/train.part 4 0 Track6
+    solo_stems $D/real/train $D/solo3/train.part 12 0 Track7
+    mv $D/solo3/train.part $D/solo3/train
   fi
 fi
 
@@ -323,6 +352,7 @@ if [ "$WHAT" = train8 ]; then
     for f in $(ls $D/corpus2-all/*.mid | sort); do
       cp $f $D/corpus2-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
     done
+    rm -rf $D/corpus2/train.part
     $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-even --arrange --seed 1061
     $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-real --arrange --priors real --seed 1062
     mv $D/corpus2/train.part $D/corpus2/train
@@ -349,6 +379,7 @@ if [ "$WHAT" = corpus-val ]; then
     corpus_export corpus3-all --pieces 200 --skip 1160 --jobs 1
     drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
         $D/corpus2-dropped
+    rm -rf $D/corpus-val/validation.part
     $bin synth --out $D/corpus-val/validation.part --midi-dir $D/corpus3-all --arrange --priors real \
         --seed 1064
     mv $D/corpus-val/validation.part $D/corpus-val/validation
@@ -409,26 +440,31 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   T=$D/tests
   # The shipped model's composer test songs (seed 902) and their stems played alone.
   synth $T/composer-family --roles family --dry --tracks 200 --seed 902
-  [ -d $T/solo-family ] || $bin data solo $T/composer-family $T/solo-family
+  solo_all $T/composer-family $T/solo-family
   # New composer songs: people's roles, production effects, even priors, training fonts.
   synth $T/composer-people --tracks 150 --seed 1201
   # Real priors, people's roles, production effects, TimGM6mb: the human-written-songs proxy.
   synth $T/real-timgm --tracks 150 --priors real --seed 1301 $TIM
-  [ -d $T/solo-real-timgm ] || $bin data solo $T/real-timgm $T/solo-real-timgm
+  solo_all $T/real-timgm $T/solo-real-timgm
   # Score-corpus pieces no model trained on (pieces past the first 1500, every second one by
   # name, as the shipped model's corpus test): arranged as the shipped model's test was, and
   # arranged with people's roles at real priors with TimGM6mb.
-  if [ ! -d $T/corpus-family ]; then
+  # corpus_test OUT EXCLUDED ARGS...: the test pieces rendered by `synth ARGS` into OUT, less
+  # Track00033 (op. 18/1 ii: a twin trains), which goes to EXCLUDED.
+  corpus_test() {
+    local out=$1 excluded=$2; shift 2; [ -d $out ] && return
+    rm -rf $out.part; $bin synth --out $out.part --midi-dir $D/corpus-new-test --arrange "$@"
+    mkdir -p $excluded; rm -rf $excluded/Track00033; mv $out.part/Track00033 $excluded/
+    mv $out.part $out
+  }
+  if [ ! -d $T/corpus-family ] || [ ! -d $T/corpus-real-timgm ]; then
     corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
     mkdir -p $D/corpus-new-test; i=0
     for f in $(ls $D/corpus-new/*.mid | sort); do
       [ $((i % 2)) = 0 ] && cp $f $D/corpus-new-test/; i=$((i + 1))
     done
-    $bin synth --roles family --dry --out $T/corpus-family --midi-dir $D/corpus-new-test --arrange --seed 24
-    mkdir -p $T/excluded; mv $T/corpus-family/Track00033 $T/excluded/  # op. 18/1 ii: a twin trains
-    $bin synth --out $T/corpus-real-timgm --midi-dir $D/corpus-new-test --arrange --priors real \
-        --seed 1302 $TIM
-    mkdir -p $T/excluded-real; mv $T/corpus-real-timgm/Track00033 $T/excluded-real/
+    corpus_test $T/corpus-family $T/excluded --roles family --dry --seed 24
+    corpus_test $T/corpus-real-timgm $T/excluded-real --priors real --seed 1302 $TIM
   fi
   # Non-music: the 60 tracks of the shipped model's measurement (48 kHz) and 40 more.
   synth $T/non-music-48k --non-music --tracks 60 --seed 7 --sample-rate 48000
@@ -439,10 +475,12 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
     command -v fluidsynth >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
       $sudo apt-get install -y -qq --no-install-recommends fluidsynth musescore-general-soundfont; }
     /tmp/m21/bin/pip install -q pyyaml
+    # (the tool itself resumes in real-msg.part: it skips the tracks it has finished)
     /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $T/real-timgm \
-        --out $T/real-msg --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 --max-tracks 80
+        --out $T/real-msg.part --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 --max-tracks 80
+    mv $T/real-msg.part $T/real-msg
   fi
-  [ -d $T/solo-real-msg ] || $bin data solo $T/real-msg $T/solo-real-msg
+  solo_all $T/real-msg $T/solo-real-msg
   # Real recordings (test only; never trained or tuned on): the recorded single notes of npm's
   # tonejs-instruments (pinned) and Debian's hydrogen-data drum kit play parts of the two
   # TimGM6mb proxies' songs and of composer-people's, in a small room: 100 clips of 20 s of one
@@ -464,9 +502,13 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
     mv $S/deb/usr/share/hydrogen/data/drumkits/GMRockKit $S/hydrogen/; rm -rf $S/deb
   fi
   corpus_tool; /tmp/m21/bin/pip install -q pyyaml soundfile==0.14.0 mido==1.3.3
-  real_rec() { [ -d $T/$1 ] || /tmp/m21/bin/python training/tools/render_real_samples.py \
-    --src $T/real-timgm --src $T/corpus-real-timgm --src $T/composer-people --samples $S \
-    --out $T/$1 "${@:2}"; }
+  real_rec() {
+    [ -d $T/$1 ] && return
+    rm -rf $T/$1.part; /tmp/m21/bin/python training/tools/render_real_samples.py \
+      --src $T/real-timgm --src $T/corpus-real-timgm --src $T/composer-people --samples $S \
+      --out $T/$1.part "${@:2}"
+    mv $T/$1.part $T/$1
+  }
   real_rec real-rec-solo --clips 100 --min-stems 1 --max-stems 1 --seed 1
   real_rec real-rec-mix --clips 100 --min-stems 2 --max-stems 4 --seed 2
 fi
