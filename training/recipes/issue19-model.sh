@@ -97,10 +97,12 @@ proxy_tests() {
 }
 # calibrate_run NAME: $R/NAME.safetensors with thresholds tuned as every run since run 4's
 # (real-prior songs, non-music at 16 and 48 kHz, stems alone) and the proxies' metrics recorded,
-# into $R/NAME-calibrated.safetensors.
+# into $R/NAME-calibrated.safetensors; then set by set against the embedded (shipped) model, into
+# $R/NAME-compare.md (the ship rule: better on every set).
 calibrate_run() {
   $bin calibrate --weights $R/$1.safetensors --data $D/real --data $D/nm --data $D/nm48 \
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/$1-calibrated.safetensors $(proxy_tests)
+  $bin compare --new $R/$1-calibrated.safetensors | tee $R/$1-compare.md
 }
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
 RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
