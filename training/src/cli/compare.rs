@@ -204,8 +204,9 @@ fn report(
         };
         let get = |s: Option<&SetFigures>, f: &str| s.and_then(|s| s.get(f).copied());
         let (bs, ns) = (b.get(name), n.get(name));
-        let cells: Vec<String> = FIGURES[..7]
+        let cells: Vec<String> = FIGURES
             .iter()
+            .filter(|f| **f != "windows")
             .map(|f| cell(get(bs, f), get(ns, f), *f == "no_instrument_lit"))
             .collect();
         out.push_str(&format!(
@@ -243,7 +244,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         Some(p) => (p.display().to_string(), read_spec(p)?),
         None => (
             "the embedded model".to_owned(),
-            super::common::weights_or_embedded(None)?.spec,
+            Weights::spec_from_bytes(instrunet_model::DEFAULT_WEIGHTS)
+                .context("loading the embedded model")?,
         ),
     };
     let new_name = args.new.display().to_string();
