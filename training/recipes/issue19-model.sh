@@ -55,6 +55,30 @@ solo_stems() {
   done
   rm -rf "$tmp"
 }
+# solo_set DST "SONGS EVERY OFFSET PREFIX"...: solo_stems' picks from each source, into DST (via
+# DST.part, renamed when complete), unless DST exists.
+solo_set() {
+  local dst=$1 source; shift; [ -d "$dst" ] && return
+  rm -rf "$dst.part"
+  for source in "$@"; do
+    set -- $source; solo_stems "$1" "$dst.part" "$2" "$3" "$4"
+  done
+  mv "$dst.part" "$dst"
+}
+# arrange_halves EXPORT HALVES OUT SEED_EVEN SEED_REAL: an export's pieces in sorted order, in
+# turn into HALVES-even and HALVES-real, arranged with people's roles into OUT (via OUT.part), the
+# second half at real priors.
+arrange_halves() {
+  local i=0 f
+  mkdir -p $2-even $2-real
+  for f in $(ls $1/*.mid | sort); do
+    cp $f $2-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
+  done
+  rm -rf $3.part
+  $bin synth --out $3.part --midi-dir $2-even --arrange --seed $4
+  $bin synth --out $3.part --midi-dir $2-real --arrange --priors real --seed $5
+  mv $3.part $3
+}
 
 # The score-corpus export (music21 in a venv; the tool as of a947c2e, which made the shipped
 # model's corpus pieces).
@@ -153,10 +177,7 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   # The shipped model's kind of song, with production effects: keeps what it knew.
   synth $D/family/train --roles family --tracks 300 --seed 1021
   # Every eighth stem of the even songs played alone: one instrument alone should light one meter.
-  if [ ! -d $D/solo/train ]; then
-    rm -rf $D/solo/train.part; solo_stems $D/even/train $D/solo/train.part 8 0 Track
-    mv $D/solo/train.part $D/solo/train
-  fi
+  solo_set $D/solo/train "$D/even/train 8 0 Track"
   synth $D/nm/train --non-music --tracks 400 --seed 1031
   # Score-corpus pieces (music21), the export of the shipped model's recipe (tool as of a947c2e),
   # pieces 1-600, arranged with people's roles: half at even, half at real priors.
@@ -164,14 +185,7 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
     corpus_tool
     [ -z "$export_pid" ] || wait $export_pid || { echo "corpus export failed: $D/corpus-export.log"; exit 1; }
     corpus_export corpus-all --pieces 600 --jobs 1
-    mkdir -p $D/corpus-even $D/corpus-real; i=0
-    for f in $(ls $D/corpus-all/*.mid | sort); do
-      cp $f $D/corpus-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
-    done
-    rm -rf $D/corpus/train.part
-    $bin synth --out $D/corpus/train.part --midi-dir $D/corpus-even --arrange --seed 1041
-    $bin synth --out $D/corpus/train.part --midi-dir $D/corpus-real --arrange --priors real --seed 1042
-    mv $D/corpus/train.part $D/corpus/train
+    arrange_halves $D/corpus-all $D/corpus $D/corpus/train 1041 1042
   fi
   # Run 2's additions. Run 1 lost on the shipped model's kind of song (family roles, dry), which
   # was 8 % of its data: composer songs and corpus pieces (the even half) arranged so, dry.
@@ -179,23 +193,13 @@ if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
   synth $D/corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1052
   # More stems played alone: the even songs' stems at offset 4 of 8 (run 1 took offset 0) and
   # every fourth stem of the family-arranged dry songs (renamed Track5NNNNN: one folder).
-  if [ ! -d $D/solo2/train ]; then
-    rm -rf $D/solo2/train.part
-    solo_stems $D/even/train $D/solo2/train.part 8 4 Track
-    solo_stems $D/family-dry/train $D/solo2/train.part 4 0 Track5
-    mv $D/solo2/train.part $D/solo2/train
-  fi
+  solo_set $D/solo2/train "$D/even/train 8 4 Track" "$D/family-dry/train 4 0 Track5"
   # Run 3's additions: 250 more family-arranged dry songs, the even-half corpus pieces arranged
   # by family again (another draw of programs), and more stems alone (every fourth of the new
   # songs' stems, Track6NNNNN; every twelfth stem of the real-prior songs, Track7NNNNN).
   synth $D/family-dry2/train --roles family --dry --tracks 250 --seed 1054
   synth $D/corpus-fam2/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1055
-  if [ ! -d $D/solo3/train ]; then
-    rm -rf $D/solo3/train.part
-    solo_stems $D/family-dry2/train $D/solo3/train.part 4 0 Track6
-    solo_stems $D/real/train $D/solo3/train.part 12 0 Track7
-    mv $D/solo3/train.part $D/solo3/train
-  fi
+  solo_set $D/solo3/train "$D/family-dry2/train 4 0 Track6" "$D/real/train 12 0 Track7"
 fi
 
 if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
@@ -350,14 +354,7 @@ if [ "$WHAT" = train8 ]; then
     corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
     corpus_export corpus-all --pieces 600 --jobs 1
     drop_known $D/corpus2-all $D/corpus2-dropped $D/corpus-all $D/corpus-new
-    mkdir -p $D/corpus2-even $D/corpus2-real; i=0
-    for f in $(ls $D/corpus2-all/*.mid | sort); do
-      cp $f $D/corpus2-$([ $((i % 2)) = 0 ] && echo even || echo real)/; i=$((i + 1))
-    done
-    rm -rf $D/corpus2/train.part
-    $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-even --arrange --seed 1061
-    $bin synth --out $D/corpus2/train.part --midi-dir $D/corpus2-real --arrange --priors real --seed 1062
-    mv $D/corpus2/train.part $D/corpus2/train
+    arrange_halves $D/corpus2-all $D/corpus2 $D/corpus2/train 1061 1062
   fi
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2; do echo --data $D/$d; done)
   resume=(); [ -f $R/v9.ckpt.safetensors ] && resume=(--resume)
