@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
 # run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
@@ -418,6 +418,31 @@ if [ "$WHAT" = train10 ]; then
       --max-minutes ${MINUTES:-100} --seed 7 "${resume[@]}" \
       --describe "issue 19 run 9: the tenth model widened to 32,64,256 channels, trained on run 7's data (541 new score-corpus pieces) with run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
   calibrate_run v11
+fi
+
+if [ "$WHAT" = train11 ]; then
+  # Run 10: the eleventh model trained on, with more songs by more hands: the 140 score-corpus
+  # pieces between corpus-val's (1 161-1 360) and the tests' (past 1 500), less those an earlier
+  # export holds, arranged with people's roles (half at real priors), and run 1's family-arranged
+  # songs with effects back in (run 7 left them out for want of disk). Run 9's timbre changes and
+  # validation, a lower learning rate. Needs `train8`'s data and `corpus-val` (and `tests`).
+  if [ ! -d $D/corpus4/train ]; then
+    for e in corpus-all corpus-new corpus2-all corpus3-all; do
+      [ -d $D/$e ] || { echo "train11: $D/$e is missing (run \`data\`, \`tests\`, \`train8\` and \`corpus-val\` first)"; exit 1; }
+    done
+    corpus_export corpus4-all --pieces 140 --skip 1360 --jobs 1
+    drop_known $D/corpus4-all $D/corpus4-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
+        $D/corpus2-dropped $D/corpus3-all $D/corpus3-dropped
+    arrange_halves $D/corpus4-all $D/corpus4 $D/corpus4/train 1081 1082
+  fi
+  DATA=$(for d in $RUN3_ROOTS nm48 real48 corpus2 corpus4 corpus-val; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v12.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v10/v11-calibrated.safetensors $DATA --out $R/v12.safetensors \
+      --epochs ${EPOCHS:-7} --steps-per-epoch 1500 --lr 0.0002 --mix-probability 0.3 --patience 7 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-66} --seed 11 "${resume[@]}" \
+      --describe "issue 19 run 10: the eleventh model trained on with 140 more score-corpus pieces and run 1's family-arranged songs; run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
+  calibrate_run v12
 fi
 
 if [ "$WHAT" = recalibrate ]; then
