@@ -85,7 +85,9 @@ arrange_halves() {
 corpus_tool() {
   [ -x /tmp/m21/bin/python ] || { python3 -m venv /tmp/m21 &&
     /tmp/m21/bin/pip install -q -r training/tools/requirements-corpus.txt; }
-  [ -f /tmp/corpus_to_midi.py ] || git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
+  # Written every time: a /tmp/corpus_to_midi.py of another version (a later one names and
+  # dedups pieces otherwise) would export other pieces.
+  git show a947c2e:training/tools/corpus_to_midi.py > /tmp/corpus_to_midi.py
 }
 # corpus_export NAME ARGS...: the export $D/NAME (written as NAME.part, renamed when complete),
 # unless it exists. The exports' pieces by name: corpus-all (training, pieces 1-600), corpus2-all
