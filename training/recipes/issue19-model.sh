@@ -428,6 +428,9 @@ if [ "$WHAT" = train11 ]; then
   # export holds, arranged with people's roles (half at real priors), and run 1's family-arranged
   # songs with effects back in (run 7 left them out for want of disk). Run 9's timbre changes and
   # validation, a lower learning rate. Needs `train8`'s data and `corpus-val` (and `tests`).
+  # Not shipped: stopped in epoch 6 at a session's end (rerun to resume); no epoch beat the
+  # starting weights on validation (0.610 at best, as the start), and epoch 5 calibrated was
+  # worse than the eleventh on 5 of 9 music proxies (STUDIES, training/runs/issue19-v11).
   if [ ! -d $D/corpus4/train ]; then
     for e in corpus-all corpus-new corpus2-all corpus3-all; do
       [ -d $D/$e ] || { echo "train11: $D/$e is missing (run \`data\`, \`tests\`, \`train8\` and \`corpus-val\` first)"; exit 1; }
