@@ -7,8 +7,8 @@
 #
 #   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|recalibrate|tests|eval|all]
 #
-# Data: about 4 000 tracks (~35 GB at 16 kHz with stems, and ~10 GB of cached windows once a
-# run has read them), 56 minutes of rendering on 2 cores with the corpus export (music21, one
+# Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and `corpus-val`'s,
+# 15 GB more for `tests`, and 18 GB of cached windows once a run has read them all), 56 minutes of rendering on 2 cores with the corpus export (music21, one
 # core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
 # checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
@@ -91,7 +91,7 @@ corpus_tool() {
 }
 # corpus_export NAME ARGS...: the export $D/NAME (written as NAME.part, renamed when complete),
 # unless it exists. The exports' pieces by name: corpus-all (training, pieces 1-600), corpus2-all
-# (run 7), corpus3-all (corpus-val), corpus-new (tests, past piece 1 500).
+# (run 7), corpus3-all (corpus-val), corpus4-all (run 10), corpus-new (tests, past piece 1 500).
 corpus_export() {
   local out=$D/$1; shift
   [ -d "$out" ] && return
@@ -446,7 +446,7 @@ if [ "$WHAT" = train11 ]; then
       --epochs ${EPOCHS:-7} --steps-per-epoch 1500 --lr 0.0002 --mix-probability 0.3 --patience 7 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
       --max-minutes ${MINUTES:-66} --seed 11 "${resume[@]}" \
-      --describe "issue 19 run 10: the eleventh model trained on with 140 more score-corpus pieces and run 1's family-arranged songs; run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
+      --describe "issue 19 run 10: the eleventh model trained on with the score-corpus pieces 1361-1500 (those no earlier export holds) and run 1's family-arranged songs; run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
   calibrate_run v12
 fi
 
