@@ -7,9 +7,9 @@
 #
 #   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|recalibrate|tests|eval|all]
 #
-# Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and `corpus-val`'s,
-# 15 GB more for `tests`, and 18 GB of cached windows once a run has read them all), 56 minutes of rendering on 2 cores with the corpus export (music21, one
-# core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
+# Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
+# `corpus-val`'s, 15 GB more for `tests`, and 18 GB of cached windows once a run has read them
+# all), 56 minutes of rendering on 2 cores with the corpus export (music21, one core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
 # checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
