@@ -99,6 +99,15 @@ corpus_export() {
   /tmp/m21/bin/python /tmp/corpus_to_midi.py --out "$out.part" --seed 1 "$@" && mv "$out.part" "$out"
 }
 
+# needs_exports STEP STEPS EXPORT...: stops STEP, naming the STEPS to run first, unless every
+# export it checks new pieces against is there (without them drop_known would keep known pieces).
+needs_exports() {
+  local step=$1 steps=$2 e; shift 2
+  for e in "$@"; do
+    [ -d $D/$e ] || { echo "$step: $D/$e is missing (run $steps first)"; exit 1; }
+  done
+}
+
 # drop_known NEW DROPPED OLD...: moves out of export NEW the pieces an earlier export OLD already
 # holds (same file name or same MIDI bytes) and the quartet movements, whose file names collide
 # across opus numbers (`beethoven-movement2-00` can be any quartet's).
@@ -374,9 +383,7 @@ if [ "$WHAT" = corpus-val ]; then
   # at real priors in the training fonts. Run 7's epochs, which added such pieces, beat the tenth
   # here while the composer validation songs could not see it (STUDIES). Needs `train8`'s export.
   if [ ! -d $D/corpus-val/validation ]; then
-    for e in corpus-all corpus-new corpus2-all; do
-      [ -d $D/$e ] || { echo "corpus-val: $D/$e is missing (run \`data\`, \`tests\` and \`train8\` first)"; exit 1; }
-    done
+    needs_exports corpus-val "\`data\`, \`tests\` and \`train8\`" corpus-all corpus-new corpus2-all
     corpus_export corpus3-all --pieces 200 --skip 1160 --jobs 1
     drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
         $D/corpus2-dropped
@@ -432,9 +439,8 @@ if [ "$WHAT" = train11 ]; then
   # starting weights on validation (0.610 at best, as the start), and epoch 5 calibrated was
   # worse than the eleventh on 5 of 9 music proxies (STUDIES, training/runs/issue19-v11).
   if [ ! -d $D/corpus4/train ]; then
-    for e in corpus-all corpus-new corpus2-all corpus3-all; do
-      [ -d $D/$e ] || { echo "train11: $D/$e is missing (run \`data\`, \`tests\`, \`train8\` and \`corpus-val\` first)"; exit 1; }
-    done
+    needs_exports train11 "\`data\`, \`tests\`, \`train8\` and \`corpus-val\`" corpus-all corpus-new \
+        corpus2-all corpus3-all
     corpus_export corpus4-all --pieces 140 --skip 1360 --jobs 1
     drop_known $D/corpus4-all $D/corpus4-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
         $D/corpus2-dropped $D/corpus3-all $D/corpus3-dropped
