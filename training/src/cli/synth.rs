@@ -48,6 +48,13 @@ pub(crate) struct SynthArgs {
     /// heard in mono, reverb and level automation, written into metadata.yaml.
     #[arg(long)]
     dry: bool,
+    /// Share of stems (0-1) played with the controls people's General MIDI files send beside the
+    /// notes: mod-wheel vibrato on held string, wind and lead notes, expression swells,
+    /// pitch-bend scoops on guitar, bass and lead lines, sustain pedal on pianos; drawn per stem
+    /// by program and written into metadata.yaml. 0 (the default) renders the notes alone, as
+    /// every set before issue 19's run 11 was.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    performance: f64,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -86,7 +93,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
     use instrunet_training::synth::midi::{stems_from_midi_tracks, stems_to_midi};
     use instrunet_training::synth::negatives::render_non_music_track;
-    use instrunet_training::synth::render::render_track;
+    use instrunet_training::synth::render::{Variation, render_track_with};
     let paths = if args.non_music {
         Vec::new()
     } else if args.soundfonts.is_empty() {
@@ -134,6 +141,10 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let first_id = next_track_number(&args.out)?;
+    let variation = Variation {
+        production: !args.dry,
+        performance: args.performance,
+    };
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
     // Per class: tracks it sounds in, and stems.
     let mut classes =
@@ -159,13 +170,13 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 let song = compose_with(*song, priors, roles);
                 bar.set_message(format!("{:?}", song.style));
                 let midi = song.to_midi();
-                render_track(
+                render_track_with(
                     &midi,
                     &format!("composer:{:016x}", song.seed),
                     &fonts,
                     rate,
                     render_seed,
-                    !args.dry,
+                    variation,
                     &args.out,
                     &id,
                 )
@@ -192,13 +203,13 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                         }
                     })
                     .and_then(|midi| {
-                        render_track(
+                        render_track_with(
                             &midi,
                             &file.display().to_string(),
                             &fonts,
                             rate,
                             render_seed,
-                            !args.dry,
+                            variation,
                             &args.out,
                             &id,
                         )
@@ -274,5 +285,13 @@ fn say(bar: &indicatif::ProgressBar, line: String) {
         println!("{line}");
     } else {
         bar.println(line);
+    }
+}
+
+/// A share between 0 and 1.
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s}: expected a share between 0 and 1")),
     }
 }

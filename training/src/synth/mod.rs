@@ -11,5 +11,6 @@ pub mod fonts;
 pub mod gm;
 pub mod midi;
 pub mod negatives;
+pub mod performance;
 pub mod production;
 pub mod render;

@@ -16,7 +16,7 @@ use crate::data::slakh::{RenderSettings, StemMetadata, TrackMetadata};
 use crate::synth::fonts::Font;
 use crate::synth::gm::{PROGRAM_NAMES, slakh_inst_class};
 use crate::synth::midi::{Note, StemNotes, stems_from_midi, write_stem_midi};
-use crate::synth::production;
+use crate::synth::{performance, production};
 
 /// The lowest rate the synthesiser runs at. Below it, stems are synthesised at this rate and
 /// resampled (band-limited) to the output rate: a SoundFont's samples reach 20 kHz, and
@@ -43,15 +43,19 @@ pub fn render_stem(
     let ch = if stem.is_drum && !font.kit_only { 9 } else { 0 };
     if stem.is_drum && font.kit_only {
         synth.process_midi_message(ch, 0xC0, 0, 0);
-    } else if !stem.is_drum {
+    }
+    // Pitch bend, default range ±2 semitones (200 cents) over ±8192.
+    let centre_bend = (8192.0 + settings.detune_cents as f64 / 200.0 * 8192.0)
+        .round()
+        .clamp(0.0, 16383.0) as i32;
+    if !stem.is_drum {
         synth.process_midi_message(ch, 0xC0, stem.program as i32, 0);
-        // Pitch bend, default range ±2 semitones (200 cents) over ±8192.
-        let bend = (8192.0 + settings.detune_cents as f64 / 200.0 * 8192.0)
-            .round()
-            .clamp(0.0, 16383.0) as i32;
-        synth.process_midi_message(ch, 0xE0, bend & 0x7f, bend >> 7);
+        synth.process_midi_message(ch, 0xE0, centre_bend & 0x7f, centre_bend >> 7);
     }
     let mut events: Vec<(usize, i32, i32, i32)> = Vec::with_capacity(stem.notes.len() * 2);
+    if let Some(p) = settings.performance.as_ref().filter(|_| !stem.is_drum) {
+        events.extend(performance::events(p, &stem.notes, synth_rate, centre_bend));
+    }
     for n in &stem.notes {
         let vel = ((n.velocity as f32 * settings.velocity_scale).round() as i32).clamp(1, 127);
         events.push((
@@ -165,6 +169,47 @@ pub fn render_track(
     out: &Path,
     id: &str,
 ) -> Result<(TrackMetadata, f64), String> {
+    let variation = Variation {
+        production,
+        performance: 0.0,
+    };
+    render_track_with(
+        midi,
+        source_name,
+        fonts,
+        sample_rate,
+        seed,
+        variation,
+        out,
+        id,
+    )
+}
+
+/// What a track adds to the fonts' own sound, beside the per-stem gain, tilt, velocity and
+/// detune every track draws.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Variation {
+    /// Production effects on each stem and the mix ([`production`]).
+    pub production: bool,
+    /// Share of stems played with the controls people's MIDI files send ([`performance`]:
+    /// vibrato, swells, scoops, pedal), 0-1.
+    pub performance: f64,
+}
+
+/// [`render_track`] with playing controls: each stem and the mix draw from `variation`'s
+/// production effects and playing controls, each from a stream of its own, so that the fonts and
+/// settings stay those of the dry track and the effects those of the track without controls.
+#[allow(clippy::too_many_arguments)]
+pub fn render_track_with(
+    midi: &[u8],
+    source_name: &str,
+    fonts: &[Font],
+    sample_rate: u32,
+    seed: u64,
+    variation: Variation,
+    out: &Path,
+    id: &str,
+) -> Result<(TrackMetadata, f64), String> {
     if fonts.is_empty() {
         return Err("no SoundFonts given".into());
     }
@@ -188,6 +233,7 @@ pub fn render_track(
     // render the stems in parallel: each is independent.
     let mut rng = StdRng::seed_from_u64(seed);
     let mut effects_rng = StdRng::seed_from_u64(seed ^ 0x0eff_ec75_u64);
+    let mut playing_rng = StdRng::seed_from_u64(seed ^ 0x91a7_1e55_u64);
     let plan: Vec<(&Font, RenderSettings)> = stems
         .iter()
         .map(|stem| {
@@ -202,13 +248,23 @@ pub fn render_track(
             };
             let font = pool[rng.random_range(0..pool.len())];
             let mut settings = RenderSettings::random(&mut rng, font.name(), stem.is_drum);
-            if production {
+            if variation.production {
                 settings.production = Some(production::draw_stem(&mut effects_rng, stem.is_drum));
+            }
+            if variation.performance > 0.0 {
+                settings.performance = performance::draw(
+                    &mut playing_rng,
+                    stem.program,
+                    stem.is_drum,
+                    variation.performance,
+                );
             }
             (font, settings)
         })
         .collect();
-    let bus = production.then(|| production::draw_bus(&mut effects_rng));
+    let bus = variation
+        .production
+        .then(|| production::draw_bus(&mut effects_rng));
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(stems.len());

@@ -84,6 +84,9 @@ pub struct RenderSettings {
     /// Production effects after the font (none in tracks rendered dry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<super::production::Production>,
+    /// Playing controls beside the notes (none unless the track was rendered with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<super::performance::Performance>,
 }
 
 impl RenderSettings {
@@ -96,6 +99,7 @@ impl RenderSettings {
             velocity_scale: 1.0,
             detune_cents: 0.0,
             production: None,
+            performance: None,
         }
     }
 
@@ -113,6 +117,7 @@ impl RenderSettings {
                 rng.random_range(-15.0..15.0)
             },
             production: None,
+            performance: None,
         }
     }
 }

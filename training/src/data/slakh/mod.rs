@@ -7,6 +7,7 @@
 //! drum stems are Drums whatever their program number.
 
 pub mod metadata;
+pub mod performance;
 pub mod production;
 
 use std::path::{Path, PathBuf};
