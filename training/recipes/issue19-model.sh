@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 18 GB of cached windows once a run has read them
@@ -221,7 +221,7 @@ if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
   # with a fresh optimiser and schedule.
   resume=(); [ -f $R/v2.ckpt.safetensors ] && resume=(--resume)
   $bin train --init ${INIT:-default} $DATA --out $R/v2.safetensors --epochs ${EPOCHS:-14} \
-      --steps-per-epoch 1500 --lr 0.002 --mix-probability 0.3 --patience 4 \
+      --steps-per-epoch 1500 --lr 0.002 --mix-probability 0.3 --patience 5 \
       --max-minutes ${MINUTES:-100} --seed 1 "${resume[@]}" \
       --describe "issue 19: people-arranged songs with production effects, even and real priors; corpus pieces; stems alone; non-music"
 fi
@@ -253,7 +253,7 @@ if [ "$WHAT" = train3 ] || [ "$WHAT" = all ]; then
   fi
   resume=(); [ -f $R/v4.ckpt.safetensors ] && resume=(--resume)
   $bin train --init ${INIT:-training/runs/issue19-v3/v3.safetensors} $DATA --out $R/v4.safetensors \
-      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
+      --epochs ${EPOCHS:-12} --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 5 \
       --max-minutes ${MINUTES:-60} --seed 3 "${resume[@]}" \
       --describe "issue 19 run 3: run 2's data with 250 more family-arranged dry songs, the even-half corpus pieces arranged by family again and 518 more stems alone; continued from run 2"
   $bin calibrate --weights $R/v4.safetensors --data $D/real --data $D/nm --data $D/solo-val \
@@ -273,7 +273,7 @@ if [ "$WHAT" = train4 ]; then
     cp training/runs/issue19-v4/v4.ckpt.best.safetensors $R/v5.ckpt.best.safetensors
   fi
   $bin train --init training/runs/issue19-v3/v3.safetensors $DATA --out $R/v5.safetensors \
-      --epochs 12 --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 4 \
+      --epochs 12 --steps-per-epoch 1500 --lr 0.0007 --mix-probability 0.3 --patience 5 \
       --max-minutes ${MINUTES:-17} --seed 3 --resume \
       --describe "issue 19 run 3, resumed after epoch 7 with non-music and real-prior songs rendered at 48 kHz"
   calibrate_run v5
@@ -404,7 +404,7 @@ if [ "$WHAT" = train9 ]; then
   $bin train --init training/runs/issue19-v9/run7-epoch10-calibrated.safetensors $DATA \
       --out $R/v10.safetensors --epochs ${EPOCHS:-8} --steps-per-epoch 1500 --lr 0.0002 \
       --mix-probability 0.3 --patience 8 --eq-db 8 --mel-shift 3 --freq-mask 16 \
-      --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-55} --seed 8 "${resume[@]}" \
+      --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-70} --seed 8 "${resume[@]}" \
       --describe "issue 19 run 8: run 7's data, epochs judged with held-out corpus pieces in validation; continued from run 7's last epoch"
   calibrate_run v10
 fi
@@ -456,6 +456,32 @@ if [ "$WHAT" = train11 ]; then
   calibrate_run v12
 fi
 
+if [ "$WHAT" = train12 ]; then
+  # Run 11: the eleventh trained on with songs played as people's MIDI files play them (`synth
+  # --performance`: mod-wheel vibrato, expression swells, pitch-bend scoops, sustain pedal; none
+  # of the earlier sets has them, and the eleventh loses 0.025 mAP on the corpus proxy when its
+  # songs are played so). New: 150 composer songs (100 even, 50 real priors) and corpus2's 509
+  # pieces arranged anew, all with 70 % of stems played, and 40 validation songs likewise. The
+  # earlier data less the family-arranged roots (family, family-dry, family-dry2, corpus-fam,
+  # corpus-fam2: 14 GB; their windows' cache would not fit beside the rest on this disk), so the
+  # played songs are about a tenth of the tracks. Needs `data`, `train8`, `corpus-val`, `train11`.
+  P="--performance 0.7"
+  synth $D/perf-even/train --tracks 100 --seed 1401 $P
+  synth $D/perf-real/train --tracks 50 --priors real --seed 1402 $P
+  synth $D/perf-val/validation --tracks 40 --priors real --seed 1403 $P
+  synth $D/perf-corpus-even/train --midi-dir $D/corpus2-even --arrange --seed 1404 $P
+  synth $D/perf-corpus-real/train --midi-dir $D/corpus2-real --arrange --priors real --seed 1405 $P
+  DATA=$(for d in even real nm corpus solo solo2 solo3 nm48 real48 corpus2 corpus4 corpus-val \
+      perf-even perf-real perf-val perf-corpus-even perf-corpus-real; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v13.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v10/v11-calibrated.safetensors $DATA --out $R/v13.safetensors \
+      --epochs ${EPOCHS:-5} --steps-per-epoch 1500 --lr 0.0002 --mix-probability 0.3 --patience 5 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-70} --seed 12 "${resume[@]}" \
+      --describe "issue 19 run 11: the eleventh model trained on with songs played with people's MIDI controls (vibrato, swells, scoops, pedal); run 5's timbre changes, epochs judged with played songs and held-out corpus pieces in validation"
+  calibrate_run v13
+fi
+
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
   # the real-prior validation songs, non-music and stems alone from validation songs (needs the
@@ -500,6 +526,17 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
     done
     corpus_test $T/corpus-family $T/excluded --roles family --dry --seed 24
     corpus_test $T/corpus-real-timgm $T/excluded-real --priors real --seed 1302 $TIM
+  fi
+  # The two TimGM6mb song proxies again with every stem that takes controls played as people's
+  # MIDI files play it (`--performance 1`: vibrato, swells, scoops, pedal): the same songs,
+  # fonts, settings and effects (the controls draw from a stream of their own), so the difference
+  # is the playing alone.
+  synth $T/real-timgm-played --tracks 150 --priors real --seed 1301 $TIM --performance 1
+  if [ ! -d $T/corpus-real-timgm-played ]; then
+    [ -d $D/corpus-new-test ] || { echo "tests: $D/corpus-new-test is missing: delete \
+$T/corpus-family to export the test pieces again" >&2; exit 1; }
+    corpus_test $T/corpus-real-timgm-played $T/excluded-real-played --priors real --seed 1302 \
+        $TIM --performance 1
   fi
   # Non-music: the 60 tracks of the shipped model's measurement (48 kHz) and 40 more.
   synth $T/non-music-48k --non-music --tracks 60 --seed 7 --sample-rate 48000
@@ -565,6 +602,8 @@ if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
     ev real-timgm --data $T/real-timgm
     ev real-timgm-seg --data $T/real-timgm --segments 3
     ev corpus-real-timgm-seg --data $T/corpus-real-timgm --segments 3
+    ev real-timgm-played-seg --data $T/real-timgm-played --segments 3
+    ev corpus-real-timgm-played-seg --data $T/corpus-real-timgm-played --segments 3
     ev solo-family --data $T/solo-family
     ev solo-real-timgm --data $T/solo-real-timgm
     ev non-music-48k --data $T/non-music-48k

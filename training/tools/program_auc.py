@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Which programs of a class a model finds, from `instrunet eval --predictions` output.
+
+For one class, the windows where it plays are grouped by the programs of its stems in the track
+(e.g. Pipe as Flute, as Whistle, as Flute + Ocarina), and each group's ROC-AUC is taken against
+every window where the class does not play: a class's one ROC-AUC split into the sounds behind
+it. Reads the CSV and the JSON that `eval --predictions FILE.csv` writes beside it (FILE.json:
+each track's rows and stems).
+
+    python3 training/tools/program_auc.py --class Pipe predictions.csv
+"""
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ensemble_predictions import load, roc_auc  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--class", dest="cls", required=True, help="class name, e.g. Pipe")
+    ap.add_argument("csv", help="an `instrunet eval --predictions` CSV (its .json beside it)")
+    args = ap.parse_args()
+    try:
+        names, tracks, probs, labels = load(args.csv)
+        meta_path = os.path.splitext(args.csv)[0] + ".json"
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError, json.JSONDecodeError) as e:
+        sys.exit(f"error: {e}")
+    key = args.cls.replace(" ", "_")
+    if key not in names:
+        sys.exit(f"error: no class {args.cls!r} in {args.csv} (classes: {', '.join(names)})")
+    c = names.index(key)
+    groups = collections.defaultdict(list)
+    negatives = []
+    for t in meta["tracks"]:
+        programs = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
+        for row in range(t["first_row"], t["first_row"] + t["rows"]):
+            if labels[row, c] > 0:
+                groups[programs].append((probs[row, c], t["name"]))
+            else:
+                negatives.append(probs[row, c])
+    negatives = np.array(negatives)
+    positives = np.array([p for g in groups.values() for p, _ in g])
+    auc = roc_auc(np.concatenate([positives, negatives]),
+                  np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))]))
+    print(f"{args.cls}: {len(positives)} windows playing, {len(negatives)} not; ROC-AUC {auc:.3f}")
+    print("| Programs | Windows | Tracks | Mean probability | ROC-AUC against all negatives |")
+    print("|---|---:|---:|---:|---:|")
+    for programs, rows in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        p = np.array([x for x, _ in rows])
+        a = roc_auc(np.concatenate([p, negatives]),
+                    np.concatenate([np.ones(len(p)), np.zeros(len(negatives))]))
+        n_tracks = len({t for _, t in rows})
+        label = " + ".join(str(x) for x in programs) or "(none: label without a stem)"
+        print(f"| {label} | {len(p)} | {n_tracks} | {p.mean():.2f} | {a:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
