@@ -7,7 +7,7 @@ use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::data::windows::{WindowSettings, track_windows};
 use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
 use instrunet_training::synth::midi::stems_from_midi;
-use instrunet_training::synth::render::render_track;
+use instrunet_training::synth::render::{Variation, render_track, render_track_with};
 use midly::num::{u4, u7, u15, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -172,6 +172,97 @@ fn production_effects_change_the_sound_not_the_fonts_and_are_written_down() {
         wet_tracks += (mix("dry") != mix("wet")) as usize;
     }
     assert!(wet_tracks >= 5, "{wet_tracks} of 6 mixes changed");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn playing_controls_change_the_played_stems_only_and_are_written_down() {
+    let out = std::env::temp_dir().join(format!("instrunet-playing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let fonts = fonts();
+    let (mut played_stems, mut changed_stems) = (0, 0);
+    for seed in 0..6u64 {
+        let id = format!("Track{seed:05}");
+        let render = |performance: f64, dir: &str| {
+            let variation = Variation {
+                production: true,
+                performance,
+            };
+            let folder = out.join(dir);
+            render_track_with(
+                &song(),
+                "song.mid",
+                &fonts,
+                16_000,
+                seed,
+                variation,
+                &folder,
+                &id,
+            )
+            .unwrap()
+            .0
+        };
+        let (plain, played) = (render(0.0, "plain"), render(1.0, "played"));
+        for (name, p) in &plain.stems {
+            let (p, q) = (
+                p.render.as_ref().unwrap(),
+                played.stems[name].render.as_ref().unwrap(),
+            );
+            // Fonts, timbre settings and effects are those of the track without controls.
+            assert_eq!(p.soundfont, q.soundfont);
+            assert_eq!((p.gain_db, p.detune_cents), (q.gain_db, q.detune_cents));
+            assert_eq!(p.production, q.production);
+            assert!(p.performance.is_none());
+            if played.stems[name].is_drum {
+                assert!(q.performance.is_none(), "drums took controls");
+            }
+            // The mix's peak normalisation scales every stem, so compare shapes, not samples.
+            let stem = |dir: &str| -> Vec<f64> {
+                let path = out
+                    .join(dir)
+                    .join(&id)
+                    .join("stems")
+                    .join(format!("{name}.wav"));
+                hound::WavReader::open(path)
+                    .unwrap()
+                    .samples::<i16>()
+                    .map(|v| v.unwrap() as f64)
+                    .collect()
+            };
+            let (a, b) = (stem("plain"), stem("played"));
+            let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(u, v)| u * v).sum::<f64>();
+            let similarity = dot(&a, &b) / (dot(&a, &a) * dot(&b, &b)).sqrt().max(1e-9);
+            if q.performance.is_some() {
+                played_stems += 1;
+                changed_stems += (similarity < 0.9999) as usize;
+            } else {
+                assert!(
+                    similarity > 0.9999,
+                    "{id} {name}: unplayed stem changed ({similarity})"
+                );
+            }
+        }
+        // The metadata reads back with the controls.
+        let back = Track::open(
+            &discover(&out.join("played"))
+                .unwrap()
+                .into_iter()
+                .find(|t| t.id == id)
+                .unwrap(),
+        )
+        .unwrap();
+        for (name, stem) in &played.stems {
+            let read = back.metadata.stems[name].render.as_ref().unwrap();
+            assert_eq!(read.performance, stem.render.as_ref().unwrap().performance);
+        }
+    }
+    // The piano takes the pedal (70 %) and the bass scoops (30 %): with these seeds, 3 of the 12
+    // stems play (the draws are seeded, so this does not vary from run to run).
+    assert!(played_stems >= 3, "{played_stems} stems played");
+    assert_eq!(
+        changed_stems, played_stems,
+        "a played stem sounded as without controls"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
