@@ -159,6 +159,7 @@ pub const RENDER_RATES: std::ops::RangeInclusive<u32> = 16_000..=192_000;
 /// the mix take random production effects ([`crate::synth::production`]), drawn from a stream of
 /// their own so that the fonts and settings are those of the dry track. Returns the track's
 /// metadata and its length in seconds.
+#[allow(clippy::too_many_arguments)]
 pub fn render_track(
     midi: &[u8],
     source_name: &str,
