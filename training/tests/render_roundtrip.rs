@@ -116,6 +116,12 @@ fn midi_splits_into_stems_per_channel_and_program() {
     assert!(stems_from_midi(b"not midi").is_err());
 }
 
+/// The track `id` of a rendered folder, read back through the Slakh reader.
+fn read_back(dir: &std::path::Path, id: &str) -> Track {
+    let found = discover(dir).unwrap().into_iter().find(|t| t.id == id);
+    Track::open(&found.unwrap()).unwrap()
+}
+
 #[test]
 fn production_effects_change_the_sound_not_the_fonts_and_are_written_down() {
     let out = std::env::temp_dir().join(format!("instrunet-production-{}", std::process::id()));
@@ -159,14 +165,7 @@ fn production_effects_change_the_sound_not_the_fonts_and_are_written_down() {
             assert!(d.production.is_none() && w.production.is_some());
         }
         // The metadata reads back with the effects.
-        let back = Track::open(
-            &discover(&out.join("wet"))
-                .unwrap()
-                .into_iter()
-                .find(|t| t.id == id)
-                .unwrap(),
-        )
-        .unwrap();
+        let back = read_back(&out.join("wet"), &id);
         assert_eq!(back.metadata.bus_production, wet.bus_production);
         let mix = |dir: &str| std::fs::read(out.join(dir).join(&id).join("mix.wav")).unwrap();
         wet_tracks += (mix("dry") != mix("wet")) as usize;
@@ -243,14 +242,7 @@ fn playing_controls_change_the_played_stems_only_and_are_written_down() {
             }
         }
         // The metadata reads back with the controls.
-        let back = Track::open(
-            &discover(&out.join("played"))
-                .unwrap()
-                .into_iter()
-                .find(|t| t.id == id)
-                .unwrap(),
-        )
-        .unwrap();
+        let back = read_back(&out.join("played"), &id);
         for (name, stem) in &played.stems {
             let read = back.metadata.stems[name].render.as_ref().unwrap();
             assert_eq!(read.performance, stem.render.as_ref().unwrap().performance);
