@@ -53,7 +53,7 @@ pub(crate) struct SynthArgs {
     /// pitch-bend scoops on guitar, bass and lead lines, sustain pedal on pianos; drawn per stem
     /// by program and written into metadata.yaml. 0 (the default) renders the notes alone, as
     /// every set before issue 19's run 11 was.
-    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability)]
     performance: f64,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
@@ -285,13 +285,5 @@ fn say(bar: &indicatif::ProgressBar, line: String) {
         println!("{line}");
     } else {
         bar.println(line);
-    }
-}
-
-/// A share between 0 and 1.
-fn parse_share(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s}: expected a share between 0 and 1")),
     }
 }

@@ -35,13 +35,12 @@ fn chances(program: u32) -> [f64; 4] {
 /// then drawn by [`chances`] for its program), otherwise none. Always takes the same draws from
 /// `rng` whatever the outcome, so one stem's draw does not shift the next's.
 pub fn draw(rng: &mut StdRng, program: u32, is_drum: bool, share: f64) -> Option<Performance> {
-    // One uniform draw per decision: `random_bool` skips its draw at 0 and 1.
-    let played = rng.random::<f64>() < share;
+    let played = chance(rng, share);
     let [p_vib, p_swell, p_scoop, p_pedal] = if is_drum { [0.0; 4] } else { chances(program) };
     let performance = Performance {
         vibrato: {
             let (take, depth, delay_s, rise_s) = (
-                rng.random::<f64>() < p_vib,
+                chance(rng, p_vib),
                 rng.random_range(30..=127u8),
                 rng.random_range(0.1..0.6f32),
                 rng.random_range(0.1..0.6f32),
@@ -54,7 +53,7 @@ pub fn draw(rng: &mut StdRng, program: u32, is_drum: bool, share: f64) -> Option
         },
         swell: {
             let (take, depth, period_s, phase) = (
-                rng.random::<f64>() < p_swell,
+                chance(rng, p_swell),
                 rng.random_range(0.2..0.7f32),
                 rng.random_range(1.5..8.0f32),
                 rng.random_range(0.0..std::f32::consts::TAU),
@@ -67,7 +66,7 @@ pub fn draw(rng: &mut StdRng, program: u32, is_drum: bool, share: f64) -> Option
         },
         scoops: {
             let (take, share, semitones, time_s, seed) = (
-                rng.random::<f64>() < p_scoop,
+                chance(rng, p_scoop),
                 rng.random_range(0.1..0.5f32),
                 rng.random_range(0.5..2.0f32),
                 rng.random_range(0.04..0.2f32),
@@ -81,11 +80,17 @@ pub fn draw(rng: &mut StdRng, program: u32, is_drum: bool, share: f64) -> Option
             })
         },
         pedal: {
-            let (take, span_s) = (rng.random::<f64>() < p_pedal, rng.random_range(1.0..4.0f32));
+            let (take, span_s) = (chance(rng, p_pedal), rng.random_range(1.0..4.0f32));
             take.then_some(Pedal { span_s })
         },
     };
     (played && performance != Performance::default()).then_some(performance)
+}
+
+/// True with probability `p`, from one uniform draw whatever `p` is (`random_bool` skips its
+/// draw at 0 and 1, which would shift every later draw of the stream).
+fn chance(rng: &mut StdRng, p: f64) -> bool {
+    rng.random::<f64>() < p
 }
 
 /// MIDI events for a stem's controls, as (sample, status, data 1, data 2) on channel 0 at
