@@ -5,10 +5,10 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
-# `corpus-val`'s, 15 GB more for `tests`, and 18 GB of cached windows once a run has read them
+# `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
 # all), 56 minutes of rendering on 2 cores with the corpus export (music21, one core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
 # checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
@@ -484,6 +484,32 @@ if [ "$WHAT" = train12 ]; then
       --max-minutes ${MINUTES:-70} --seed 12 "${resume[@]}" \
       --describe "issue 19 run 11: the eleventh model trained on with songs played with people's MIDI controls (vibrato, swells, scoops, pedal); run 5's timbre changes, epochs judged with played songs and held-out corpus pieces in validation"
   calibrate_run v13
+fi
+
+if [ "$WHAT" = train13 ]; then
+  # Run 12: run 11's weights trained on with the family-arranged kind of song back and more of the
+  # songs played. Run 11 gained on the corpus proxy, the played proxies and MuseScore General but
+  # lost on the two family-arranged proxies, whose kind it no longer trained on (their windows'
+  # cache did not fit on the disk; version 3 of the cache stores each frame once and takes half).
+  # New, all with 70 % of stems played: 250 family-arranged dry composer songs, 150 with
+  # production effects, the even-half corpus pieces (pieces 1-600) arranged by family, dry, and
+  # every fourth stem of the dry songs alone; the dry family songs of run 2 (family-dry) return.
+  # Needs `data`, `train8`, `corpus-val`, `train12` and `tests`.
+  P="--performance 0.7"
+  synth $D/perf-family/train --roles family --dry --tracks 250 --seed 1411 $P
+  synth $D/perf-corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1413 $P
+  synth $D/perf-family-fx/train --roles family --tracks 150 --seed 1412 $P
+  solo_set $D/solo4/train "$D/perf-family/train 4 0 Track"
+  DATA=$(for d in even real nm corpus solo solo2 nm48 real48 corpus2 corpus4 corpus-val \
+      perf-even perf-real perf-val perf-corpus-even perf-corpus-real family-dry perf-family \
+      perf-corpus-fam perf-family-fx solo4; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v14.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v12/v13-calibrated.safetensors $DATA --out $R/v14.safetensors \
+      --epochs ${EPOCHS:-5} --steps-per-epoch 1500 --lr 0.00015 --mix-probability 0.3 --patience 5 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-80} --seed 13 "${resume[@]}" \
+      --describe "issue 19 run 12: run 11 trained on with family-arranged songs back (dry, with effects, corpus pieces) and more of the songs played with people's MIDI controls; run 5's timbre changes"
+  calibrate_run v14
 fi
 
 if [ "$WHAT" = recalibrate ]; then

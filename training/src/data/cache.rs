@@ -17,9 +17,12 @@ use crate::data::split::fnv1a;
 use crate::data::windows::{LabelledWindows, WindowSettings, track_windows};
 use crate::error::DataError;
 
-/// Version 2: windows in half precision (as [`crate::data::dataset::WindowSet`] keeps them),
-/// labels in f32. Version 1 files (all f32) are not read; they are recomputed and replaced.
-const MAGIC: &[u8; 8] = b"INWIN002";
+/// Version 3: the mix's log-Mel frames once each, in half precision (as
+/// [`crate::data::dataset::WindowSet`] keeps them), the windows' starts and their labels (f32);
+/// windows are cut from the frames again on reading. At the default stride of half a window a
+/// file is half the size of version 2, which stored every window whole. Files of earlier versions
+/// are not read; they are recomputed and replaced.
+const MAGIC: &[u8; 8] = b"INWIN003";
 
 /// Whether a lookup found its windows on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,16 +122,26 @@ impl WindowCache {
 }
 
 fn write(path: &Path, w: &LabelledWindows, spec: &ModelSpec) -> std::io::Result<()> {
+    let mel = &spec.mel;
+    let frames = frames_of(w, mel.n_mels, mel.window_frames, mel.hop_length)?;
+    let n_frames = frames.len() / mel.n_mels;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     f.write_all(MAGIC)?;
-    for v in [w.len(), spec.mel.window_len(), spec.n_classes()] {
+    for v in [
+        w.len(),
+        mel.window_len(),
+        spec.n_classes(),
+        mel.n_mels,
+        mel.hop_length,
+        n_frames,
+    ] {
         f.write_all(&(v as u64).to_le_bytes())?;
     }
     for &s in &w.start_samples {
         f.write_all(&(s as u64).to_le_bytes())?;
     }
-    for &v in &w.windows {
-        f.write_all(&f16::from_f32(v).to_le_bytes())?;
+    for v in &frames {
+        f.write_all(&v.to_le_bytes())?;
     }
     for v in &w.labels {
         f.write_all(&v.to_le_bytes())?;
@@ -136,29 +149,100 @@ fn write(path: &Path, w: &LabelledWindows, spec: &ModelSpec) -> std::io::Result<
     f.flush()
 }
 
+fn invalid(why: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("not a window cache file: {why}"),
+    )
+}
+
+/// The frames the windows were cut from (frame-major, `n_mels` values each), in half precision:
+/// each frame once, however many windows hold it. Frames no window covers (a stride longer than
+/// a window) are stored as zeros.
+fn frames_of(
+    w: &LabelledWindows,
+    n_mels: usize,
+    window_frames: usize,
+    hop: usize,
+) -> std::io::Result<Vec<f16>> {
+    let wl = n_mels * window_frames;
+    if w.windows.len() != w.len() * wl {
+        return Err(invalid("windows and starts disagree"));
+    }
+    let mut first_frames = Vec::with_capacity(w.len());
+    for &s in &w.start_samples {
+        if !s.is_multiple_of(hop) {
+            return Err(invalid("a window does not start on a frame"));
+        }
+        first_frames.push(s / hop);
+    }
+    let n_frames = first_frames
+        .iter()
+        .map(|f| f + window_frames)
+        .max()
+        .unwrap_or(0);
+    let mut frames = vec![f16::ZERO; n_frames * n_mels];
+    for (window, &f0) in w.windows.chunks_exact(wl).zip(&first_frames) {
+        // A window is mel-major: value (m, t) is frame f0 + t's band m.
+        for t in 0..window_frames {
+            let frame = &mut frames[(f0 + t) * n_mels..(f0 + t + 1) * n_mels];
+            for (m, v) in frame.iter_mut().enumerate() {
+                *v = f16::from_f32(window[m * window_frames + t]);
+            }
+        }
+    }
+    Ok(frames)
+}
+
 fn read(path: &Path, spec: &ModelSpec) -> std::io::Result<LabelledWindows> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a window cache file");
-    if bytes.len() < 32 || &bytes[..8] != MAGIC {
-        return Err(bad());
+    const HEADER: usize = 8 + 6 * 8;
+    if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+        return Err(invalid("no version 3 header"));
     }
     let u = |i: usize| {
         u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes")) as usize
     };
-    let (n, wl, nc) = (u(0), u(1), u(2));
-    if wl != spec.mel.window_len()
+    let (n, wl, nc, n_mels, hop, n_frames) = (u(0), u(1), u(2), u(3), u(4), u(5));
+    let mel = &spec.mel;
+    if wl != mel.window_len()
         || nc != spec.n_classes()
-        || bytes.len() != 32 + 8 * n + 2 * n * wl + 4 * n * nc
+        || n_mels != mel.n_mels
+        || hop != mel.hop_length
     {
-        return Err(bad());
+        return Err(invalid("other settings"));
     }
-    let starts = (0..n).map(|i| u(3 + i)).collect();
-    let (windows, labels) = bytes[32 + 8 * n..].split_at(2 * n * wl);
-    let windows = windows
+    let expected = n
+        .checked_mul(8 + 4 * nc)
+        .and_then(|b| n_frames.checked_mul(2 * n_mels)?.checked_add(b))
+        .and_then(|b| b.checked_add(HEADER));
+    if expected != Some(bytes.len()) {
+        return Err(invalid("wrong length"));
+    }
+    let starts: Vec<usize> = (0..n).map(|i| u(6 + i)).collect();
+    let window_frames = mel.window_frames;
+    if starts
+        .iter()
+        .any(|&s| !s.is_multiple_of(hop) || s / hop + window_frames > n_frames)
+    {
+        return Err(invalid("a window outside the stored frames"));
+    }
+    let (frames, labels) = bytes[HEADER + 8 * n..].split_at(2 * n_frames * n_mels);
+    let frames: Vec<f32> = frames
         .chunks_exact(2)
         .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
         .collect();
+    let mut windows = vec![0.0f32; n * wl];
+    for (window, &s) in windows.chunks_exact_mut(wl).zip(&starts) {
+        let f0 = s / hop;
+        for t in 0..window_frames {
+            let frame = &frames[(f0 + t) * n_mels..(f0 + t + 1) * n_mels];
+            for (m, &v) in frame.iter().enumerate() {
+                window[m * window_frames + t] = v;
+            }
+        }
+    }
     let labels = labels
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
@@ -168,4 +252,91 @@ fn read(path: &Path, spec: &ModelSpec) -> std::io::Result<LabelledWindows> {
         labels,
         start_samples: starts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use instrunet_model::Provenance;
+
+    /// Windows cut as `label_windows` cuts them from `n_frames` made-up frames.
+    fn windows(spec: &ModelSpec, n_frames: usize, stride: usize) -> LabelledWindows {
+        let mel = &spec.mel;
+        let frame = |f: usize, m: usize| ((f * 131 + m * 7) % 997) as f32 * 0.1 - 60.0;
+        let mut w = LabelledWindows::default();
+        let mut f0 = 0;
+        while f0 + mel.window_frames <= n_frames {
+            for m in 0..mel.n_mels {
+                for t in 0..mel.window_frames {
+                    let v = f16::from_f32(frame(f0 + t, m)).to_f32();
+                    w.windows.push(v);
+                }
+            }
+            w.labels
+                .extend((0..spec.n_classes()).map(|c| ((c + f0) % 3 == 0) as u8 as f32));
+            w.start_samples.push(f0 * mel.hop_length);
+            f0 += stride;
+        }
+        w
+    }
+
+    fn round_trip(stride: usize) -> (LabelledWindows, LabelledWindows, u64) {
+        let spec = ModelSpec::new_default(Provenance::default());
+        let w = windows(&spec, 700, stride);
+        let dir =
+            std::env::temp_dir().join(format!("instrunet-cache-{}-{stride}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.windows");
+        write(&path, &w, &spec).unwrap();
+        let back = read(&path, &spec).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (w, back, size)
+    }
+
+    #[test]
+    fn windows_come_back_bit_for_bit_at_any_stride() {
+        for stride in [16, 64, 128, 200] {
+            let (w, back, _) = round_trip(stride);
+            assert!(w.len() >= 3, "stride {stride}: {} windows", w.len());
+            assert!(back == w, "stride {stride}");
+        }
+    }
+
+    #[test]
+    fn overlapping_windows_store_their_frames_once() {
+        // Half-window stride (the default): 9 windows of 128 frames hold 640 distinct frames, so
+        // the file is about 640/1152 of storing each window.
+        let (w, _, size) = round_trip(64);
+        let spec = ModelSpec::new_default(Provenance::default());
+        let per_window = 2 * spec.mel.window_len() as u64;
+        assert!(
+            size < w.len() as u64 * per_window * 6 / 10,
+            "{size} bytes for {} windows",
+            w.len()
+        );
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_file_is_not_read() {
+        let spec = ModelSpec::new_default(Provenance::default());
+        let w = windows(&spec, 300, 64);
+        let dir = std::env::temp_dir().join(format!("instrunet-cache-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.windows");
+        write(&path, &w, &spec).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(read(&path, &spec).is_err(), "a cut file");
+        let mut old = bytes.clone();
+        old[..8].copy_from_slice(b"INWIN002");
+        std::fs::write(&path, &old).unwrap();
+        assert!(read(&path, &spec).is_err(), "a version 2 file");
+        let mut other = spec.clone();
+        other.mel.hop_length = 128;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read(&path, &other).is_err(), "other front-end settings");
+        assert!(read(&path, &spec).unwrap() == w);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
