@@ -494,7 +494,10 @@ if [ "$WHAT" = train13 ]; then
   # New, all with 70 % of stems played: 250 family-arranged dry composer songs, 150 with
   # production effects, the even-half corpus pieces (pieces 1-600) arranged by family, dry, and
   # every fourth stem of the dry songs alone; the dry family songs of run 2 (family-dry) return.
-  # Needs `data`, `train8`, `corpus-val`, `train12` and `tests`.
+  # Needs `data`, `train8`, `corpus-val`, `train12` and `tests`; about 2 hours on 2 cores (25 min
+  # rendering, 8 computing windows, 63 training, 8 calibrating). Not shipped: at or above the
+  # eleventh on every TimGM6mb song proxy (played ones +0.010 to +0.017), below it on corpus-family
+  # and MuseScore General's songs (STUDIES, training/runs/issue19-v13).
   P="--performance 0.7"
   synth $D/perf-family/train --roles family --dry --tracks 250 --seed 1411 $P
   synth $D/perf-corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1413 $P
