@@ -25,7 +25,7 @@ pub use candle_core::Device;
 pub use classes::{ClassError, InstrumentClass};
 pub use classifier::{Classifier, DEFAULT_WEIGHTS, PredictError, sigmoid};
 pub use error::{InputError, WeightsError};
-pub use mel::{MelFilterbank, MelFrontend, frames_to_window};
+pub use mel::{MelFilterbank, MelFrontend, frames_to_window, window_to_frames};
 pub use net::InstruNet;
 pub use spec::{
     DEFAULT_THRESHOLD, FORMAT_VERSION, MelSettings, ModelSpec, NetworkKind, NetworkShape,

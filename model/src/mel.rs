@@ -294,6 +294,29 @@ pub fn frames_to_window(
     ring_to_window(frames, n_mels, 0, window)
 }
 
+/// The inverse of [`frames_to_window`]: a mel-major window back into its time-major frames (the
+/// training cache stores frames, which overlapping windows share).
+pub fn window_to_frames(
+    window: &[f32],
+    n_mels: usize,
+    frames: &mut [f32],
+) -> Result<(), InputError> {
+    if n_mels == 0 || !window.len().is_multiple_of(n_mels) || frames.len() != window.len() {
+        return Err(InputError::WrongLength {
+            what: "window",
+            expected: frames.len(),
+            got: window.len(),
+        });
+    }
+    let n_frames = window.len() / n_mels;
+    for (t, frame) in frames.chunks_exact_mut(n_mels).enumerate() {
+        for (m, v) in frame.iter_mut().enumerate() {
+            *v = window[m * n_frames + t];
+        }
+    }
+    Ok(())
+}
+
 /// [`frames_to_window`] for a ring of frames whose oldest is frame `oldest`: the window starts
 /// there and wraps around. The one implementation of the window layout (the stream keeps its
 /// frames in such a ring).
@@ -477,5 +500,17 @@ mod tests {
         // The same frames as a ring whose oldest is frame 1: frames 1, 2, 0.
         ring_to_window(&frames, 2, 1, &mut w).unwrap();
         assert_eq!(w, [3.0, 5.0, 1.0, 4.0, 6.0, 2.0]);
+    }
+
+    #[test]
+    fn window_to_frames_undoes_frames_to_window() {
+        let frames = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3 frames of 2 bands
+        let mut w = [0.0; 6];
+        frames_to_window(&frames, 2, &mut w).unwrap();
+        let mut back = [0.0; 6];
+        window_to_frames(&w, 2, &mut back).unwrap();
+        assert_eq!(back, frames);
+        assert!(window_to_frames(&w, 4, &mut back).is_err());
+        assert!(window_to_frames(&w, 2, &mut [0.0; 4]).is_err());
     }
 }

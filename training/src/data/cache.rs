@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use half::f16;
-use instrunet_model::ModelSpec;
+use instrunet_model::{ModelSpec, frames_to_window, window_to_frames};
 
 use crate::data::slakh::Track;
 use crate::data::split::fnv1a;
@@ -182,13 +182,12 @@ fn frames_of(
         .max()
         .unwrap_or(0);
     let mut frames = vec![f16::ZERO; n_frames * n_mels];
+    let mut unpacked = vec![0.0f32; wl];
     for (window, &f0) in w.windows.chunks_exact(wl).zip(&first_frames) {
-        // A window is mel-major: value (m, t) is frame f0 + t's band m.
-        for t in 0..window_frames {
-            let frame = &mut frames[(f0 + t) * n_mels..(f0 + t + 1) * n_mels];
-            for (m, v) in frame.iter_mut().enumerate() {
-                *v = f16::from_f32(window[m * window_frames + t]);
-            }
+        window_to_frames(window, n_mels, &mut unpacked).map_err(|e| invalid(&e.to_string()))?;
+        let span = &mut frames[f0 * n_mels..(f0 + window_frames) * n_mels];
+        for (v, &x) in span.iter_mut().zip(&unpacked) {
+            *v = f16::from_f32(x);
         }
     }
     Ok(frames)
@@ -236,12 +235,12 @@ fn read(path: &Path, spec: &ModelSpec) -> std::io::Result<LabelledWindows> {
     let mut windows = vec![0.0f32; n * wl];
     for (window, &s) in windows.chunks_exact_mut(wl).zip(&starts) {
         let f0 = s / hop;
-        for t in 0..window_frames {
-            let frame = &frames[(f0 + t) * n_mels..(f0 + t + 1) * n_mels];
-            for (m, &v) in frame.iter().enumerate() {
-                window[m * window_frames + t] = v;
-            }
-        }
+        frames_to_window(
+            &frames[f0 * n_mels..(f0 + window_frames) * n_mels],
+            n_mels,
+            window,
+        )
+        .map_err(|e| invalid(&e.to_string()))?;
     }
     let labels = labels
         .chunks_exact(4)
