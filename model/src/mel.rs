@@ -294,38 +294,9 @@ pub fn frames_to_window(
     ring_to_window(frames, n_mels, 0, window)
 }
 
-/// The inverse of [`frames_to_window`]: a mel-major window back into its time-major frames (the
-/// training cache stores frames, which overlapping windows share).
-pub fn window_to_frames(
-    window: &[f32],
-    n_mels: usize,
-    frames: &mut [f32],
-) -> Result<(), InputError> {
-    if n_mels == 0 || !window.len().is_multiple_of(n_mels) || frames.len() != window.len() {
-        return Err(InputError::WrongLength {
-            what: "window",
-            expected: frames.len(),
-            got: window.len(),
-        });
-    }
-    let n_frames = window.len() / n_mels;
-    for (t, frame) in frames.chunks_exact_mut(n_mels).enumerate() {
-        for (m, v) in frame.iter_mut().enumerate() {
-            *v = window[m * n_frames + t];
-        }
-    }
-    Ok(())
-}
-
-/// [`frames_to_window`] for a ring of frames whose oldest is frame `oldest`: the window starts
-/// there and wraps around. The one implementation of the window layout (the stream keeps its
-/// frames in such a ring).
-pub fn ring_to_window(
-    frames: &[f32],
-    n_mels: usize,
-    oldest: usize,
-    window: &mut [f32],
-) -> Result<(), InputError> {
+/// How many frames of `n_mels` values a window holds, checking that `frames` are whole frames and
+/// `window` holds exactly them (the layout functions below all take both).
+fn frames_in_window(frames: &[f32], n_mels: usize, window: &[f32]) -> Result<usize, InputError> {
     if n_mels == 0 || !frames.len().is_multiple_of(n_mels) {
         return Err(InputError::WrongLength {
             what: "Mel frames",
@@ -340,7 +311,35 @@ pub fn ring_to_window(
             got: window.len(),
         });
     }
-    let n_frames = frames.len() / n_mels;
+    Ok(frames.len() / n_mels)
+}
+
+/// The inverse of [`frames_to_window`]: a mel-major window back into its time-major frames (the
+/// training cache stores frames, which overlapping windows share).
+pub fn window_to_frames(
+    window: &[f32],
+    n_mels: usize,
+    frames: &mut [f32],
+) -> Result<(), InputError> {
+    let n_frames = frames_in_window(frames, n_mels, window)?;
+    for (t, frame) in frames.chunks_exact_mut(n_mels).enumerate() {
+        for (m, v) in frame.iter_mut().enumerate() {
+            *v = window[m * n_frames + t];
+        }
+    }
+    Ok(())
+}
+
+/// [`frames_to_window`] for a ring of frames whose oldest is frame `oldest`: the window starts
+/// there and wraps around. With [`window_to_frames`], its inverse, the only code that knows the
+/// window layout (the stream keeps its frames in such a ring).
+pub fn ring_to_window(
+    frames: &[f32],
+    n_mels: usize,
+    oldest: usize,
+    window: &mut [f32],
+) -> Result<(), InputError> {
+    let n_frames = frames_in_window(frames, n_mels, window)?;
     for (k, frame) in frames.chunks_exact(n_mels).enumerate() {
         // Frame k of the ring is the window's column t.
         let t = (k + n_frames - oldest % n_frames) % n_frames;
