@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -513,6 +513,27 @@ if [ "$WHAT" = train13 ]; then
       --max-minutes ${MINUTES:-80} --seed 13 "${resume[@]}" \
       --describe "issue 19 run 12: run 11 trained on with family-arranged songs back (dry, with effects, corpus pieces) and more of the songs played with people's MIDI controls; run 5's timbre changes"
   calibrate_run v14
+fi
+
+if [ "$WHAT" = train14 ]; then
+  # Run 13: run 12's weights trained on at a lower learning rate with the unplayed family-arranged
+  # score-corpus pieces back (run 2's corpus-fam: the even-half pieces 1-600 arranged by family,
+  # dry, the controls off) beside their played renders. Run 12 lost on corpus-family (the score
+  # pieces' winds, brass and strings, played there without controls) after 70 % of the new
+  # family songs' stems were played; the played composer songs with effects (perf-family-fx) are
+  # left out, for the disk and to lower the played share. Needs `data`, `train8`, `corpus-val`,
+  # `train12`, `train13` and `tests`; about 90 minutes on 2 cores.
+  synth $D/corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1052
+  DATA=$(for d in even real nm corpus solo solo2 nm48 real48 corpus2 corpus4 corpus-val \
+      perf-even perf-real perf-val perf-corpus-even perf-corpus-real family-dry perf-family \
+      perf-corpus-fam corpus-fam solo4; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v15.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init training/runs/issue19-v13/v14-calibrated.safetensors $DATA --out $R/v15.safetensors \
+      --epochs ${EPOCHS:-4} --steps-per-epoch 1500 --lr 0.0001 --mix-probability 0.3 --patience 4 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-70} --seed 14 "${resume[@]}" \
+      --describe "issue 19 run 13: run 12 trained on at a lower learning rate with the unplayed family-arranged corpus pieces back beside their played renders; run 5's timbre changes"
+  calibrate_run v15
 fi
 
 if [ "$WHAT" = recalibrate ]; then

@@ -333,5 +333,18 @@ fn the_window_cache_is_reused_and_invalidated() {
         cache.load_or_compute(&track, &spec, &settings).unwrap().1,
         CacheStatus::Miss
     );
+    // A cache that cannot be written (a full disk; here a file where its folder was): the windows
+    // still come, computed, with the reason naming the file.
+    std::fs::remove_dir_all(root.join("cache")).unwrap();
+    std::fs::write(root.join("cache"), b"not a folder").unwrap();
+    let (unstored, status) = cache.load_or_compute(&track, &spec, &settings).unwrap();
+    assert!(
+        unstored == changed,
+        "the computed windows, as a stored miss gives"
+    );
+    match status {
+        CacheStatus::Unstored(why) => assert!(why.contains("cache"), "{why}"),
+        other => panic!("expected Unstored, got {other:?}"),
+    }
     std::fs::remove_dir_all(&root).ok();
 }

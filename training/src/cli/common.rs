@@ -132,6 +132,12 @@ pub(crate) fn load_all_with_roots(
             report.cache_misses,
             report.skipped.len()
         );
+        if let Some(why) = &report.cache_unstored_why {
+            eprintln!(
+                "  {} of them could not be cached and were computed twice (is the disk full?): {why}",
+                report.cache_unstored
+            );
+        }
         for e in &report.skipped {
             eprintln!("  skipped: {e}");
         }

@@ -25,10 +25,14 @@ use crate::error::DataError;
 const MAGIC: &[u8; 8] = b"INWIN003";
 
 /// Whether a lookup found its windows on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheStatus {
     Hit,
+    /// Computed and stored.
     Miss,
+    /// Computed, but the file could not be written (the reason, naming the file): a full disk
+    /// costs the computing again on the next read, never the job.
+    Unstored(String),
 }
 
 /// A folder of cached windows.
@@ -115,9 +119,16 @@ impl WindowCache {
             }
         }
         let tmp = path.with_extension("tmp");
-        write(&tmp, &windows, spec).map_err(|e| DataError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e))?;
-        Ok((windows, CacheStatus::Miss))
+        let stored = write(&tmp, &windows, spec)
+            .map_err(|e| DataError::io(&tmp, e))
+            .and_then(|()| std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e)));
+        match stored {
+            Ok(()) => Ok((windows, CacheStatus::Miss)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Ok((windows, CacheStatus::Unstored(e.to_string())))
+            }
+        }
     }
 }
 

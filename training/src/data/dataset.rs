@@ -157,6 +157,10 @@ impl WindowSet {
 pub struct LoadReport {
     pub cache_hits: usize,
     pub cache_misses: usize,
+    /// Of the misses, those whose windows could not be stored (they are computed again when the
+    /// windows are gathered), and the first reason.
+    pub cache_unstored: usize,
+    pub cache_unstored_why: Option<String>,
     /// Tracks skipped with `skip_bad`, with why.
     pub skipped: Vec<DataError>,
 }
@@ -262,6 +266,11 @@ pub fn load(
                 match status {
                     CacheStatus::Hit => report.cache_hits += 1,
                     CacheStatus::Miss => report.cache_misses += 1,
+                    CacheStatus::Unstored(why) => {
+                        report.cache_misses += 1;
+                        report.cache_unstored += 1;
+                        report.cache_unstored_why.get_or_insert(why);
+                    }
                 }
                 sizes[index(split)] += n;
                 good.push((track, split, song));
