@@ -172,6 +172,16 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
             notes.iter().any(|n| n.contains("keeping them")),
             "{notes:?}"
         );
+        // The last epoch, when there is one, comes back beside them (here the wrecked network).
+        match (epochs, &kept.last) {
+            (0, None) => {}
+            (1, Some(last)) => {
+                assert_eq!(last.spec.provenance.epochs, 1);
+                assert_ne!(last.tensors, loaded.tensors);
+                assert_eq!(last.spec.thresholds.len(), loaded.spec.n_classes());
+            }
+            (n, last) => panic!("{n} epoch(s): last epoch's weights {}", last.is_some()),
+        }
     }
     // Weights of another network are refused with a message that says so.
     let mut other = start_spec.clone();

@@ -338,6 +338,31 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
     weights
         .save(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    // The last epoch beside the best when they differ (same data and notes, its own epoch).
+    let last_path = args.out.with_extension("last.safetensors");
+    let wrote_last = match outcome.last {
+        Some(mut last) => {
+            let epoch = last.spec.provenance.epochs;
+            let val_map = outcome
+                .log
+                .iter()
+                .find(|e| e.epoch == epoch as usize)
+                .map_or(f64::NAN, |e| e.val_map);
+            last.spec.provenance.data = weights.spec.provenance.data.clone();
+            last.spec.provenance.notes = format!(
+                "{}; these are the last epoch's weights (epoch {epoch}, validation mAP {val_map:.3}), not the best's",
+                weights.spec.provenance.notes
+            );
+            last.save(&last_path)
+                .with_context(|| format!("writing {}", last_path.display()))?;
+            true
+        }
+        None => {
+            // A file from an earlier run to this path would pass for this run's last epoch.
+            let _ = std::fs::remove_file(&last_path);
+            false
+        }
+    };
     std::fs::write(
         &log_path,
         serde_json::to_string_pretty(&serde_json::json!({
@@ -358,5 +383,11 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         png_path.display(),
         ckpt_path.display()
     );
+    if wrote_last {
+        println!(
+            "the last epoch is not the best: its weights are in {}",
+            last_path.display()
+        );
+    }
     Ok(())
 }

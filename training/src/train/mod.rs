@@ -62,6 +62,9 @@ pub struct TrainOutcome {
     pub weights: Weights,
     pub log: Vec<EpochLog>,
     pub best_epoch: usize,
+    /// The last epoch's weights (thresholds tuned alike) when it is not the best one: a
+    /// fine-tune whose epochs never beat its start still leaves a network to measure elsewhere.
+    pub last: Option<Weights>,
     /// With `--init`: the starting weights' validation mAP.
     pub starting_map: Option<f64>,
     pub seconds: f64,
@@ -385,20 +388,28 @@ pub fn train(
         ));
     }
     let best = best.ok_or_else(|| anyhow::anyhow!("no epoch finished"))?;
-    // Thresholds tuned on validation with the best weights.
-    let model = build(&spec, config, Some(&best), &device)?;
-    let probs = predict_set(&model, &spec, config, validation)?;
-    spec.thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
-    spec.provenance.epochs = state.best_epoch as u32;
-    let weights = match config.architecture {
-        NetworkKind::Instrunet => Weights::new(spec, best)?,
-        NetworkKind::Baseline => Weights {
-            spec,
-            tensors: best,
-        },
+    // Thresholds tuned on validation with the given weights.
+    let tuned = |tensors: TensorMap, epochs: usize| -> anyhow::Result<Weights> {
+        let mut spec = spec.clone();
+        let model = build(&spec, config, Some(&tensors), &device)?;
+        let probs = predict_set(&model, &spec, config, validation)?;
+        spec.thresholds = tune_thresholds(&probs, &validation.labels, n_classes);
+        spec.provenance.epochs = epochs as u32;
+        Ok(match config.architecture {
+            NetworkKind::Instrunet => Weights::new(spec, tensors)?,
+            NetworkKind::Baseline => Weights { spec, tensors },
+        })
     };
+    let last_epoch = state.log.last().map_or(0, |e| e.epoch);
+    let last = if last_epoch > 0 && last_epoch != state.best_epoch {
+        Some(tuned(TensorMap::from_varmap(&model.varmap)?, last_epoch)?)
+    } else {
+        None
+    };
+    let weights = tuned(best, state.best_epoch)?;
     Ok(TrainOutcome {
         weights,
+        last,
         log: state.log,
         best_epoch: state.best_epoch,
         starting_map: state.starting_map,
