@@ -525,7 +525,8 @@ if [ "$WHAT" = train14 ]; then
   # `train12`, `train13` and `tests`; about 100 minutes on 2 cores. Not shipped: no epoch beat the
   # starting weights on validation (0.607; epochs 0.604-0.606), so its last epoch (`v15.last`,
   # written by `train` beside the best) is what it measures, alone and averaged with the eleventh
-  # (a soup: v15-soup), calibrated alike; the soup came nearest yet to the ship rule (STUDIES,
+  # (soups: v15-soup*), calibrated alike; the soup with the eleventh at 3/5 came nearest yet to the
+  # ship rule, better on 5 music proxies and within 0.003 on the other 4 (STUDIES,
   # training/runs/issue19-v14).
   synth $D/corpus-fam/train --roles family --dry --midi-dir $D/corpus-even --arrange --seed 1052
   DATA=$(for d in even real nm corpus solo solo2 nm48 real48 corpus2 corpus4 corpus-val \
@@ -539,9 +540,17 @@ if [ "$WHAT" = train14 ]; then
       --describe "issue 19 run 13: run 12 trained on at a lower learning rate with the unplayed family-arranged corpus pieces back beside their played renders; run 5's timbre changes"
   last=v15; [ -f $R/v15.last.safetensors ] && last=v15.last
   calibrate_run $last
-  $bin average --weights training/runs/issue19-v10/v11-calibrated.safetensors \
-      --weights $R/$last.safetensors --out $R/v15-soup.safetensors
+  # Soups with the eleventh: half and half; the eleventh at 3/5 (a file given twice weighs
+  # double); a third each with run 11's calibrated weights.
+  ELEVENTH=training/runs/issue19-v10/v11-calibrated.safetensors
+  $bin average --weights $ELEVENTH --weights $R/$last.safetensors --out $R/v15-soup.safetensors
   calibrate_run v15-soup
+  $bin average --weights $ELEVENTH --weights $ELEVENTH --weights $ELEVENTH --weights $R/$last.safetensors \
+      --weights $R/$last.safetensors --out $R/v15-soup60.safetensors
+  calibrate_run v15-soup60
+  $bin average --weights $ELEVENTH --weights training/runs/issue19-v12/v13-calibrated.safetensors \
+      --weights $R/$last.safetensors --out $R/v15-soup3.safetensors
+  calibrate_run v15-soup3
 fi
 
 if [ "$WHAT" = recalibrate ]; then
