@@ -57,6 +57,10 @@ pub(crate) struct DataArgs {
     /// Frames between window starts when cutting tracks (64 = 1.02 s at the defaults).
     #[arg(long, default_value_t = 64)]
     pub(crate) stride: usize,
+    /// A stem counts as playing in a window from this RMS level there, in dBFS (the labels'
+    /// rule; a higher level leaves quiet parts unlabelled).
+    #[arg(long, default_value_t = WindowSettings::default().active_dbfs, allow_negative_numbers = true)]
+    pub(crate) active_dbfs: f32,
     /// Threads for decoding, inference and training.
     #[arg(long)]
     pub(crate) threads: Option<usize>,
@@ -88,11 +92,16 @@ pub(crate) fn load_all_with_roots(
     args: &DataArgs,
     spec: &ModelSpec,
 ) -> anyhow::Result<([WindowSet; 3], [Vec<usize>; 3])> {
+    anyhow::ensure!(
+        args.active_dbfs.is_finite() && args.active_dbfs < 0.0,
+        "--active-dbfs must be a level below full scale (a negative number of dB), got {}",
+        args.active_dbfs
+    );
     let mut roots: [Vec<usize>; 3] = Default::default();
     let options = LoadOptions {
         windows: WindowSettings {
             stride_frames: args.stride,
-            ..Default::default()
+            active_dbfs: args.active_dbfs,
         },
         skip_bad: args.skip_bad,
         threads: threads(args),
