@@ -1,7 +1,8 @@
 //! The InstruNET network, as the paper describes it, in candle's model style.
 //!
 //! Three blocks of conv 3×3 (padding 1) → BatchNorm → ReLU → 2×2 max-pool with 32, 64 and 128
-//! channels (the weights file may record wider blocks); an adaptive average pool to the spec's
+//! channels (the weights file may record wider blocks, and extra blocks without the pool after the
+//! third, at its width); an adaptive average pool to the spec's
 //! frequency bands; Linear → 256, ReLU, Dropout; Linear 256→classes. The network
 //! returns logits (the loss takes logits); `sigmoid` gives probabilities. Its input is a batch of
 //! log-Mel windows in dB, shaped `(batch, 1, n_mels, frames)`; it normalises them itself with the
@@ -26,16 +27,24 @@ pub const BN_MOMENTUM: f64 = 0.1;
 /// Dropout probability before the output layer, used when training.
 pub const DEFAULT_DROPOUT: f32 = 0.3;
 
-/// conv 3×3 → BatchNorm → ReLU → 2×2 max-pool.
+/// conv 3×3 → BatchNorm → ReLU → 2×2 max-pool (the pool left out in the extra blocks).
 #[derive(Debug, Clone)]
 pub struct ConvBlock {
     conv: Conv2d,
     bn: BatchNorm,
+    pool: bool,
 }
 
 impl ConvBlock {
-    /// Block `index` (1-based, as in the tensor names) from `c_in` to `c_out` channels.
-    pub fn new(index: usize, c_in: usize, c_out: usize, vb: &VarBuilder) -> Result<Self> {
+    /// Block `index` (1-based, as in the tensor names) from `c_in` to `c_out` channels, ending
+    /// in a 2×2 max-pool when `pool`.
+    pub fn new(
+        index: usize,
+        c_in: usize,
+        c_out: usize,
+        pool: bool,
+        vb: &VarBuilder,
+    ) -> Result<Self> {
         let conv_cfg = Conv2dConfig {
             padding: 1,
             ..Default::default()
@@ -48,7 +57,7 @@ impl ConvBlock {
             momentum: BN_MOMENTUM,
         };
         let bn = candle_nn::batch_norm(c_out, bn_cfg, vb.pp(format!("bn{index}")))?;
-        Ok(Self { conv, bn })
+        Ok(Self { conv, bn, pool })
     }
 
     /// The convolution (for tests that compare kernels against candle's).
@@ -66,6 +75,11 @@ impl ConvBlock {
             .bias()
             .expect("InstruNET's convolutions have a bias");
         let ys = ops::conv3x3(xs, self.conv.weight(), bias, threads)?;
+        if !self.pool {
+            // The extra blocks run at 1/64 of the input's cells: candle's BatchNorm (which
+            // updates the running statistics itself when training) costs little there.
+            return ys.apply_t(&self.bn, train)?.relu();
+        }
         let (gamma, beta) = self
             .bn
             .weight_and_bias()
@@ -96,7 +110,8 @@ impl ConvBlock {
 impl ModuleT for ConvBlock {
     /// The block on candle's own ops (the reference path).
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        max_pool2x2(&xs.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()?)
+        let ys = xs.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()?;
+        if self.pool { max_pool2x2(&ys) } else { Ok(ys) }
     }
 }
 
@@ -135,7 +150,7 @@ pub fn adaptive_band_pool(xs: &Tensor, bands: usize) -> Result<Tensor> {
 /// The InstruNET network.
 #[derive(Debug, Clone)]
 pub struct InstruNet {
-    blocks: [ConvBlock; 3],
+    blocks: Vec<ConvBlock>,
     fc1: Linear,
     fc2: Linear,
     dropout: Dropout,
@@ -152,12 +167,16 @@ pub struct InstruNet {
 impl InstruNet {
     /// Builds the network for `spec` (its class count and input normalisation) from `vb`.
     pub fn new(spec: &ModelSpec, dropout: f32, vb: VarBuilder) -> Result<Self> {
-        let [c1, c2, c3] = spec.network.conv_channels;
-        let blocks = [
-            ConvBlock::new(1, 1, c1, &vb)?,
-            ConvBlock::new(2, c1, c2, &vb)?,
-            ConvBlock::new(3, c2, c3, &vb)?,
-        ];
+        let channels = spec.network.block_channels();
+        let blocks = channels
+            .iter()
+            .enumerate()
+            .map(|(i, &c_out)| {
+                let c_in = if i == 0 { 1 } else { channels[i - 1] };
+                ConvBlock::new(i + 1, c_in, c_out, i < 3, &vb)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let c3 = spec.network.conv_channels[2];
         let pool_bands = spec.network.pool_bands;
         let fc1 = candle_nn::linear(c3 * pool_bands, FC_HIDDEN, vb.pp("fc1"))?;
         let fc2 = candle_nn::linear(FC_HIDDEN, spec.n_classes(), vb.pp("fc2"))?;
@@ -189,23 +208,29 @@ impl InstruNet {
         self.n_classes
     }
 
-    /// The three convolution blocks.
-    pub fn blocks(&self) -> &[ConvBlock; 3] {
+    /// The convolution blocks, the three pooling ones first.
+    pub fn blocks(&self) -> &[ConvBlock] {
         &self.blocks
     }
 
-    /// Logits for a batch of raw log-Mel windows `(batch, 1, n_mels, frames)` in dB.
-    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+    /// The last convolution block's output `(batch, channels, h, w)` for a batch of raw log-Mel
+    /// windows `(batch, 1, n_mels, frames)` in dB.
+    pub fn block_features_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         let n = self.normalization;
         let xs = xs.affine(1.0 / n.std as f64, -(n.mean / n.std) as f64)?;
         let fused = xs.device().is_cpu() && !self.candle_ops;
-        let xs = self.blocks.iter().try_fold(xs, |x, b| {
+        self.blocks.iter().try_fold(xs, |x, b| {
             if fused {
                 b.forward_fused(&x, train, self.threads)
             } else {
                 x.apply_t(b, train)
             }
-        })?;
+        })
+    }
+
+    /// Logits for a batch of raw log-Mel windows `(batch, 1, n_mels, frames)` in dB.
+    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let xs = self.block_features_t(xs, train)?;
         let xs = adaptive_band_pool(&xs, self.pool_bands)?;
         let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;
         xs.apply(&self.fc2)

@@ -15,7 +15,7 @@ pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
     let n_classes = spec.n_classes();
     let mut shapes = Vec::new();
     let mut c_in = 1;
-    for (i, &c) in spec.network.conv_channels.iter().enumerate() {
+    for (i, &c) in spec.network.block_channels().iter().enumerate() {
         let n = i + 1;
         shapes.push((format!("conv{n}.weight"), vec![c, c_in, 3, 3]));
         shapes.push((format!("conv{n}.bias"), vec![c]));

@@ -160,6 +160,15 @@ pub struct NetworkShape {
     /// written before this entry existed hold the paper's).
     #[serde(default = "NetworkShape::paper_channels")]
     pub conv_channels: [usize; 3],
+    /// Blocks after the third at its width and without pooling (`conv4`, `conv5`, …): conv →
+    /// BatchNorm → ReLU at the third block's resolution. 0 is the paper's network (files written
+    /// before this entry existed); written only when not 0, so such files keep their header.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub extra_blocks: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl NetworkShape {
@@ -170,6 +179,23 @@ impl NetworkShape {
     /// Every block's width is a multiple of this, so that the CPU kernels' channel blocks tile
     /// every layer (they assert that their lane count divides it).
     pub const CHANNEL_MULTIPLE: usize = 8;
+    /// The most blocks without pooling a weights file may add after the third.
+    pub const MAX_EXTRA_BLOCKS: usize = 4;
+
+    /// Convolution blocks in all: the three pooling ones and the extra ones.
+    pub fn n_blocks(&self) -> usize {
+        3 + self.extra_blocks
+    }
+
+    /// Output channels of every block, in order (extra blocks keep the third's width).
+    pub fn block_channels(&self) -> Vec<usize> {
+        let mut c = self.conv_channels.to_vec();
+        c.extend(std::iter::repeat_n(
+            self.conv_channels[2],
+            self.extra_blocks,
+        ));
+        c
+    }
 
     fn paper_channels() -> [usize; 3] {
         Self::PAPER_CHANNELS
@@ -183,6 +209,7 @@ impl Default for NetworkShape {
             kind: NetworkKind::Instrunet,
             pool_bands: 1,
             conv_channels: Self::PAPER_CHANNELS,
+            extra_blocks: 0,
         }
     }
 }
@@ -332,6 +359,16 @@ impl ModelSpec {
                 key::NETWORK,
                 format!(
                     "conv_channels {channels:?} must each be a multiple of {lanes} from {lanes} to {max}"
+                ),
+            ));
+        }
+        if self.network.extra_blocks > NetworkShape::MAX_EXTRA_BLOCKS {
+            return Err(bad(
+                key::NETWORK,
+                format!(
+                    "extra_blocks {} must be at most {}",
+                    self.network.extra_blocks,
+                    NetworkShape::MAX_EXTRA_BLOCKS
                 ),
             ));
         }
@@ -597,6 +634,24 @@ mod tests {
             let err = spec.validate().unwrap_err().to_string();
             assert!(err.contains("conv_channels"), "{err}");
         }
+    }
+
+    #[test]
+    fn extra_blocks_round_trip_are_bounded_and_absent_when_none() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.conv_channels = [32, 64, 256];
+        let meta = spec.to_metadata();
+        // Files of the paper's depth keep the header they had before the entry existed.
+        assert!(!meta[key::NETWORK].contains("extra_blocks"));
+        spec.network.extra_blocks = 2;
+        let meta = spec.to_metadata();
+        assert!(meta[key::NETWORK].contains("\"extra_blocks\":2"));
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        assert_eq!(spec.network.n_blocks(), 5);
+        assert_eq!(spec.network.block_channels(), [32, 64, 256, 256, 256]);
+        spec.network.extra_blocks = NetworkShape::MAX_EXTRA_BLOCKS + 1;
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("extra_blocks"), "{err}");
     }
 
     #[test]

@@ -236,3 +236,16 @@ fn cpu_network_matches_candle_network_with_other_widths() {
         check_network(spec, 2, channels[1] as u64);
     }
 }
+
+#[test]
+fn cpu_network_matches_candle_network_with_extra_blocks() {
+    // Blocks after the third, without pooling, at its width (one and two of them, so that the
+    // last one's output lands in either scratch image).
+    for (extra, channels, bands) in [(1, [32, 64, 128], 8), (2, [16, 40, 64], 1)] {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.network.conv_channels = channels;
+        spec.network.pool_bands = bands;
+        spec.network.extra_blocks = extra;
+        check_network(spec, 2, 40 + extra as u64);
+    }
+}

@@ -242,6 +242,16 @@ fn a_wider_network_trains_identically_on_both_paths() {
     check_both_paths(&spec);
 }
 
+#[test]
+fn a_deeper_network_trains_identically_on_both_paths() {
+    // Two blocks without pooling after the third (candle's BatchNorm on both paths there).
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.network.conv_channels = [16, 32, 64];
+    spec.network.pool_bands = 4;
+    spec.network.extra_blocks = 2;
+    check_both_paths(&spec);
+}
+
 fn check_both_paths(spec: &ModelSpec) {
     let (fast, fast_vars) = network(spec, false, 2);
     let (reference, ref_vars) = network(spec, true, 1);

@@ -553,6 +553,30 @@ if [ "$WHAT" = train14 ]; then
   calibrate_run v15-soup3
 fi
 
+if [ "$WHAT" = train15 ]; then
+  # Run 14: a deeper network from the eleventh. `instrunet deepen` adds a fourth convolution
+  # block (256 channels at 16x16, no pool) that starts as the identity (same outputs; statistics
+  # of its input from 4 096 real-prior training windows), then run 13's data trains it on at run
+  # 9's learning rate. The eleventh does not fit its own training songs (STUDIES): this gives it
+  # room. Needs `train14`'s data (`data`, `train8`, `corpus-val`, `train12`, `train13`, `train14`)
+  # and `tests`. Rerun to resume from the checkpoint.
+  ELEVENTH=training/runs/issue19-v10/v11-calibrated.safetensors
+  [ -f $R/v16-init.safetensors ] || $bin deepen --weights $ELEVENTH --data $D/real --add 1 \
+      --windows 4096 --out $R/v16-init.safetensors
+  DATA=$(for d in even real nm corpus solo solo2 nm48 real48 corpus2 corpus4 corpus-val \
+      perf-even perf-real perf-val perf-corpus-even perf-corpus-real family-dry perf-family \
+      perf-corpus-fam corpus-fam solo4; do echo --data $D/$d; done)
+  resume=(); [ -f $R/v16.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init $R/v16-init.safetensors $DATA --out $R/v16.safetensors \
+      --epochs ${EPOCHS:-6} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 6 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-100} --seed 15 "${resume[@]}" \
+      --describe "issue 19 run 14: the eleventh deepened by a fourth 256-channel block (identity at the start), trained on run 13's data with run 5's timbre changes"
+  last=v16; [ -f $R/v16.last.safetensors ] && last=v16.last
+  calibrate_run v16
+  [ $last = v16 ] || calibrate_run $last
+fi
+
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
   # the real-prior validation songs, non-music and stems alone from validation songs (needs the

@@ -60,6 +60,9 @@ enum Command {
     /// Widen the convolution blocks of trained weights without changing what they compute, to
     /// train a wider network on from them.
     Widen(cli::widen::WidenArgs),
+    /// Add convolution blocks (no pooling, at the last block's width) to trained weights without
+    /// changing what they compute, to train a deeper network on from them.
+    Deepen(cli::deepen::DeepenArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -88,6 +91,7 @@ fn main() -> anyhow::Result<()> {
         Command::Compare(args) => cli::compare::compare(args)?,
         Command::Average(args) => cli::average::average(args)?,
         Command::Widen(args) => cli::widen::widen(args)?,
+        Command::Deepen(args) => cli::deepen::deepen(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The network's CPU inference path. BatchNorm is folded into the convolutions at load time; the
 //! first layer is a direct convolution and the two wide ones Winograd F(4×4, 3×3) over `gemm`,
-//! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output. Between
+//! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output; the extra
+//! blocks some files add after the third are Winograd too, with bias and ReLU and no pool. Between
 //! layers, images are channel-interleaved in blocks of eight (C8, see [`winograd`]).
 //!
 //! candle's CPU `conv2d` builds its im2col element by element and spends most of its time there
@@ -77,6 +78,8 @@ pub struct CpuNet {
     normalization: Normalization,
     first: FoldedConv,
     wide: [WinogradConv; 2],
+    /// The blocks after the third (no pool), in order.
+    extra: Vec<WinogradConv>,
     /// Frequency bands of the adaptive average pool.
     pool_bands: usize,
     fc1_weight: Vec<f32>,
@@ -114,6 +117,12 @@ impl CpuNet {
             let f = FoldedConv::fold(weights, i);
             WinogradConv::new(&f.weight, &f.bias, f.c_in)
         });
+        let extra = (4..4 + spec.network.extra_blocks)
+            .map(|i| {
+                let f = FoldedConv::fold(weights, i);
+                WinogradConv::new(&f.weight, &f.bias, f.c_in)
+            })
+            .collect();
         Self {
             n_mels: spec.mel.n_mels,
             frames: spec.mel.window_frames,
@@ -121,6 +130,7 @@ impl CpuNet {
             normalization: spec.normalization,
             first: FoldedConv::fold(weights, 1),
             wide,
+            extra,
             pool_bands: spec.network.pool_bands,
             fc1_weight: v("fc1.weight"),
             fc1_bias: v("fc1.bias"),
@@ -153,6 +163,13 @@ impl CpuNet {
             m = m.max(mm);
             hh /= 2;
             ww /= 2;
+            pooled = pooled.max(c.c_out * hh * ww);
+        }
+        for c in &self.extra {
+            let (p, vv, mm) = winograd::scratch_sizes(c.c_in, c.c_out, hh, ww);
+            pad = pad.max(p);
+            v = v.max(vv);
+            m = m.max(mm);
             pooled = pooled.max(c.c_out * hh * ww);
         }
         CpuScratch {
@@ -225,7 +242,23 @@ impl CpuNet {
             h /= 2;
             w /= 2;
         }
-        let last = if self.wide.len() % 2 == 1 {
+        for (i, conv) in self.extra.iter().enumerate() {
+            let (src, dst) = if (self.wide.len() + i).is_multiple_of(2) {
+                (&s.ping, &mut s.pong)
+            } else {
+                (&s.pong, &mut s.ping)
+            };
+            conv.forward_relu(
+                &src[..conv.c_in * h * w],
+                h,
+                w,
+                &mut s.pad,
+                &mut s.v,
+                &mut s.m,
+                dst,
+            );
+        }
+        let last = if (self.wide.len() + self.extra.len()) % 2 == 1 {
             &s.pong
         } else {
             &s.ping

@@ -179,6 +179,36 @@ impl WinogradConv {
         output_transform_pool(m, self.c_out, &g, &self.bias, out);
     }
 
+    /// `out = relu(conv(input) + bias)` for one C8 image of `c_in × h × w`, no pool; `out` is C8
+    /// `c_out × h × w` (the blocks after the third). `pad`, `v` and `m` hold at least
+    /// [`scratch_sizes`] values.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_relu(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        pad: &mut [f32],
+        v: &mut [f32],
+        m: &mut [f32],
+        out: &mut [f32],
+    ) {
+        let g = Geometry::new(h, w);
+        let pad = &mut pad[..self.c_in * g.padded_h * g.padded_w];
+        pad_input(
+            input,
+            self.c_in / LANES,
+            h,
+            w,
+            g.padded_h,
+            g.padded_w,
+            LANES,
+            pad,
+        );
+        let m = self.products(&g, pad, v, m);
+        output_transform_relu(m, self.c_out, &g, &self.bias, out);
+    }
+
     /// A plain convolution of one planar (`c_in × h × w`) image: `out = conv(input) + bias`,
     /// planar `c_out × h × w`, no ReLU or pool. Training's convolution op uses this; `pad`, `v`
     /// and `m` hold at least [`scratch_sizes`] values.
@@ -506,6 +536,43 @@ fn input_transform_impl<V: Lanes>(pad: &[f32], c_in: usize, g: &Geometry, v: &mu
             for (i, row) in cols.iter().enumerate() {
                 for (j, val) in bt(*row).into_iter().enumerate() {
                     val.store(&mut v[(t * A * A + i * A + j) * c_in + cb * LANES..]);
+                }
+            }
+        }
+    }
+}
+
+avx2_dispatch!(fn output_transform_relu => output_transform_relu_impl(m: &[f32], c_out: usize, g: &Geometry, bias: &[f32], out: &mut [f32]));
+
+/// `out = relu(Aᵀ M A + bias)` for every tile and output channel, eight channels at a time,
+/// written as a C8 image of the input's size.
+#[inline(always)]
+fn output_transform_relu_impl<V: Lanes>(
+    m: &[f32],
+    c_out: usize,
+    g: &Geometry,
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    let (h, w) = (g.h, g.w);
+    for t in 0..g.tiles {
+        let (oy0, ox0) = ((t / g.tiles_x) * M, (t % g.tiles_x) * M);
+        for cb in 0..c_out / LANES {
+            let b = V::load(&bias[cb * LANES..]);
+            let dst = &mut out[cb * h * w * LANES..(cb + 1) * h * w * LANES];
+            for (i, row) in output_tile::<V>(m, t, c_out, cb).iter().enumerate() {
+                let oy = oy0 + i;
+                if oy >= h {
+                    break;
+                }
+                for (j, &val) in row.iter().enumerate() {
+                    let ox = ox0 + j;
+                    if ox >= w {
+                        break;
+                    }
+                    val.add(b)
+                        .max(V::zero())
+                        .store(&mut dst[(oy * w + ox) * LANES..]);
                 }
             }
         }

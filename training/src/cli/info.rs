@@ -30,8 +30,15 @@ pub fn info(weights: Option<&Path>) -> anyhow::Result<()> {
     );
     match spec.network.kind {
         NetworkKind::Instrunet => println!(
-            "network: InstruNET, blocks of {:?} channels, {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
+            "network: InstruNET, blocks of {:?} channels{}, {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
             spec.network.conv_channels,
+            match spec.network.extra_blocks {
+                0 => String::new(),
+                n => format!(
+                    " and {n} more of {} without pooling",
+                    spec.network.conv_channels[2]
+                ),
+            },
             spec.network.pool_bands,
             spec.mel.n_mels,
             spec.mel.window_frames

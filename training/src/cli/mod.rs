@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod common;
 pub mod compare;
 pub mod data;
+pub mod deepen;
 pub mod eval;
 pub mod info;
 pub mod latency;
