@@ -1,6 +1,8 @@
 //! The plugin's real-time costs: the audio thread's work per 512-frame stereo block (downmix and
 //! hand-off; target ≤ 2 µs), and the worker's CPU time per second of 48 kHz audio at the default
 //! 250 ms hop (resampling, Mel frames, four classifications; target ≤ 2 % of a core, 20 ms).
+//! The worker runs the embedded model, or the weights file `INSTRUNET_BENCH_WEIGHTS` names (to
+//! measure a wider or deeper network before it ships).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -28,7 +30,12 @@ fn bench(c: &mut Criterion) {
     let second: Vec<f32> = (0..rate)
         .map(|i| 0.3 * (i as f32 * 0.05).sin() + 0.1 * (i as f32 * 0.31).sin())
         .collect();
-    let mut analyzer = StreamAnalyzer::new(Classifier::embedded_default(), rate, 0.25).unwrap();
+    let classifier = match std::env::var_os("INSTRUNET_BENCH_WEIGHTS") {
+        Some(path) => Classifier::from_file(&path)
+            .unwrap_or_else(|e| panic!("INSTRUNET_BENCH_WEIGHTS={}: {e}", path.to_string_lossy())),
+        None => Classifier::embedded_default(),
+    };
+    let mut analyzer = StreamAnalyzer::new(classifier, rate, 0.25).unwrap();
     // Fill the first window so that every second analyses four times.
     for _ in 0..3 {
         analyzer.push(&second, &mut |_, _| {}).unwrap();

@@ -58,7 +58,11 @@ fn deepen_keeps_the_function_and_refuses_what_it_cannot_do() {
     let deep_path = root.join("deep.safetensors");
     let run = deepen(&shipped_path, "1", &deep_path);
     assert!(run.status.success(), "deepen: {}", text(&run));
-    assert!(text(&run).contains("1 block(s) added after block 3"), "{}", text(&run));
+    assert!(
+        text(&run).contains("1 block(s) added after block 3"),
+        "{}",
+        text(&run)
+    );
     let deep = Weights::from_file(&deep_path).unwrap();
     assert_eq!(deep.spec.network.extra_blocks, 1);
     assert_eq!(deep.spec.thresholds, shipped.spec.thresholds);
