@@ -182,26 +182,12 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
-    /// Random weights with BatchNorm statistics away from (0, 1).
+    /// The network the tests deepen: narrow, so that they run fast.
     fn trained_looking(seed: u64) -> Weights {
         let mut spec = ModelSpec::new_default(Provenance::default());
         spec.network.conv_channels = [16, 32, 64];
         spec.network.pool_bands = 4;
-        let mut w = Weights::random(spec, seed);
-        let mut rng = StdRng::seed_from_u64(seed + 100);
-        for (name, (_, values)) in w.tensors.0.iter_mut() {
-            if name.starts_with("bn") {
-                let (lo, hi) = if name.ends_with("running_var") || name.ends_with("weight") {
-                    (0.5, 2.0)
-                } else {
-                    (-0.5, 0.5)
-                };
-                values
-                    .iter_mut()
-                    .for_each(|v| *v = rng.random_range(lo..hi));
-            }
-        }
-        w
+        crate::cli::test_weights::trained_looking(spec, seed)
     }
 
     fn windows(w: &Weights, n: usize, seed: u64) -> Vec<f32> {

@@ -186,26 +186,8 @@ fn split_shares(rng: &mut StdRng, sources: &[usize], old: usize, elements: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use instrunet_model::{Device, InstruNet, ModelSpec};
-
-    /// Random weights with BatchNorm statistics away from (0, 1), so copying them matters.
-    fn trained_looking(seed: u64) -> Weights {
-        let mut w = Weights::random(ModelSpec::new_default(Provenance::default()), seed);
-        let mut rng = StdRng::seed_from_u64(seed + 100);
-        for (name, (_, values)) in w.tensors.0.iter_mut() {
-            if name.starts_with("bn") {
-                let (lo, hi) = if name.ends_with("running_var") || name.ends_with("weight") {
-                    (0.5, 2.0)
-                } else {
-                    (-0.5, 0.5)
-                };
-                values
-                    .iter_mut()
-                    .for_each(|v| *v = rng.random_range(lo..hi));
-            }
-        }
-        w
-    }
+    use crate::cli::test_weights::paper_trained_looking;
+    use instrunet_model::{Device, InstruNet};
 
     fn logits(w: &Weights, xs: &candle_core::Tensor, train: bool) -> Vec<f32> {
         let vb = w.tensors.var_builder(&Device::Cpu).unwrap();
@@ -220,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_widened_network_computes_the_same_logits() {
-        let narrow = trained_looking(3);
+        let narrow = paper_trained_looking(3);
         let wide = widened(&narrow, [40, 96, 256], 7).unwrap();
         assert_eq!(wide.spec.network.conv_channels, [40, 96, 256]);
         let xs = candle_core::Tensor::randn(-40f32, 15.0, (3, 1, 128, 128), &Device::Cpu).unwrap();
@@ -238,7 +220,7 @@ mod tests {
 
     #[test]
     fn copies_start_with_different_outgoing_weights() {
-        let narrow = trained_looking(4);
+        let narrow = paper_trained_looking(4);
         let wide = widened(&narrow, [32, 64, 136], 1).unwrap();
         let bands = wide.spec.network.pool_bands;
         let fc1 = wide.tensors.values("fc1.weight").unwrap();
@@ -261,11 +243,11 @@ mod tests {
 
     #[test]
     fn narrowing_is_refused_by_block() {
-        let err = widened(&trained_looking(1), [32, 48, 128], 1)
+        let err = widened(&paper_trained_looking(1), [32, 48, 128], 1)
             .unwrap_err()
             .to_string();
         assert!(err.contains("block 2") && err.contains("48"), "{err}");
-        let err = widened(&trained_looking(1), [32, 64, 130], 1)
+        let err = widened(&paper_trained_looking(1), [32, 64, 130], 1)
             .unwrap_err()
             .to_string();
         assert!(err.contains("130"), "{err}");
