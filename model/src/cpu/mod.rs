@@ -224,39 +224,23 @@ impl CpuNet {
         );
         h /= 2;
         w /= 2;
-        for (i, conv) in self.wide.iter().enumerate() {
+        // The pooling Winograd layers, then the extra blocks at the last one's size.
+        let layers =
+            (self.wide.iter().map(|c| (c, true))).chain(self.extra.iter().map(|c| (c, false)));
+        for (i, (conv, pool)) in layers.enumerate() {
             let (src, dst) = if i % 2 == 0 {
                 (&s.ping, &mut s.pong)
             } else {
                 (&s.pong, &mut s.ping)
             };
-            conv.forward_pool(
-                &src[..conv.c_in * h * w],
-                h,
-                w,
-                &mut s.pad,
-                &mut s.v,
-                &mut s.m,
-                dst,
-            );
-            h /= 2;
-            w /= 2;
-        }
-        for (i, conv) in self.extra.iter().enumerate() {
-            let (src, dst) = if (self.wide.len() + i).is_multiple_of(2) {
-                (&s.ping, &mut s.pong)
+            let (src, pad, v, m) = (&src[..conv.c_in * h * w], &mut s.pad, &mut s.v, &mut s.m);
+            if pool {
+                conv.forward_pool(src, h, w, pad, v, m, dst);
+                h /= 2;
+                w /= 2;
             } else {
-                (&s.pong, &mut s.ping)
-            };
-            conv.forward_relu(
-                &src[..conv.c_in * h * w],
-                h,
-                w,
-                &mut s.pad,
-                &mut s.v,
-                &mut s.m,
-                dst,
-            );
+                conv.forward_relu(src, h, w, pad, v, m, dst);
+            }
         }
         let last = if (self.wide.len() + self.extra.len()) % 2 == 1 {
             &s.pong

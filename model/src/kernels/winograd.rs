@@ -163,20 +163,7 @@ impl WinogradConv {
         m: &mut [f32],
         out: &mut [f32],
     ) {
-        let g = Geometry::new(h, w);
-        let pad = &mut pad[..self.c_in * g.padded_h * g.padded_w];
-        pad_input(
-            input,
-            self.c_in / LANES,
-            h,
-            w,
-            g.padded_h,
-            g.padded_w,
-            LANES,
-            pad,
-        );
-        let m = self.products(&g, pad, v, m);
-        output_transform_pool(m, self.c_out, &g, &self.bias, out);
+        self.forward_c8(input, h, w, true, pad, v, m, out);
     }
 
     /// `out = relu(conv(input) + bias)` for one C8 image of `c_in × h × w`, no pool; `out` is C8
@@ -188,6 +175,22 @@ impl WinogradConv {
         input: &[f32],
         h: usize,
         w: usize,
+        pad: &mut [f32],
+        v: &mut [f32],
+        m: &mut [f32],
+        out: &mut [f32],
+    ) {
+        self.forward_c8(input, h, w, false, pad, v, m, out);
+    }
+
+    /// A C8 image through the convolution, bias and ReLU, pooled when `pool`.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_c8(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        pool: bool,
         pad: &mut [f32],
         v: &mut [f32],
         m: &mut [f32],
@@ -206,7 +209,11 @@ impl WinogradConv {
             pad,
         );
         let m = self.products(&g, pad, v, m);
-        output_transform_relu(m, self.c_out, &g, &self.bias, out);
+        if pool {
+            output_transform_pool(m, self.c_out, &g, &self.bias, out);
+        } else {
+            output_transform_relu(m, self.c_out, &g, &self.bias, out);
+        }
     }
 
     /// A plain convolution of one planar (`c_in × h × w`) image: `out = conv(input) + bias`,
