@@ -490,24 +490,38 @@ fn output_transform_planar_impl<V: Lanes>(
     out: &mut [f32],
 ) {
     let (h, w) = (g.h, g.w);
+    for_each_output::<V>(m, c_out, g, bias, |cb, oy, ox, val| {
+        for (l, &v) in val.to_array().iter().enumerate() {
+            out[((cb * LANES + l) * h + oy) * w + ox] = v;
+        }
+    });
+}
+
+/// Calls `f(channel block, y, x, Aᵀ M A + bias)` for every output pixel inside the image, eight
+/// channels at a time, tile by tile.
+#[inline(always)]
+fn for_each_output<V: Lanes>(
+    m: &[f32],
+    c_out: usize,
+    g: &Geometry,
+    bias: &[f32],
+    mut f: impl FnMut(usize, usize, usize, V),
+) {
     for t in 0..g.tiles {
         let (oy0, ox0) = ((t / g.tiles_x) * M, (t % g.tiles_x) * M);
         for cb in 0..c_out / LANES {
             let b = V::load(&bias[cb * LANES..]);
             for (i, row) in output_tile::<V>(m, t, c_out, cb).iter().enumerate() {
                 let oy = oy0 + i;
-                if oy >= h {
+                if oy >= g.h {
                     break;
                 }
                 for (j, &val) in row.iter().enumerate() {
                     let ox = ox0 + j;
-                    if ox >= w {
+                    if ox >= g.w {
                         break;
                     }
-                    let vals = val.add(b).to_array();
-                    for (l, &v) in vals.iter().enumerate() {
-                        out[((cb * LANES + l) * h + oy) * w + ox] = v;
-                    }
+                    f(cb, oy, ox, val.add(b));
                 }
             }
         }
@@ -562,28 +576,10 @@ fn output_transform_relu_impl<V: Lanes>(
     out: &mut [f32],
 ) {
     let (h, w) = (g.h, g.w);
-    for t in 0..g.tiles {
-        let (oy0, ox0) = ((t / g.tiles_x) * M, (t % g.tiles_x) * M);
-        for cb in 0..c_out / LANES {
-            let b = V::load(&bias[cb * LANES..]);
-            let dst = &mut out[cb * h * w * LANES..(cb + 1) * h * w * LANES];
-            for (i, row) in output_tile::<V>(m, t, c_out, cb).iter().enumerate() {
-                let oy = oy0 + i;
-                if oy >= h {
-                    break;
-                }
-                for (j, &val) in row.iter().enumerate() {
-                    let ox = ox0 + j;
-                    if ox >= w {
-                        break;
-                    }
-                    val.add(b)
-                        .max(V::zero())
-                        .store(&mut dst[(oy * w + ox) * LANES..]);
-                }
-            }
-        }
-    }
+    for_each_output::<V>(m, c_out, g, bias, |cb, oy, ox, val| {
+        val.max(V::zero())
+            .store(&mut out[(cb * h * w + oy * w + ox) * LANES..]);
+    });
 }
 
 avx2_dispatch!(fn output_transform_pool => output_transform_pool_impl(m: &[f32], c_out: usize, g: &Geometry, bias: &[f32], out: &mut [f32]));
