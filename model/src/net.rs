@@ -75,27 +75,24 @@ impl ConvBlock {
             .bias()
             .expect("InstruNET's convolutions have a bias");
         let ys = ops::conv3x3(xs, self.conv.weight(), bias, threads)?;
-        if !self.pool {
-            // The extra blocks run at 1/64 of the input's cells: candle's BatchNorm (which
-            // updates the running statistics itself when training) costs little there.
-            return ys.apply_t(&self.bn, train)?.relu();
-        }
         let (gamma, beta) = self
             .bn
             .weight_and_bias()
             .expect("InstruNET's BatchNorm is affine");
         let (running_mean, running_var) = (self.bn.running_mean(), self.bn.running_var());
+        let eps = self.bn.eps();
         if !train {
-            return ops::bn_relu_pool_eval(
-                &ys,
-                gamma,
-                beta,
-                running_mean,
-                running_var,
-                self.bn.eps(),
-            );
+            return if self.pool {
+                ops::bn_relu_pool_eval(&ys, gamma, beta, running_mean, running_var, eps)
+            } else {
+                ops::bn_relu_eval(&ys, gamma, beta, running_mean, running_var, eps)
+            };
         }
-        let (out, stats) = ops::bn_relu_pool_train(&ys, gamma, beta, self.bn.eps(), threads)?;
+        let (out, stats) = if self.pool {
+            ops::bn_relu_pool_train(&ys, gamma, beta, eps, threads)?
+        } else {
+            ops::bn_relu_train(&ys, gamma, beta, eps, threads)?
+        };
         let m = self.bn.momentum();
         let dev = running_mean.device();
         let batch_mean = Tensor::from_vec(stats.mean.clone(), stats.mean.len(), dev)?;

@@ -154,6 +154,74 @@ fn bn_relu_pool_forward_stats_and_gradients_match_candle() {
     }
 }
 
+#[test]
+fn bn_relu_forward_stats_and_gradients_match_candle() {
+    // The extra blocks' form: no pool (odd plane sizes reach the scalar tails).
+    for (i, &(n, c, h, w)) in BN_CASES.iter().enumerate() {
+        let s = 300 + i as u64 * 10;
+        let x = Var::from_tensor(&uniform(&[n, c, h, w], -2.0, 3.0, s)).unwrap();
+        let gamma = Var::from_tensor(&uniform(&[c], -1.5, 1.5, s + 1)).unwrap();
+        let beta = Var::from_tensor(&uniform(&[c], -0.5, 0.5, s + 2)).unwrap();
+        let (ours, stats) =
+            ops::bn_relu_train(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), 1e-5, 2)
+                .unwrap();
+        let rm = Var::zeros(c, DType::F32, &DEV).unwrap();
+        let rv = Var::ones(c, DType::F32, &DEV).unwrap();
+        let bn = BatchNorm::new(
+            c,
+            rm.as_tensor().clone(),
+            rv.as_tensor().clone(),
+            gamma.as_tensor().clone(),
+            beta.as_tensor().clone(),
+            1e-5,
+        )
+        .unwrap();
+        let reference = bn.forward_t(x.as_tensor(), true).unwrap().relu().unwrap();
+        let fwd = max_rel_diff(&ours, &reference);
+        let batch_var = Tensor::from_vec(stats.unbiased_var(), c, &DEV).unwrap();
+        // candle's running variance: 0.9 × 1 + 0.1 × the unbiased batch variance.
+        let var_err = max_rel_diff(
+            &((batch_var * 0.1).unwrap() + 0.9).unwrap(),
+            bn.running_var(),
+        );
+        // Inference on those running statistics, against candle's.
+        let eval = ops::bn_relu_eval(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            bn.running_mean(),
+            bn.running_var(),
+            1e-5,
+        )
+        .unwrap();
+        let eval_ref = bn.forward_t(x.as_tensor(), false).unwrap().relu().unwrap();
+        let eval_err = max_rel_diff(&eval, &eval_ref);
+        let g_ours = loss(&ours, s + 3).backward().unwrap();
+        let g_ref = loss(&reference, s + 3).backward().unwrap();
+        let (gx, gg, gb) = (
+            max_rel_diff(&grad(&g_ours, &x), &grad(&g_ref, &x)),
+            max_rel_diff(&grad(&g_ours, &gamma), &grad(&g_ref, &gamma)),
+            max_rel_diff(&grad(&g_ours, &beta), &grad(&g_ref, &beta)),
+        );
+        println!(
+            "bn-relu {n}x{c}x{h}x{w}: rel. error fwd {fwd:.1e}, var {var_err:.1e}, eval {eval_err:.1e}, dx {gx:.1e}, dgamma {gg:.1e}, dbeta {gb:.1e}"
+        );
+        for (what, e) in [
+            ("forward", fwd),
+            ("batch variance", var_err),
+            ("inference", eval_err),
+            ("dx", gx),
+            ("dgamma", gg),
+            ("dbeta", gb),
+        ] {
+            assert!(
+                e <= 1e-4,
+                "bn-relu {n}x{c}x{h}x{w}: {what} relative error {e}"
+            );
+        }
+    }
+}
+
 /// Central differences of the loss along random directions against the analytic gradients.
 #[test]
 fn gradients_match_finite_differences() {
@@ -244,7 +312,7 @@ fn a_wider_network_trains_identically_on_both_paths() {
 
 #[test]
 fn a_deeper_network_trains_identically_on_both_paths() {
-    // Two blocks without pooling after the third (candle's BatchNorm on both paths there).
+    // Two blocks without pooling after the third (the fused BatchNorm + ReLU against candle's).
     let mut spec = ModelSpec::new_default(Provenance::default());
     spec.network.conv_channels = [16, 32, 64];
     spec.network.pool_bands = 4;

@@ -91,14 +91,14 @@ pub fn bn_relu_pool_eval(
 
 /// BatchNorm as a per-channel affine `y = a·x + b`: `a = γ/√(σ²+ε)`, `b = β − μ·a` (in f64),
 /// plus `1/√(σ²+ε)`.
-struct ChannelAffine {
-    scale: Vec<f32>,
-    shift: Vec<f32>,
-    inv_std: Vec<f32>,
+pub(super) struct ChannelAffine {
+    pub(super) scale: Vec<f32>,
+    pub(super) shift: Vec<f32>,
+    pub(super) inv_std: Vec<f32>,
 }
 
 impl ChannelAffine {
-    fn new(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f64) -> Self {
+    pub(super) fn new(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f64) -> Self {
         let inv: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + eps).sqrt()).collect();
         let scale = gamma
             .iter()
@@ -226,7 +226,13 @@ fn plane_moments(p: &[f32]) -> (f64, f64) {
 }
 
 /// Per-channel mean and biased variance over images and pixels (Chan's combination of planes).
-fn channel_stats(x: &[f32], n: usize, c: usize, hw: usize, threads: usize) -> (Vec<f32>, Vec<f32>) {
+pub(super) fn channel_stats(
+    x: &[f32],
+    n: usize,
+    c: usize,
+    hw: usize,
+    threads: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let mut mean = vec![0.0f32; c];
     let mut var = vec![0.0f32; c];
     let (sm, sv) = (SharedMut::new(&mut mean), SharedMut::new(&mut var));
