@@ -8,11 +8,15 @@
 //! four. The backward routes each output's gradient to that cell's selected element (the first of
 //! equal ones) when the ReLU passed it, then applies BatchNorm's backward:
 //! `dx = a/N·(N·g − Σg − x̂·Σ(g·x̂))`, `dγ = Σ(g·x̂)`, `dβ = Σg` over the batch and pixels.
+//!
+//! The op also runs without the pool (`pool: false`, for the extra blocks): its per-plane kernels
+//! are in `super::bn_relu`.
 
 use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 
+use super::bn_relu::{affine_relu, passed_sums, plane_gradient_unpooled};
 use super::{SharedMut, f32_slice, parallel_ranges, tensor_values};
 use crate::kernels::avx2_dispatch;
 use crate::kernels::lanes::{LANES, Lanes};
@@ -47,10 +51,23 @@ pub fn bn_relu_pool_train(
     eps: f64,
     threads: usize,
 ) -> Result<(Tensor, BatchStats)> {
+    train_form(x, gamma, beta, eps, threads, true)
+}
+
+/// The training form with or without the pool (`super::bn_relu` without).
+pub(super) fn train_form(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    threads: usize,
+    pool: bool,
+) -> Result<(Tensor, BatchStats)> {
     let c = x.dim(1)?;
     if gamma.dims1()? != c || beta.dims1()? != c {
         bail!(
-            "{NAME}: x {:?} with gamma {:?} and beta {:?}",
+            "{}: x {:?} with gamma {:?} and beta {:?}",
+            op_name(pool),
             x.shape(),
             gamma.shape(),
             beta.shape()
@@ -60,14 +77,19 @@ pub fn bn_relu_pool_train(
     let y = x.apply_op3(
         gamma,
         beta,
-        BnReluPoolTrain {
+        BnReluTrain {
             eps,
             threads,
+            pool,
             stats: stats.clone(),
         },
     )?;
     let stats = stats.lock().expect("stats lock").clone();
     Ok((y, stats))
+}
+
+fn op_name(pool: bool) -> &'static str {
+    if pool { NAME } else { "instrunet-bn-relu" }
 }
 
 /// Inference form: the same with running statistics; no gradient.
@@ -79,6 +101,19 @@ pub fn bn_relu_pool_eval(
     running_var: &Tensor,
     eps: f64,
 ) -> Result<Tensor> {
+    eval_form(x, gamma, beta, running_mean, running_var, eps, true)
+}
+
+/// The inference form with or without the pool.
+pub(super) fn eval_form(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f64,
+    pool: bool,
+) -> Result<Tensor> {
     let (g, b, m, v) = (
         gamma.to_vec1::<f32>()?,
         beta.to_vec1::<f32>()?,
@@ -86,19 +121,19 @@ pub fn bn_relu_pool_eval(
         running_var.to_vec1::<f32>()?,
     );
     let ChannelAffine { scale, shift, .. } = ChannelAffine::new(&g, &b, &m, &v, eps);
-    x.apply_op1_no_bwd(&AffineReluPool { scale, shift })
+    x.apply_op1_no_bwd(&AffineRelu { scale, shift, pool })
 }
 
 /// BatchNorm as a per-channel affine `y = a·x + b`: `a = γ/√(σ²+ε)`, `b = β − μ·a` (in f64),
 /// plus `1/√(σ²+ε)`.
-pub(super) struct ChannelAffine {
-    pub(super) scale: Vec<f32>,
-    pub(super) shift: Vec<f32>,
-    pub(super) inv_std: Vec<f32>,
+struct ChannelAffine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    inv_std: Vec<f32>,
 }
 
 impl ChannelAffine {
-    pub(super) fn new(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f64) -> Self {
+    fn new(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f64) -> Self {
         let inv: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + eps).sqrt()).collect();
         let scale = gamma
             .iter()
@@ -116,16 +151,19 @@ impl ChannelAffine {
     }
 }
 
-struct BnReluPoolTrain {
+struct BnReluTrain {
     eps: f64,
     threads: usize,
+    /// With the 2×2 max-pool (the three first blocks) or without (the extra blocks).
+    pool: bool,
     /// Written by the forward pass; read by the caller and by the backward pass.
     stats: Arc<Mutex<BatchStats>>,
 }
 
-struct AffineReluPool {
+struct AffineRelu {
     scale: Vec<f32>,
     shift: Vec<f32>,
+    pool: bool,
 }
 
 avx2_dispatch!(fn affine_relu_pool_plane => affine_relu_pool_plane_impl(x: &[f32], h: usize, w: usize, scale: f32, shift: f32, out: &mut [f32]));
@@ -226,13 +264,7 @@ fn plane_moments(p: &[f32]) -> (f64, f64) {
 }
 
 /// Per-channel mean and biased variance over images and pixels (Chan's combination of planes).
-pub(super) fn channel_stats(
-    x: &[f32],
-    n: usize,
-    c: usize,
-    hw: usize,
-    threads: usize,
-) -> (Vec<f32>, Vec<f32>) {
+fn channel_stats(x: &[f32], n: usize, c: usize, hw: usize, threads: usize) -> (Vec<f32>, Vec<f32>) {
     let mut mean = vec![0.0f32; c];
     let mut var = vec![0.0f32; c];
     let (sm, sv) = (SharedMut::new(&mut mean), SharedMut::new(&mut var));
@@ -258,22 +290,46 @@ pub(super) fn channel_stats(
     (mean, var)
 }
 
-impl CustomOp1 for AffineReluPool {
+impl CustomOp1 for AffineRelu {
     fn name(&self) -> &'static str {
-        "instrunet-affine-relu-pool"
+        "instrunet-affine-relu"
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32_slice(self.name(), "input", s, l)?;
         let (n, c, h, w) = l.shape().dims4()?;
-        let out = affine_relu_pool(x, n, c, h, w, &self.scale, &self.shift, 1);
-        Ok((CpuStorage::F32(out), Shape::from((n, c, h / 2, w / 2))))
+        Ok(affine_relu_either(
+            x,
+            (n, c, h, w),
+            &self.scale,
+            &self.shift,
+            self.pool,
+            1,
+        ))
     }
 }
 
-impl CustomOp3 for BnReluPoolTrain {
+/// `relu(scale·x + shift)` per channel, pooled 2×2 when `pool`, with the output's shape.
+fn affine_relu_either(
+    x: &[f32],
+    (n, c, h, w): (usize, usize, usize, usize),
+    scale: &[f32],
+    shift: &[f32],
+    pool: bool,
+    threads: usize,
+) -> (CpuStorage, Shape) {
+    if pool {
+        let out = affine_relu_pool(x, n, c, h, w, scale, shift, threads);
+        (CpuStorage::F32(out), Shape::from((n, c, h / 2, w / 2)))
+    } else {
+        let out = affine_relu(x, n, c, h * w, scale, shift, threads);
+        (CpuStorage::F32(out), Shape::from((n, c, h, w)))
+    }
+}
+
+impl CustomOp3 for BnReluTrain {
     fn name(&self) -> &'static str {
-        NAME
+        op_name(self.pool)
     }
 
     fn cpu_fwd(
@@ -292,13 +348,13 @@ impl CustomOp3 for BnReluPoolTrain {
         let (mean, var) = channel_stats(x, n, c, h * w, self.threads);
         let ChannelAffine { scale, shift, .. } =
             ChannelAffine::new(gamma, beta, &mean, &var, self.eps);
-        let out = affine_relu_pool(x, n, c, h, w, &scale, &shift, self.threads);
+        let out = affine_relu_either(x, (n, c, h, w), &scale, &shift, self.pool, self.threads);
         *self.stats.lock().expect("stats lock") = BatchStats {
             mean,
             var,
             count: n * h * w,
         };
-        Ok((CpuStorage::F32(out), Shape::from((n, c, h / 2, w / 2))))
+        Ok(out)
     }
 
     fn bwd(
@@ -310,7 +366,9 @@ impl CustomOp3 for BnReluPoolTrain {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (n, c, h, w) = x.dims4()?;
-        let (hw, ohw) = (h * w, (h / 2) * (w / 2));
+        let pool = self.pool;
+        let hw = h * w;
+        let ohw = if pool { (h / 2) * (w / 2) } else { hw };
         let stats = self.stats.lock().expect("stats lock").clone();
         let count = (n * hw) as f32;
         let gamma = gamma.to_vec1::<f32>()?;
@@ -327,21 +385,21 @@ impl CustomOp3 for BnReluPoolTrain {
         let mut dx = vec![0.0f32; n * c * hw];
         tensor_values(NAME, x, |xv| {
             tensor_values(NAME, grad, |g| {
-                // Pass 1, per channel: Σg and Σg·x over the elements each output routes to.
+                // Pass 1, per channel: Σg and Σg·x over the elements each output routes to (where
+                // the ReLU passed it).
                 let (sg, sgx) = (SharedMut::new(&mut sum_g), SharedMut::new(&mut sum_gx));
                 parallel_ranges(c, threads, |channels, _| {
                     for ch in channels {
                         let (mut s1, mut s2) = (0.0f64, 0.0f64);
                         for i in 0..n {
                             let pl = i * c + ch;
-                            let (r1, r2) = routed_sums(
-                                &xv[pl * hw..(pl + 1) * hw],
-                                &g[pl * ohw..(pl + 1) * ohw],
-                                h,
-                                w,
-                                a[ch],
-                                b[ch],
-                            );
+                            let (xp, gp) =
+                                (&xv[pl * hw..(pl + 1) * hw], &g[pl * ohw..(pl + 1) * ohw]);
+                            let (r1, r2) = if pool {
+                                routed_sums(xp, gp, h, w, a[ch], b[ch])
+                            } else {
+                                passed_sums(xp, gp, a[ch], b[ch])
+                            };
                             s1 += r1;
                             s2 += r2;
                         }
@@ -371,14 +429,12 @@ impl CustomOp3 for BnReluPoolTrain {
                         };
                         // SAFETY: each plane is written by one worker only.
                         let d = unsafe { shared.slice(pl * hw, hw) };
-                        plane_gradient(
-                            &xv[pl * hw..(pl + 1) * hw],
-                            &g[pl * ohw..(pl + 1) * ohw],
-                            h,
-                            w,
-                            &coef,
-                            d,
-                        );
+                        let (xp, gp) = (&xv[pl * hw..(pl + 1) * hw], &g[pl * ohw..(pl + 1) * ohw]);
+                        if pool {
+                            plane_gradient(xp, gp, h, w, &coef, d);
+                        } else {
+                            plane_gradient_unpooled(xp, gp, &coef, d);
+                        }
                     }
                 });
                 Ok(())
@@ -469,16 +525,25 @@ fn routed_sums_impl<V: Lanes>(
 }
 
 /// What [`plane_gradient`] needs of a channel.
-struct PlaneGradient {
-    a: f32,
-    b: f32,
+pub(super) struct PlaneGradient {
+    pub(super) a: f32,
+    pub(super) b: f32,
     /// γ·inv_std / N
-    k: f32,
-    count: f32,
-    mean: f32,
-    inv_std: f32,
-    sum_g: f32,
-    sum_gx_hat: f32,
+    pub(super) k: f32,
+    pub(super) count: f32,
+    pub(super) mean: f32,
+    pub(super) inv_std: f32,
+    pub(super) sum_g: f32,
+    pub(super) sum_gx_hat: f32,
+}
+
+impl PlaneGradient {
+    /// dx without the output gradient's own term is affine in x: `(off, slope)`.
+    pub(super) fn base(&self) -> (f32, f32) {
+        let slope = -self.k * self.inv_std * self.sum_gx_hat;
+        let off = -self.k * (self.sum_g - self.mean * self.inv_std * self.sum_gx_hat);
+        (off, slope)
+    }
 }
 
 avx2_dispatch!(fn plane_gradient => plane_gradient_impl(p: &[f32], gp: &[f32], h: usize, w: usize, c: &PlaneGradient, d: &mut [f32]));
@@ -497,8 +562,7 @@ fn plane_gradient_impl<V: Lanes>(
     let (ho, wo) = (h / 2, w / 2);
     let rising = c.a >= 0.0;
     // dx without the routed term is affine in x: base(x) = off + slope·x.
-    let slope = -c.k * c.inv_std * c.sum_gx_hat;
-    let off = -c.k * (c.sum_g - c.mean * c.inv_std * c.sum_gx_hat);
+    let (off, slope) = c.base();
     let kn = c.k * c.count;
     let (va, vb, vkn, voff, vslope) = (
         V::splat(c.a),
