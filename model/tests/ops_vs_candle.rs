@@ -104,53 +104,79 @@ const BN_CASES: [(usize, usize, usize, usize); 5] = [
     (2, 5, 7, 9),
 ];
 
+/// A BatchNorm case: input, γ (negative ones too), β, and candle's `BatchNorm` on them (running
+/// mean 0 and variance 1, momentum 0.1) as the reference.
+struct BnCase {
+    x: Var,
+    gamma: Var,
+    beta: Var,
+    bn: BatchNorm,
+}
+
+fn bn_case(n: usize, c: usize, h: usize, w: usize, s: u64) -> BnCase {
+    let x = Var::from_tensor(&uniform(&[n, c, h, w], -2.0, 3.0, s)).unwrap();
+    let gamma = Var::from_tensor(&uniform(&[c], -1.5, 1.5, s + 1)).unwrap();
+    let beta = Var::from_tensor(&uniform(&[c], -0.5, 0.5, s + 2)).unwrap();
+    let bn = BatchNorm::new(
+        c,
+        Var::zeros(c, DType::F32, &DEV).unwrap().as_tensor().clone(),
+        Var::ones(c, DType::F32, &DEV).unwrap().as_tensor().clone(),
+        gamma.as_tensor().clone(),
+        beta.as_tensor().clone(),
+        1e-5,
+    )
+    .unwrap();
+    BnCase { x, gamma, beta, bn }
+}
+
+impl BnCase {
+    /// Relative errors of dx, dγ and dβ between our output and the reference under one loss.
+    fn gradient_errors(
+        &self,
+        ours: &Tensor,
+        reference: &Tensor,
+        s: u64,
+    ) -> [(&'static str, f32); 3] {
+        let g_ours = loss(ours, s).backward().unwrap();
+        let g_ref = loss(reference, s).backward().unwrap();
+        let err = |v: &Var| max_rel_diff(&grad(&g_ours, v), &grad(&g_ref, v));
+        [
+            ("dx", err(&self.x)),
+            ("dgamma", err(&self.gamma)),
+            ("dbeta", err(&self.beta)),
+        ]
+    }
+}
+
+fn assert_close(label: &str, errors: &[(&str, f32)]) {
+    let shown: Vec<String> = errors.iter().map(|(w, e)| format!("{w} {e:.1e}")).collect();
+    println!("{label}: rel. error {}", shown.join(", "));
+    for (what, e) in errors {
+        assert!(*e <= 1e-4, "{label}: {what} relative error {e}");
+    }
+}
+
 #[test]
 fn bn_relu_pool_forward_stats_and_gradients_match_candle() {
     for (i, &(n, c, h, w)) in BN_CASES.iter().enumerate() {
         let s = 100 + i as u64 * 10;
-        let x = Var::from_tensor(&uniform(&[n, c, h, w], -2.0, 3.0, s)).unwrap();
-        let gamma = Var::from_tensor(&uniform(&[c], -1.5, 1.5, s + 1)).unwrap(); // negative γ too
-        let beta = Var::from_tensor(&uniform(&[c], -0.5, 0.5, s + 2)).unwrap();
-
+        let case = bn_case(n, c, h, w, s);
+        let (x, bn) = (case.x.as_tensor(), &case.bn);
         let (ours, stats) =
-            ops::bn_relu_pool_train(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), 1e-5, 2)
+            ops::bn_relu_pool_train(x, case.gamma.as_tensor(), case.beta.as_tensor(), 1e-5, 2)
                 .unwrap();
-        let rm = Var::zeros(c, DType::F32, &DEV).unwrap();
-        let rv = Var::ones(c, DType::F32, &DEV).unwrap();
-        let bn = BatchNorm::new(
-            c,
-            rm.as_tensor().clone(),
-            rv.as_tensor().clone(),
-            gamma.as_tensor().clone(),
-            beta.as_tensor().clone(),
-            1e-5,
-        )
-        .unwrap();
-        let reference =
-            max_pool2x2(&bn.forward_t(x.as_tensor(), true).unwrap().relu().unwrap()).unwrap();
-        let fwd = max_rel_diff(&ours, &reference);
+        let reference = max_pool2x2(&bn.forward_t(x, true).unwrap().relu().unwrap()).unwrap();
         // candle's BatchNorm moved its running mean by momentum 0.1 × the batch mean.
         let batch_mean = Tensor::from_vec(stats.mean.clone(), c, &DEV).unwrap();
-        let mean_err = max_rel_diff(&(batch_mean * 0.1).unwrap(), bn.running_mean());
-        let g_ours = loss(&ours, s + 3).backward().unwrap();
-        let g_ref = loss(&reference, s + 3).backward().unwrap();
-        let (gx, gg, gb) = (
-            max_rel_diff(&grad(&g_ours, &x), &grad(&g_ref, &x)),
-            max_rel_diff(&grad(&g_ours, &gamma), &grad(&g_ref, &gamma)),
-            max_rel_diff(&grad(&g_ours, &beta), &grad(&g_ref, &beta)),
-        );
-        println!(
-            "bn-relu-pool {n}x{c}x{h}x{w}: rel. error fwd {fwd:.1e}, mean {mean_err:.1e}, dx {gx:.1e}, dgamma {gg:.1e}, dbeta {gb:.1e}"
-        );
-        for (what, e) in [
-            ("forward", fwd),
-            ("batch mean", mean_err),
-            ("dx", gx),
-            ("dgamma", gg),
-            ("dbeta", gb),
-        ] {
-            assert!(e <= 1e-4, "bn {n}x{c}x{h}x{w}: {what} relative error {e}");
-        }
+        let mut errors = vec![
+            ("forward", max_rel_diff(&ours, &reference)),
+            (
+                "batch mean",
+                max_rel_diff(&(batch_mean * 0.1).unwrap(), bn.running_mean()),
+            ),
+        ];
+        errors.extend(case.gradient_errors(&ours, &reference, s + 3));
+        assert_close(&format!("bn-relu-pool {n}x{c}x{h}x{w}"), &errors);
     }
 }
 
@@ -159,66 +185,32 @@ fn bn_relu_forward_stats_and_gradients_match_candle() {
     // The extra blocks' form: no pool (odd plane sizes reach the scalar tails).
     for (i, &(n, c, h, w)) in BN_CASES.iter().enumerate() {
         let s = 300 + i as u64 * 10;
-        let x = Var::from_tensor(&uniform(&[n, c, h, w], -2.0, 3.0, s)).unwrap();
-        let gamma = Var::from_tensor(&uniform(&[c], -1.5, 1.5, s + 1)).unwrap();
-        let beta = Var::from_tensor(&uniform(&[c], -0.5, 0.5, s + 2)).unwrap();
-        let (ours, stats) =
-            ops::bn_relu_train(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), 1e-5, 2)
-                .unwrap();
-        let rm = Var::zeros(c, DType::F32, &DEV).unwrap();
-        let rv = Var::ones(c, DType::F32, &DEV).unwrap();
-        let bn = BatchNorm::new(
-            c,
-            rm.as_tensor().clone(),
-            rv.as_tensor().clone(),
-            gamma.as_tensor().clone(),
-            beta.as_tensor().clone(),
-            1e-5,
-        )
-        .unwrap();
-        let reference = bn.forward_t(x.as_tensor(), true).unwrap().relu().unwrap();
-        let fwd = max_rel_diff(&ours, &reference);
-        let batch_var = Tensor::from_vec(stats.unbiased_var(), c, &DEV).unwrap();
+        let case = bn_case(n, c, h, w, s);
+        let (x, gamma, beta, bn) = (
+            case.x.as_tensor(),
+            case.gamma.as_tensor(),
+            case.beta.as_tensor(),
+            &case.bn,
+        );
+        let (ours, stats) = ops::bn_relu_train(x, gamma, beta, 1e-5, 2).unwrap();
+        let reference = bn.forward_t(x, true).unwrap().relu().unwrap();
         // candle's running variance: 0.9 × 1 + 0.1 × the unbiased batch variance.
+        let batch_var = Tensor::from_vec(stats.unbiased_var(), c, &DEV).unwrap();
         let var_err = max_rel_diff(
             &((batch_var * 0.1).unwrap() + 0.9).unwrap(),
             bn.running_var(),
         );
         // Inference on those running statistics, against candle's.
-        let eval = ops::bn_relu_eval(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            bn.running_mean(),
-            bn.running_var(),
-            1e-5,
-        )
-        .unwrap();
-        let eval_ref = bn.forward_t(x.as_tensor(), false).unwrap().relu().unwrap();
-        let eval_err = max_rel_diff(&eval, &eval_ref);
-        let g_ours = loss(&ours, s + 3).backward().unwrap();
-        let g_ref = loss(&reference, s + 3).backward().unwrap();
-        let (gx, gg, gb) = (
-            max_rel_diff(&grad(&g_ours, &x), &grad(&g_ref, &x)),
-            max_rel_diff(&grad(&g_ours, &gamma), &grad(&g_ref, &gamma)),
-            max_rel_diff(&grad(&g_ours, &beta), &grad(&g_ref, &beta)),
-        );
-        println!(
-            "bn-relu {n}x{c}x{h}x{w}: rel. error fwd {fwd:.1e}, var {var_err:.1e}, eval {eval_err:.1e}, dx {gx:.1e}, dgamma {gg:.1e}, dbeta {gb:.1e}"
-        );
-        for (what, e) in [
-            ("forward", fwd),
+        let eval =
+            ops::bn_relu_eval(x, gamma, beta, bn.running_mean(), bn.running_var(), 1e-5).unwrap();
+        let eval_ref = bn.forward_t(x, false).unwrap().relu().unwrap();
+        let mut errors = vec![
+            ("forward", max_rel_diff(&ours, &reference)),
             ("batch variance", var_err),
-            ("inference", eval_err),
-            ("dx", gx),
-            ("dgamma", gg),
-            ("dbeta", gb),
-        ] {
-            assert!(
-                e <= 1e-4,
-                "bn-relu {n}x{c}x{h}x{w}: {what} relative error {e}"
-            );
-        }
+            ("inference", max_rel_diff(&eval, &eval_ref)),
+        ];
+        errors.extend(case.gradient_errors(&ours, &reference, s + 3));
+        assert_close(&format!("bn-relu {n}x{c}x{h}x{w}"), &errors);
     }
 }
 
