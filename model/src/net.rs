@@ -82,17 +82,9 @@ impl ConvBlock {
         let (running_mean, running_var) = (self.bn.running_mean(), self.bn.running_var());
         let eps = self.bn.eps();
         if !train {
-            return if self.pool {
-                ops::bn_relu_pool_eval(&ys, gamma, beta, running_mean, running_var, eps)
-            } else {
-                ops::bn_relu_eval(&ys, gamma, beta, running_mean, running_var, eps)
-            };
+            return ops::bn_relu_eval(&ys, gamma, beta, running_mean, running_var, eps, self.pool);
         }
-        let (out, stats) = if self.pool {
-            ops::bn_relu_pool_train(&ys, gamma, beta, eps, threads)?
-        } else {
-            ops::bn_relu_train(&ys, gamma, beta, eps, threads)?
-        };
+        let (out, stats) = ops::bn_relu_train(&ys, gamma, beta, eps, threads, self.pool)?;
         let m = self.bn.momentum();
         let dev = running_mean.device();
         let batch_mean = Tensor::from_vec(stats.mean.clone(), stats.mean.len(), dev)?;

@@ -104,6 +104,10 @@ const BN_CASES: [(usize, usize, usize, usize); 5] = [
     (2, 5, 7, 9),
 ];
 
+/// `ops::bn_relu_train`'s last argument: with the 2×2 max-pool or without.
+const POOL: bool = true;
+const NO_POOL: bool = false;
+
 /// A BatchNorm case: input, γ (negative ones too), β, and candle's `BatchNorm` on them (running
 /// mean 0 and variance 1, momentum 0.1) as the reference.
 struct BnCase {
@@ -162,9 +166,15 @@ fn bn_relu_pool_forward_stats_and_gradients_match_candle() {
         let s = 100 + i as u64 * 10;
         let case = bn_case(n, c, h, w, s);
         let (x, bn) = (case.x.as_tensor(), &case.bn);
-        let (ours, stats) =
-            ops::bn_relu_pool_train(x, case.gamma.as_tensor(), case.beta.as_tensor(), 1e-5, 2)
-                .unwrap();
+        let (ours, stats) = ops::bn_relu_train(
+            x,
+            case.gamma.as_tensor(),
+            case.beta.as_tensor(),
+            1e-5,
+            2,
+            POOL,
+        )
+        .unwrap();
         let reference = max_pool2x2(&bn.forward_t(x, true).unwrap().relu().unwrap()).unwrap();
         // candle's BatchNorm moved its running mean by momentum 0.1 × the batch mean.
         let batch_mean = Tensor::from_vec(stats.mean.clone(), c, &DEV).unwrap();
@@ -192,7 +202,7 @@ fn bn_relu_forward_stats_and_gradients_match_candle() {
             case.beta.as_tensor(),
             &case.bn,
         );
-        let (ours, stats) = ops::bn_relu_train(x, gamma, beta, 1e-5, 2).unwrap();
+        let (ours, stats) = ops::bn_relu_train(x, gamma, beta, 1e-5, 2, NO_POOL).unwrap();
         let reference = bn.forward_t(x, true).unwrap().relu().unwrap();
         // candle's running variance: 0.9 × 1 + 0.1 × the unbiased batch variance.
         let batch_var = Tensor::from_vec(stats.unbiased_var(), c, &DEV).unwrap();
@@ -201,8 +211,16 @@ fn bn_relu_forward_stats_and_gradients_match_candle() {
             bn.running_var(),
         );
         // Inference on those running statistics, against candle's.
-        let eval =
-            ops::bn_relu_eval(x, gamma, beta, bn.running_mean(), bn.running_var(), 1e-5).unwrap();
+        let eval = ops::bn_relu_eval(
+            x,
+            gamma,
+            beta,
+            bn.running_mean(),
+            bn.running_var(),
+            1e-5,
+            NO_POOL,
+        )
+        .unwrap();
         let eval_ref = bn.forward_t(x, false).unwrap().relu().unwrap();
         let mut errors = vec![
             ("forward", max_rel_diff(&ours, &reference)),
@@ -225,7 +243,7 @@ fn gradients_match_finite_differences() {
     let beta = Var::from_tensor(&uniform(&[co], -0.2, 0.2, 5)).unwrap();
     let forward = |x: &Tensor, wt: &Tensor, b: &Tensor, g: &Tensor, be: &Tensor| -> Tensor {
         let y = ops::conv3x3(x, wt, b, 1).unwrap();
-        let (p, _) = ops::bn_relu_pool_train(&y, g, be, 1e-5, 1).unwrap();
+        let (p, _) = ops::bn_relu_train(&y, g, be, 1e-5, 1, POOL).unwrap();
         loss(&p, 99)
     };
     let vars = [&x, &wt, &b, &gamma, &beta];

@@ -1,40 +1,13 @@
-//! BatchNorm → ReLU without the pool, for the extra blocks after the third: the same candle op
-//! as [`super::bn_relu_pool`] (statistics, affine, two-pass backward) with these per-plane
-//! kernels. The forward is `relu(a·x + b)` per element; the backward passes the output gradient
+//! The per-plane kernels of BatchNorm → ReLU without the pool (`pool: false` in
+//! [`super::bn_relu_pool`]'s op, which holds the statistics, affine and two-pass backward), for
+//! the extra blocks after the third. The forward is `relu(a·x + b)` per element; the backward passes the output gradient
 //! where the ReLU passed it into BatchNorm's backward. candle's own BatchNorm and ReLU take about
 //! ten tensor passes (and allocations) for the same.
 
-use candle_core::{Result, Tensor};
-
-use super::bn_relu_pool::{BatchStats, PlaneGradient, eval_form, train_form};
+use super::bn_relu_pool::PlaneGradient;
 use super::{SharedMut, parallel_ranges};
 use crate::kernels::avx2_dispatch;
 use crate::kernels::lanes::{LANES, Lanes};
-
-/// Training form: normalises `x` `(n, c, h, w)` with its own batch statistics, scales by `gamma`,
-/// shifts by `beta` and applies ReLU. Returns the output and the statistics (for the caller to
-/// update running statistics).
-pub fn bn_relu_train(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    eps: f64,
-    threads: usize,
-) -> Result<(Tensor, BatchStats)> {
-    train_form(x, gamma, beta, eps, threads, false)
-}
-
-/// Inference form: the same with running statistics; no gradient.
-pub fn bn_relu_eval(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    eps: f64,
-) -> Result<Tensor> {
-    eval_form(x, gamma, beta, running_mean, running_var, eps, false)
-}
 
 avx2_dispatch!(fn affine_relu_plane => affine_relu_plane_impl(x: &[f32], scale: f32, shift: f32, out: &mut [f32]));
 
@@ -112,15 +85,8 @@ avx2_dispatch!(pub(super) fn plane_gradient_unpooled => plane_gradient_unpooled_
 /// it and zero elsewhere.
 #[inline(always)]
 fn plane_gradient_unpooled_impl<V: Lanes>(p: &[f32], gp: &[f32], c: &PlaneGradient, d: &mut [f32]) {
-    let (off, slope) = c.base();
-    let kn = c.k * c.count;
-    let (va, vb, vkn, voff, vslope) = (
-        V::splat(c.a),
-        V::splat(c.b),
-        V::splat(kn),
-        V::splat(off),
-        V::splat(slope),
-    );
+    let (off, slope, kn) = c.terms();
+    let (va, vb, vkn, voff, vslope) = c.lanes::<V>();
     let mut i = 0;
     while i + LANES <= p.len() {
         let x = V::load(&p[i..]);

@@ -42,20 +42,10 @@ impl BatchStats {
 }
 
 /// Training form: normalises `x` `(n, c, h, w)` with its own batch statistics, scales by `gamma`,
-/// shifts by `beta`, applies ReLU and a 2×2 max-pool. Returns the pooled output and the statistics
-/// (for the caller to update running statistics).
-pub fn bn_relu_pool_train(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    eps: f64,
-    threads: usize,
-) -> Result<(Tensor, BatchStats)> {
-    train_form(x, gamma, beta, eps, threads, true)
-}
-
-/// The training form with or without the pool (`super::bn_relu` without).
-pub(super) fn train_form(
+/// shifts by `beta`, applies ReLU and, with `pool` (the three first blocks; not the extra ones), a
+/// 2×2 max-pool. Returns the output and the statistics (for the caller to update running
+/// statistics).
+pub fn bn_relu_train(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
@@ -93,19 +83,7 @@ fn op_name(pool: bool) -> &'static str {
 }
 
 /// Inference form: the same with running statistics; no gradient.
-pub fn bn_relu_pool_eval(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    eps: f64,
-) -> Result<Tensor> {
-    eval_form(x, gamma, beta, running_mean, running_var, eps, true)
-}
-
-/// The inference form with or without the pool.
-pub(super) fn eval_form(
+pub fn bn_relu_eval(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
@@ -538,11 +516,25 @@ pub(super) struct PlaneGradient {
 }
 
 impl PlaneGradient {
-    /// dx without the output gradient's own term is affine in x: `(off, slope)`.
-    pub(super) fn base(&self) -> (f32, f32) {
+    /// `(off, slope, kn)`: dx without the output gradient's own term is affine in x,
+    /// `off + slope·x`, and a passed gradient g adds `kn·g` (kn = k·N).
+    pub(super) fn terms(&self) -> (f32, f32, f32) {
         let slope = -self.k * self.inv_std * self.sum_gx_hat;
         let off = -self.k * (self.sum_g - self.mean * self.inv_std * self.sum_gx_hat);
-        (off, slope)
+        (off, slope, self.k * self.count)
+    }
+
+    /// `a`, `b` and [`Self::terms`] splatted: `(a, b, kn, off, slope)`.
+    #[inline(always)]
+    pub(super) fn lanes<V: Lanes>(&self) -> (V, V, V, V, V) {
+        let (off, slope, kn) = self.terms();
+        (
+            V::splat(self.a),
+            V::splat(self.b),
+            V::splat(kn),
+            V::splat(off),
+            V::splat(slope),
+        )
     }
 }
 
@@ -562,15 +554,8 @@ fn plane_gradient_impl<V: Lanes>(
     let (ho, wo) = (h / 2, w / 2);
     let rising = c.a >= 0.0;
     // dx without the routed term is affine in x: base(x) = off + slope·x.
-    let (off, slope) = c.base();
-    let kn = c.k * c.count;
-    let (va, vb, vkn, voff, vslope) = (
-        V::splat(c.a),
-        V::splat(c.b),
-        V::splat(kn),
-        V::splat(off),
-        V::splat(slope),
-    );
+    let (off, slope, kn) = c.terms();
+    let (va, vb, vkn, voff, vslope) = c.lanes::<V>();
     // Row pair by row pair, so that the routed additions hit rows still in cache.
     for py in 0..ho {
         let (i0, i1) = (2 * py * w, (2 * py + 1) * w);

@@ -3,9 +3,9 @@
 //!
 //! - [`conv3x3`]: 3×3 padding-1 convolution with bias (forward, grad-input, grad-weight, grad-bias),
 //!   im2col + `gemm` per image;
-//! - [`bn_relu_pool_train`]: BatchNorm on batch statistics → ReLU → 2×2 max-pool in one pass, with
-//!   the fused backward; [`bn_relu_pool_eval`] is the inference form on running statistics;
-//! - [`bn_relu_train`] and [`bn_relu_eval`]: the same without the pool, for the extra blocks.
+//! - [`bn_relu_train`]: BatchNorm on batch statistics → ReLU → 2×2 max-pool (or no pool, for the
+//!   extra blocks) in one pass, with the fused backward; [`bn_relu_eval`] is the inference form on
+//!   running statistics.
 //!
 //! Every op spreads the batch (or, for reductions, the channels) over a thread count the caller
 //! sets. candle's own ops stay the path on CUDA and Metal and are the reference in tests
@@ -15,8 +15,7 @@ mod bn_relu;
 mod bn_relu_pool;
 mod conv;
 
-pub use bn_relu::{bn_relu_eval, bn_relu_train};
-pub use bn_relu_pool::{BatchStats, bn_relu_pool_eval, bn_relu_pool_train};
+pub use bn_relu_pool::{BatchStats, bn_relu_eval, bn_relu_train};
 pub use conv::conv3x3;
 
 /// Keeps freed large blocks in the process for reuse instead of returning them to the system.
