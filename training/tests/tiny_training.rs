@@ -300,6 +300,48 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         err.to_string().contains("--val-timbre-eq-db 0") && err.to_string().contains("by 8"),
         "{err}"
     );
+    // Likewise a resume with another loss: its steps so far descended another objective.
+    let asymmetric = TrainConfig {
+        neg_focus: 4.0,
+        neg_margin: 0.05,
+        ..three.clone()
+    };
+    let err = train(
+        &spec,
+        &train_set,
+        &validation,
+        &asymmetric,
+        None,
+        Some(&ckpt),
+        true,
+        &mut |_| {},
+    )
+    .err()
+    .expect("a resume with another loss is refused");
+    assert!(
+        err.to_string().contains("--neg-focus 0") && err.to_string().contains("with 4 and 0.05"),
+        "{err}"
+    );
+    // The asymmetric loss trains the same network on the same batches: a loss of its own that
+    // falls, and weights of their own.
+    let shaped = train(
+        &spec,
+        &train_set,
+        &validation,
+        &asymmetric,
+        None,
+        None,
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let losses: Vec<f64> = shaped.log.iter().map(|e| e.train_loss).collect();
+    assert!(
+        losses.iter().all(|l| l.is_finite()) && losses[2] < losses[0],
+        "{losses:?}"
+    );
+    assert_ne!(losses[0], straight.log[0].train_loss);
+    assert!(max_difference(&shaped.weights, &straight.weights, "fc2.weight") > 1e-4);
     // Resuming a file that is no checkpoint says so and names it.
     let not_a_checkpoint = root.join("tiny.safetensors");
     let err = train(

@@ -78,6 +78,16 @@ pub(crate) struct TrainArgs {
     /// to 8).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
     val_timbre_mel_shift: u8,
+    /// The loss's focus on hard negatives (the asymmetric loss's γ, 0 or 1 to 8): a class the
+    /// window lacks costs in proportion to its probability (less the margin) to this power, so
+    /// that classes plainly absent stop outweighing ones that sound alike. 0: plain binary
+    /// cross-entropy's negative term.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    neg_focus: u8,
+    /// The asymmetric loss's margin (0 to 0.3): an absent class whose probability is below it
+    /// costs nothing, and every absent class's probability counts less this much. 0: none.
+    #[arg(long, default_value_t = 0.0, value_parser = neg_margin)]
+    neg_margin: f32,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -176,6 +186,8 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         time_mask: args.time_mask as usize,
         val_timbre_eq_db: args.val_timbre_eq_db,
         val_timbre_mel_shift: args.val_timbre_mel_shift as usize,
+        neg_focus: args.neg_focus as f32,
+        neg_margin: args.neg_margin,
         device: args.device.clone(),
         ..Default::default()
     };
@@ -322,6 +334,12 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         outcome.log.len(),
         config.seed
     );
+    if config.neg_focus > 0.0 || config.neg_margin > 0.0 {
+        p.notes.push_str(&format!(
+            "; asymmetric loss (negatives' focus {}, margin {})",
+            config.neg_focus, config.neg_margin
+        ));
+    }
     for (k, v) in test_metrics.iter().flat_map(|m| {
         [
             ("test_subset_accuracy", m.subset_accuracy),
@@ -390,4 +408,14 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--neg-margin`: a probability margin from 0 to 0.3.
+fn neg_margin(s: &str) -> Result<f32, String> {
+    let m: f32 = s.parse().map_err(|e| format!("{s}: {e}"))?;
+    if (0.0..=0.3).contains(&m) {
+        Ok(m)
+    } else {
+        Err(format!("{s}: choose a margin from 0 to 0.3"))
+    }
 }

@@ -55,6 +55,13 @@ pub struct TrainConfig {
     pub val_timbre_eq_db: f32,
     #[serde(default)]
     pub val_timbre_mel_shift: usize,
+    /// The loss's negative terms (`train --neg-focus`, `--neg-margin`): the asymmetric loss's
+    /// exponent γ and margin m (`instrunet_model::loss::asymmetric_with_logits`). 0 and 0 (the
+    /// default, and in checkpoints written before them): plain binary cross-entropy.
+    #[serde(default)]
+    pub neg_focus: f32,
+    #[serde(default)]
+    pub neg_margin: f32,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -105,6 +112,8 @@ impl Default for TrainConfig {
             time_mask: 0,
             val_timbre_eq_db: 0.0,
             val_timbre_mel_shift: 0,
+            neg_focus: 0.0,
+            neg_margin: 0.0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use instrunet_model::loss::bce_with_logits;
+use instrunet_model::loss::{NegativeShaping, asymmetric_with_logits};
 use instrunet_model::net::InstruNet;
 use instrunet_model::{ModelSpec, NetworkKind, Normalization, TensorMap, Weights};
 use rand::SeedableRng;
@@ -264,6 +264,20 @@ pub fn train(
             now.0,
             now.1
         );
+        let (was, now) = (
+            (saved.state.config.neg_focus, saved.state.config.neg_margin),
+            (config.neg_focus, config.neg_margin),
+        );
+        anyhow::ensure!(
+            was == now,
+            "{}: the run trained with --neg-focus {} --neg-margin {}, this resume with {} and {}: \
+             resume with the run's loss",
+            path.display(),
+            was.0,
+            was.1,
+            now.0,
+            now.1
+        );
         state = saved.state;
         init = Some(saved.model);
         opt_state = Some(saved.optimizer);
@@ -294,6 +308,10 @@ pub fn train(
         )));
     }
     let pos_weight = Tensor::from_vec(positive_weights(train), n_classes, &device)?;
+    let shaping = NegativeShaping {
+        focus: config.neg_focus,
+        margin: config.neg_margin,
+    };
     let steps_per_epoch = config
         .steps_per_epoch
         .unwrap_or(train.len() / config.batch)
@@ -326,7 +344,7 @@ pub fn train(
             let x = Tensor::from_slice(&xs, (config.batch, 1, mels, frames), &device)?;
             let y = Tensor::from_slice(&ys, (config.batch, n_classes), &device)?;
             let logits = model.net.forward_t(&x, true)?;
-            let loss = bce_with_logits(&logits, &y, Some(&pos_weight))?;
+            let loss = asymmetric_with_logits(&logits, &y, Some(&pos_weight), shaping)?;
             let lr = learning_rate(config.lr, opt.step, total_steps);
             opt.step(&loss.backward()?, lr)?;
             let l = loss.to_scalar::<f32>()? as f64;
