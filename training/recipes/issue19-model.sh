@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -584,6 +584,35 @@ if [ "$WHAT" = train15 ]; then
   [ $last = v16 ] || calibrate_run $last
 fi
 
+if [ "$WHAT" = ab ]; then
+  # A/B studies of the training objective and draw (STUDIES, "Two A/B studies from the
+  # eleventh"): the eleventh trained on for 2 epochs of 1 500 steps on run 1's data roots (`data`
+  # makes them; a fresh machine's first hour), run 9's learning rate, timbre changes and
+  # timbre-changed validation, one seed; arms: plain BCE (ab-bce), the asymmetric loss
+  # (--neg-focus 4 --neg-margin 0.05; ab-asl), windows with rare classes drawn more often
+  # (--balance 0.5 and 1.0; ab-bal05, ab-bal10). Each arm's last epoch is measured on the
+  # proxies (`tests`). The study ran the arms two at a time with --threads 1 each, after one run
+  # had cached the windows.
+  DATA=$(for d in even real family solo nm corpus; do echo --data $D/$d; done)
+  common="--init training/runs/issue19-v10/v11-calibrated.safetensors $DATA --epochs 2 \
+      --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 4 --eq-db 8 --mel-shift 3 \
+      --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --seed 22"
+  arm() { local name=$1; shift
+    [ -f $R/$name.log.json ] || $bin train $common --out $R/$name.safetensors --describe "A/B: $name" "$@"
+    local last=$name; [ -f $R/$name.last.safetensors ] && last=$name.last
+    for t in real-timgm corpus-real-timgm real-msg real-timgm-played; do
+      $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t --segments 3 \
+          > $R/$name.$t-seg.md
+    done
+    for t in composer-people real-rec-mix real-rec-solo; do
+      $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t > $R/$name.$t.md
+    done
+  }
+  arm ab-bce
+  arm ab-asl --neg-focus 4 --neg-margin 0.05
+  arm ab-bal05 --balance 0.5
+  arm ab-bal10 --balance 1.0
+fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
   # the real-prior validation songs, non-music and stems alone from validation songs (needs the

@@ -88,6 +88,11 @@ pub(crate) struct TrainArgs {
     /// costs nothing, and every absent class's probability counts less this much. 0: none.
     #[arg(long, default_value_t = 0.0, value_parser = neg_margin)]
     neg_margin: f32,
+    /// Draw the training windows with rare classes more often (0 to 1): each window in
+    /// proportion to the largest (most frequent class's windows / its class's windows)^this over
+    /// the classes in it, with replacement. 0: every epoch a shuffled pass over all windows.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    balance: f64,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -188,6 +193,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         val_timbre_mel_shift: args.val_timbre_mel_shift as usize,
         neg_focus: args.neg_focus as f32,
         neg_margin: args.neg_margin,
+        balance: args.balance,
         device: args.device.clone(),
         ..Default::default()
     };
@@ -334,6 +340,12 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         outcome.log.len(),
         config.seed
     );
+    if config.balance > 0.0 {
+        p.notes.push_str(&format!(
+            "; windows drawn with rare classes more often (balance {})",
+            config.balance
+        ));
+    }
     if config.neg_focus > 0.0 || config.neg_margin > 0.0 {
         p.notes.push_str(&format!(
             "; asymmetric loss (negatives' focus {}, margin {})",

@@ -62,6 +62,11 @@ pub struct TrainConfig {
     pub neg_focus: f32,
     #[serde(default)]
     pub neg_margin: f32,
+    /// Exponent α of the draw of training windows (`train --balance`): each window comes up in
+    /// proportion to `balance_weights` (windows with rare classes more often). 0 (the default,
+    /// and in checkpoints written before it): each epoch a shuffled pass, every window alike.
+    #[serde(default)]
+    pub balance: f64,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -114,6 +119,7 @@ impl Default for TrainConfig {
             val_timbre_mel_shift: 0,
             neg_focus: 0.0,
             neg_margin: 0.0,
+            balance: 0.0,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),

@@ -104,6 +104,47 @@ pub fn positive_weights(train: &WindowSet) -> Vec<f32> {
         .collect()
 }
 
+/// Per training window, its weight in the draw of batches with `--balance α` (α > 0): the
+/// largest `(f_top / f_c)^α` over the classes `c` present in it, where `f_c` is the number of
+/// windows class `c` is present in and `f_top` the most frequent class's; windows with no class
+/// (non-music) weigh 1, as do windows of the most frequent class alone. So a window with a rare
+/// class comes up more often, each time drawn anew by augmentation and mixing, beside the loss's
+/// positive weights (which scale the gradient of the same few windows).
+pub fn balance_weights(train: &WindowSet, alpha: f64) -> Vec<f64> {
+    let counts = train.positives();
+    let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let per_class: Vec<f64> = counts
+        .iter()
+        .map(|&n| (top / n.max(1) as f64).powf(alpha))
+        .collect();
+    train
+        .labels
+        .chunks_exact(train.n_classes.max(1))
+        .map(|l| {
+            l.iter()
+                .zip(&per_class)
+                .filter(|(v, _)| **v > 0.5)
+                .map(|(_, &w)| w)
+                .fold(1.0, f64::max)
+        })
+        .collect()
+}
+
+/// `n` window indices drawn with replacement in proportion to `cumulative` (running sums of the
+/// windows' weights).
+fn weighted_draw(cumulative: &[f64], n: usize, rng: &mut StdRng) -> Vec<usize> {
+    use rand::Rng;
+    let total = *cumulative.last().expect("at least one window");
+    (0..n)
+        .map(|_| {
+            let u = rng.random_range(0.0..total);
+            cumulative
+                .partition_point(|&c| c <= u)
+                .min(cumulative.len() - 1)
+        })
+        .collect()
+}
+
 /// A model under training: its variables and network.
 struct Model {
     varmap: VarMap,
@@ -317,6 +358,20 @@ pub fn train(
         .unwrap_or(train.len() / config.batch)
         .max(1);
     let total_steps = (steps_per_epoch * config.epochs) as u64;
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&config.balance),
+        "the balance exponent must be between 0 and 1, got {}",
+        config.balance
+    );
+    let cumulative = (config.balance > 0.0).then(|| {
+        balance_weights(train, config.balance)
+            .into_iter()
+            .scan(0.0, |sum, w| {
+                *sum += w;
+                Some(*sum)
+            })
+            .collect::<Vec<f64>>()
+    });
     let (frames, mels) = (spec.mel.window_frames, spec.mel.n_mels);
     let mut xs = vec![0.0f32; config.batch * train.window_len];
     let mut ys = vec![0.0f32; config.batch * n_classes];
@@ -324,8 +379,14 @@ pub fn train(
         // One generator per epoch: resuming at an epoch boundary replays the same batches.
         let mut rng =
             StdRng::seed_from_u64(config.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rng);
+        let order: Vec<usize> = match &cumulative {
+            None => {
+                let mut order: Vec<usize> = (0..train.len()).collect();
+                order.shuffle(&mut rng);
+                order
+            }
+            Some(c) => weighted_draw(c, steps_per_epoch * config.batch, &mut rng),
+        };
         let epoch_start = Instant::now();
         let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
         for b in 0..steps_per_epoch {
@@ -454,4 +515,47 @@ pub fn run_files(out: &Path) -> (PathBuf, PathBuf, PathBuf) {
         out.with_extension("curves.png"),
         out.with_extension("ckpt.safetensors"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four windows of two classes: class 0 in three, class 1 in one, one window empty.
+    fn toy() -> WindowSet {
+        let mut set = WindowSet::new(1, 2);
+        set.labels = vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+        set.windows = vec![half::f16::ZERO; 4];
+        set.track_of = vec![0; 4];
+        set
+    }
+
+    #[test]
+    fn balance_weights_favour_windows_with_rare_classes() {
+        let set = toy();
+        // Class 1 is 3 times rarer than class 0: weight 3^α for its window, 1 for the rest.
+        assert_eq!(balance_weights(&set, 1.0), vec![1.0, 1.0, 3.0, 1.0]);
+        let half = balance_weights(&set, 0.5);
+        assert!((half[2] - 3f64.sqrt()).abs() < 1e-12 && half[3] == 1.0);
+        assert_eq!(balance_weights(&set, 0.0), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn the_weighted_draw_follows_the_weights() {
+        let cumulative = [1.0, 2.0, 5.0, 6.0];
+        let mut rng = StdRng::seed_from_u64(3);
+        let drawn = weighted_draw(&cumulative, 60_000, &mut rng);
+        let mut counts = [0usize; 4];
+        for i in drawn {
+            counts[i] += 1;
+        }
+        // Expected shares 1/6, 1/6, 3/6, 1/6.
+        for (i, &want) in [10_000.0, 10_000.0, 30_000.0, 10_000.0].iter().enumerate() {
+            let got = counts[i] as f64;
+            assert!(
+                (got - want).abs() < 600.0,
+                "window {i}: {got} of 60 000, want {want}"
+            );
+        }
+    }
 }
