@@ -26,8 +26,10 @@ pub fn plot_curves(
         * 1.1;
     type Series = (&'static str, RGBColor, fn(&EpochLog) -> f64);
     let losses: [Series; 2] = [
-        ("train (weighted, augmented)", BLUE, |e| e.train_loss),
-        ("validation", RED, |e| e.val_loss),
+        ("train (the run's loss: weighted, augmented)", BLUE, |e| {
+            e.train_loss
+        }),
+        ("validation (BCE)", RED, |e| e.val_loss),
     ];
     let metrics: [Series; 3] = [
         ("mAP", BLUE, |e| e.val_map),
@@ -96,7 +98,7 @@ pub fn plot_curves(
         &left,
         format!("{title}: loss"),
         max_loss,
-        "BCE",
+        "loss",
         &losses,
         None,
         SeriesLabelPosition::UpperRight,
