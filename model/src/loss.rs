@@ -19,16 +19,28 @@ pub fn bce_with_logits(
     targets: &Tensor,
     pos_weight: Option<&Tensor>,
 ) -> Result<Tensor> {
-    // softplus(−z) = log(1 + e^(−z)) = max(−z, 0) + log(1 + e^(−|z|)); softplus(z) = softplus(−z) + z.
+    let (softplus_neg, positive) = positive_term(logits, targets, pos_weight)?;
+    // softplus(z) = softplus(−z) + z.
+    let softplus_pos = (&softplus_neg + logits)?;
+    let negative = (targets.affine(-1.0, 1.0)? * softplus_pos)?;
+    (positive + negative)?.mean_all()
+}
+
+/// `softplus(−z)` (= −log σ(z)) and the weighted positive term `w·y·softplus(−z)` that both
+/// losses share.
+fn positive_term(
+    logits: &Tensor,
+    targets: &Tensor,
+    pos_weight: Option<&Tensor>,
+) -> Result<(Tensor, Tensor)> {
+    // softplus(−z) = log(1 + e^(−z)) = max(−z, 0) + log(1 + e^(−|z|)), finite for any z.
     let log1p_exp_neg_abs = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
     let softplus_neg = (logits.neg()?.relu()? + &log1p_exp_neg_abs)?;
-    let softplus_pos = (&softplus_neg + logits)?;
     let positive = match pos_weight {
         Some(w) => (targets.broadcast_mul(w)? * &softplus_neg)?,
         None => (targets * &softplus_neg)?,
     };
-    let negative = (targets.affine(-1.0, 1.0)? * softplus_pos)?;
-    (positive + negative)?.mean_all()
+    Ok((softplus_neg, positive))
 }
 
 /// How the negative terms of [`asymmetric_with_logits`] are shaped: `focus` is the exponent γ of
@@ -66,12 +78,7 @@ pub fn asymmetric_with_logits(
     if shaping.is_plain() {
         return bce_with_logits(logits, targets, pos_weight);
     }
-    let log1p_exp_neg_abs = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
-    let softplus_neg = (logits.neg()?.relu()? + &log1p_exp_neg_abs)?;
-    let positive = match pos_weight {
-        Some(w) => (targets.broadcast_mul(w)? * &softplus_neg)?,
-        None => (targets * &softplus_neg)?,
-    };
+    let (softplus_neg, positive) = positive_term(logits, targets, pos_weight)?;
     // −log(1 − p_m): with a margin 1 − p_m ≥ m, so the log is safe; without one it is softplus(z).
     let p = softplus_neg.neg()?.exp()?;
     let (shifted, neg_log) = if margin > 0.0 {
