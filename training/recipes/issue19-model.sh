@@ -588,7 +588,7 @@ if [ "$WHAT" = ab ]; then
   # A/B studies of the training objective and draw (STUDIES, "Two A/B studies from the
   # eleventh"): the eleventh trained on for 2 epochs of 1 500 steps on run 1's data roots (`data`
   # makes them; a fresh machine's first hour), run 9's learning rate, timbre changes and
-  # timbre-changed validation, one seed; arms: plain BCE (ab-bce), the asymmetric loss
+  # timbre-changed validation, seed 22; arms: plain BCE (ab-bce), the asymmetric loss
   # (--neg-focus 4 --neg-margin 0.05; ab-asl), windows with rare classes drawn more often
   # (--balance 0.5 and 1.0; ab-bal05, ab-bal10). Each arm's last epoch is measured on the
   # proxies (`tests`). The study ran the arms two at a time with --threads 1 each, after one run
@@ -596,7 +596,7 @@ if [ "$WHAT" = ab ]; then
   DATA=$(for d in even real family solo nm corpus; do echo --data $D/$d; done)
   common="--init training/runs/issue19-v10/v11-calibrated.safetensors $DATA --epochs 2 \
       --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 4 --eq-db 8 --mel-shift 3 \
-      --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --seed 22"
+      --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3"
   arm() { local name=$1; shift
     [ -f $R/$name.log.json ] || $bin train $common --out $R/$name.safetensors --describe "A/B: $name" "$@"
     local last=$name; [ -f $R/$name.last.safetensors ] && last=$name.last
@@ -608,10 +608,13 @@ if [ "$WHAT" = ab ]; then
       $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t > $R/$name.$t.md
     done
   }
-  arm ab-bce
-  arm ab-asl --neg-focus 4 --neg-margin 0.05
-  arm ab-bal05 --balance 0.5
-  arm ab-bal10 --balance 1.0
+  arm ab-bce --seed 22
+  arm ab-asl --seed 22 --neg-focus 4 --neg-margin 0.05
+  arm ab-bal05 --seed 22 --balance 0.5
+  arm ab-bal10 --seed 22 --balance 1.0
+  # A second seed of plain BCE and of balance 0.5: how far two draws of the same arm differ.
+  arm ab-bce-s23 --seed 23
+  arm ab-bal05-s23 --seed 23 --balance 0.5
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
