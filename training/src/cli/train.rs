@@ -346,7 +346,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
             config.balance
         ));
     }
-    if config.neg_focus > 0.0 || config.neg_margin > 0.0 {
+    if !config.negative_shaping().is_plain() {
         p.notes.push_str(&format!(
             "; asymmetric loss (negatives' focus {}, margin {})",
             config.neg_focus, config.neg_margin

@@ -3,6 +3,7 @@
 
 use candle_core::Device;
 use instrunet_model::NetworkKind;
+use instrunet_model::loss::NegativeShaping;
 use serde::{Deserialize, Serialize};
 
 /// Training settings.
@@ -73,6 +74,17 @@ pub struct TrainConfig {
     pub steps_per_epoch: Option<usize>,
     /// Where the network trains: `cpu`, or `cuda` / `metal` in builds with those features.
     pub device: String,
+}
+
+impl TrainConfig {
+    /// The loss's negative terms, as `asymmetric_with_logits` takes them (plain BCE when both
+    /// settings are 0).
+    pub fn negative_shaping(&self) -> NegativeShaping {
+        NegativeShaping {
+            focus: self.neg_focus,
+            margin: self.neg_margin,
+        }
+    }
 }
 
 /// The candle device for a `--device` name.

@@ -23,10 +23,11 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use instrunet_model::loss::{NegativeShaping, asymmetric_with_logits};
+use instrunet_model::loss::asymmetric_with_logits;
 use instrunet_model::net::InstruNet;
 use instrunet_model::{ModelSpec, NetworkKind, Normalization, TensorMap, Weights};
 use rand::SeedableRng;
+use rand::distr::{Distribution, weighted::WeightedIndex};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -126,21 +127,6 @@ pub fn balance_weights(train: &WindowSet, alpha: f64) -> Vec<f64> {
                 .filter(|(v, _)| **v > 0.5)
                 .map(|(_, &w)| w)
                 .fold(1.0, f64::max)
-        })
-        .collect()
-}
-
-/// `n` window indices drawn with replacement in proportion to `cumulative` (running sums of the
-/// windows' weights).
-fn weighted_draw(cumulative: &[f64], n: usize, rng: &mut StdRng) -> Vec<usize> {
-    use rand::Rng;
-    let total = *cumulative.last().expect("at least one window");
-    (0..n)
-        .map(|_| {
-            let u = rng.random_range(0.0..total);
-            cumulative
-                .partition_point(|&c| c <= u)
-                .min(cumulative.len() - 1)
         })
         .collect()
 }
@@ -349,10 +335,7 @@ pub fn train(
         )));
     }
     let pos_weight = Tensor::from_vec(positive_weights(train), n_classes, &device)?;
-    let shaping = NegativeShaping {
-        focus: config.neg_focus,
-        margin: config.neg_margin,
-    };
+    let shaping = config.negative_shaping();
     let steps_per_epoch = config
         .steps_per_epoch
         .unwrap_or(train.len() / config.batch)
@@ -363,15 +346,10 @@ pub fn train(
         "the balance exponent must be between 0 and 1, got {}",
         config.balance
     );
-    let cumulative = (config.balance > 0.0).then(|| {
-        balance_weights(train, config.balance)
-            .into_iter()
-            .scan(0.0, |sum, w| {
-                *sum += w;
-                Some(*sum)
-            })
-            .collect::<Vec<f64>>()
-    });
+    // Every weight is at least 1, so the draw can always be built.
+    let balanced_draw = (config.balance > 0.0)
+        .then(|| WeightedIndex::new(balance_weights(train, config.balance)))
+        .transpose()?;
     let (frames, mels) = (spec.mel.window_frames, spec.mel.n_mels);
     let mut xs = vec![0.0f32; config.batch * train.window_len];
     let mut ys = vec![0.0f32; config.batch * n_classes];
@@ -379,13 +357,16 @@ pub fn train(
         // One generator per epoch: resuming at an epoch boundary replays the same batches.
         let mut rng =
             StdRng::seed_from_u64(config.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
-        let order: Vec<usize> = match &cumulative {
+        let order: Vec<usize> = match &balanced_draw {
             None => {
                 let mut order: Vec<usize> = (0..train.len()).collect();
                 order.shuffle(&mut rng);
                 order
             }
-            Some(c) => weighted_draw(c, steps_per_epoch * config.batch, &mut rng),
+            Some(draw) => draw
+                .sample_iter(&mut rng)
+                .take(steps_per_epoch * config.batch)
+                .collect(),
         };
         let epoch_start = Instant::now();
         let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
@@ -542,9 +523,9 @@ mod tests {
 
     #[test]
     fn the_weighted_draw_follows_the_weights() {
-        let cumulative = [1.0, 2.0, 5.0, 6.0];
+        let draw = WeightedIndex::new([1.0, 1.0, 3.0, 1.0]).unwrap();
         let mut rng = StdRng::seed_from_u64(3);
-        let drawn = weighted_draw(&cumulative, 60_000, &mut rng);
+        let drawn: Vec<usize> = draw.sample_iter(&mut rng).take(60_000).collect();
         let mut counts = [0usize; 4];
         for i in drawn {
             counts[i] += 1;
