@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -584,37 +584,58 @@ if [ "$WHAT" = train15 ]; then
   [ $last = v16 ] || calibrate_run $last
 fi
 
+# ab_arm NAME ARGS...: one arm of the A/B studies from the eleventh (STUDIES, "Two A/B studies
+# from the eleventh" and run 15): the eleventh trained on for 2 epochs of 1 500 steps on run 1's
+# data roots (`data` makes them; a fresh machine's first hour) and the roots in AB_EXTRA, run 9's
+# learning rate, timbre changes and timbre-changed validation; ARGS: the arm's seed and options.
+# Its last epoch is measured on the proxies (`tests`). The studies ran arms two at a time with
+# --threads 1 each, after one run had cached the windows.
+ab_arm() {
+  local name=$1 last; shift
+  local data=$(for d in even real family solo nm corpus ${AB_EXTRA:-}; do echo --data $D/$d; done)
+  [ -f $R/$name.log.json ] || $bin train --init training/runs/issue19-v10/v11-calibrated.safetensors \
+      $data --epochs 2 --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 4 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --out $R/$name.safetensors --describe "A/B: $name" "$@"
+  last=$name; [ -f $R/$name.last.safetensors ] && last=$name.last
+  for t in real-timgm corpus-real-timgm real-msg real-timgm-played; do
+    $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t --segments 3 \
+        > $R/$name.$t-seg.md
+  done
+  for t in composer-people real-rec-mix real-rec-solo; do
+    $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t > $R/$name.$t.md
+  done
+}
 if [ "$WHAT" = ab ]; then
-  # A/B studies of the training objective and draw (STUDIES, "Two A/B studies from the
-  # eleventh"): the eleventh trained on for 2 epochs of 1 500 steps on run 1's data roots (`data`
-  # makes them; a fresh machine's first hour), run 9's learning rate, timbre changes and
-  # timbre-changed validation, seed 22; arms: plain BCE (ab-bce), the asymmetric loss
-  # (--neg-focus 4 --neg-margin 0.05; ab-asl), windows with rare classes drawn more often
-  # (--balance 0.5 and 1.0; ab-bal05, ab-bal10). Each arm's last epoch is measured on the
-  # proxies (`tests`). The study ran the arms two at a time with --threads 1 each, after one run
-  # had cached the windows.
-  DATA=$(for d in even real family solo nm corpus; do echo --data $D/$d; done)
-  common="--init training/runs/issue19-v10/v11-calibrated.safetensors $DATA --epochs 2 \
-      --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 4 --eq-db 8 --mel-shift 3 \
-      --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3"
-  arm() { local name=$1; shift
-    [ -f $R/$name.log.json ] || $bin train $common --out $R/$name.safetensors --describe "A/B: $name" "$@"
-    local last=$name; [ -f $R/$name.last.safetensors ] && last=$name.last
-    for t in real-timgm corpus-real-timgm real-msg real-timgm-played; do
-      $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t --segments 3 \
-          > $R/$name.$t-seg.md
-    done
-    for t in composer-people real-rec-mix real-rec-solo; do
-      $bin eval --weights $R/$last.safetensors --split all --data $D/tests/$t > $R/$name.$t.md
-    done
-  }
-  arm ab-bce --seed 22
-  arm ab-asl --seed 22 --neg-focus 4 --neg-margin 0.05
-  arm ab-bal05 --seed 22 --balance 0.5
-  arm ab-bal10 --seed 22 --balance 1.0
+  # Arms: plain BCE (ab-bce), the asymmetric loss (--neg-focus 4 --neg-margin 0.05; ab-asl),
+  # windows with rare classes drawn more often (--balance 0.5 and 1.0; ab-bal05, ab-bal10).
+  ab_arm ab-bce --seed 22
+  ab_arm ab-asl --seed 22 --neg-focus 4 --neg-margin 0.05
+  ab_arm ab-bal05 --seed 22 --balance 0.5
+  ab_arm ab-bal10 --seed 22 --balance 1.0
   # A second seed of plain BCE and of balance 0.5: how far two draws of the same arm differ.
-  arm ab-bce-s23 --seed 23
-  arm ab-bal05-s23 --seed 23 --balance 0.5
+  ab_arm ab-bce-s23 --seed 23
+  ab_arm ab-bal05-s23 --seed 23 --balance 0.5
+fi
+if [ "$WHAT" = formant ]; then
+  # Run 15: timbres no font has, from the training fonts' own samples. The songs of run 1's roots
+  # rendered again with the same seeds (the same songs, fonts and settings) with 80 % of the
+  # melodic stems formant-shifted by 1-4 semitones up or down (`synth --formant-shift`): 400
+  # real-prior and 400 even-prior composer songs, the 598 arranged corpus pieces (1 398 tracks,
+  # about 20 minutes). Then the A/B arm of `ab` with them added (AB_EXTRA), at the seeds of the
+  # plain BCE arms (`ab-bce`, `ab-bce-s23`), against which it is read.
+  if [ ! -d $D/formant/train ]; then
+    O=$D/formant/train.part; rm -rf $O
+    $bin synth --out $O --tracks 200 --priors real --seed 1011 --formant-shift 0.8
+    $bin synth --out $O --tracks 200 --priors real --seed 1012 --formant-shift 0.8
+    $bin synth --out $O --midi-dir $D/corpus-real --arrange --priors real --seed 1042 --formant-shift 0.8
+    $bin synth --out $O --tracks 200 --seed 1001 --formant-shift 0.8
+    $bin synth --out $O --midi-dir $D/corpus-even --arrange --seed 1041 --formant-shift 0.8
+    $bin synth --out $O --tracks 200 --seed 1002 --formant-shift 0.8
+    mv $O $D/formant/train
+  fi
+  AB_EXTRA=formant ab_arm ab-formant --seed 22
+  AB_EXTRA=formant ab_arm ab-formant-s23 --seed 23
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on

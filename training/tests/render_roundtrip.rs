@@ -3,11 +3,12 @@
 //! Slakh's, and the same seed renders the same track.
 
 use instrunet_model::{ModelSpec, Provenance};
+use instrunet_training::data::slakh::RenderSettings;
 use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::data::windows::{WindowSettings, track_windows};
 use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
-use instrunet_training::synth::midi::stems_from_midi;
-use instrunet_training::synth::render::{Variation, render_track, render_track_with};
+use instrunet_training::synth::midi::{Note, StemNotes, stems_from_midi};
+use instrunet_training::synth::render::{Variation, render_stem, render_track, render_track_with};
 use midly::num::{u4, u7, u15, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -186,6 +187,7 @@ fn playing_controls_change_the_played_stems_only_and_are_written_down() {
             let variation = Variation {
                 production: true,
                 performance,
+                formant: 0.0,
             };
             let folder = out.join(dir);
             render_track_with(
@@ -524,4 +526,189 @@ fn sound_alikes_across_classes_are_found_from_the_fonts_sample_tables() {
             .sound_alikes(0.5)
             .is_empty()
     );
+}
+
+/// The fundamental of `x` (Hz), from the autocorrelation's highest peak between 80 and 1000 Hz.
+fn fundamental(x: &[f32], rate: u32) -> f64 {
+    let (lo, hi) = ((rate / 1000) as usize, (rate / 80) as usize);
+    let r = |lag: usize| -> f64 {
+        x.iter()
+            .zip(&x[lag..])
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum()
+    };
+    let best = (lo..=hi).max_by(|&a, &b| r(a).total_cmp(&r(b))).unwrap();
+    rate as f64 / best as f64
+}
+
+/// The first and last 10 ms block within 30 dB of the loudest, seconds.
+fn sounding_span(x: &[f32], rate: u32) -> (f64, f64) {
+    let block = rate as usize / 100;
+    let power: Vec<f64> = x
+        .chunks(block)
+        .map(|c| c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let peak = power.iter().copied().fold(0.0, f64::max);
+    let on: Vec<usize> = (0..power.len())
+        .filter(|&i| power[i] > peak * 1e-3)
+        .collect();
+    (on[0] as f64 / 100.0, *on.last().unwrap() as f64 / 100.0)
+}
+
+/// Energy-weighted mean frequency of `x` (Hz), from a plain DFT of 4 096 samples at its middle.
+fn spectral_centroid(x: &[f32], rate: u32) -> f64 {
+    let n = 4096;
+    let start = x.len() / 2 - n / 2;
+    let frame = &x[start..start + n];
+    let (mut num, mut den) = (0.0, 0.0);
+    for k in 1..n / 2 {
+        let w = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+        let (mut re, mut im) = (0.0, 0.0);
+        for (i, v) in frame.iter().enumerate() {
+            let hann = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos();
+            re += *v as f64 * hann * (w * i as f64).cos();
+            im += *v as f64 * hann * (w * i as f64).sin();
+        }
+        let power = re * re + im * im;
+        num += power * k as f64 * rate as f64 / n as f64;
+        den += power;
+    }
+    num / den
+}
+
+#[test]
+fn formant_shifts_keep_pitch_and_timing_and_move_the_spectrum() {
+    let fonts = fonts();
+    // A held trumpet note (program 56) from 0.5 s to 2.0 s, in a 3 s stem at 16 kHz.
+    let stem = StemNotes {
+        channel: 0,
+        program: 56,
+        is_drum: false,
+        notes: vec![Note {
+            start: 0.5,
+            end: 2.0,
+            key: 67,
+            velocity: 100,
+        }],
+    };
+    let rate = 16_000;
+    let render = |semitones: i32| {
+        let mut settings = RenderSettings::neutral("test font".into());
+        settings.formant_semitones = semitones;
+        render_stem(&fonts[0], &stem, &settings, rate, 3 * rate as usize).unwrap()
+    };
+    let plain = render(0);
+    let g = 440.0 * 2f64.powf((67.0 - 69.0) / 12.0);
+    let mut centroids = Vec::new();
+    for semitones in [-4, 0, 4] {
+        let x = render(semitones);
+        assert_eq!(x.len(), plain.len());
+        let mid = &x[rate as usize..(1.5 * rate as f64) as usize];
+        let f0 = fundamental(mid, rate);
+        assert!(
+            (f0 / g).log2().abs() * 12.0 < 0.3,
+            "shift {semitones}: fundamental {f0:.1} Hz, the note is {g:.1} Hz"
+        );
+        let (on, off) = sounding_span(&x, rate);
+        assert!(
+            (on - 0.5).abs() <= 0.03,
+            "shift {semitones}: starts at {on} s"
+        );
+        // The release tail follows the note's end (the font's release, read faster or slower).
+        assert!(
+            (2.0..2.8).contains(&off),
+            "shift {semitones}: ends at {off} s"
+        );
+        centroids.push(spectral_centroid(&x, rate));
+    }
+    // Up is brighter, down darker: the samples' spectral envelope moved, not the pitch.
+    assert!(
+        centroids[0] < centroids[1] && centroids[1] < centroids[2],
+        "spectral centroids at -4, 0, +4 semitones: {centroids:?}"
+    );
+    // Drums are never shifted: their keys are different sounds, not pitches.
+    let kit = StemNotes {
+        channel: 9,
+        program: 128,
+        is_drum: true,
+        notes: vec![Note {
+            start: 0.1,
+            end: 0.3,
+            key: 38,
+            velocity: 100,
+        }],
+    };
+    let mut shifted = RenderSettings::neutral("test font".into());
+    shifted.formant_semitones = 3;
+    let neutral = RenderSettings::neutral("test font".into());
+    assert_eq!(
+        render_stem(&fonts[0], &kit, &shifted, rate, rate as usize).unwrap(),
+        render_stem(&fonts[0], &kit, &neutral, rate, rate as usize).unwrap()
+    );
+}
+
+#[test]
+fn formant_shifted_tracks_keep_the_songs_fonts_and_settings_and_write_the_shift_down() {
+    let out = std::env::temp_dir().join(format!("instrunet-formant-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let fonts = fonts();
+    let mut shifted_stems = 0;
+    for seed in 0..4u64 {
+        let id = format!("Track{seed:05}");
+        let render = |formant: f64, dir: &str| {
+            let variation = Variation {
+                production: true,
+                performance: 0.0,
+                formant,
+            };
+            render_track_with(
+                &song(),
+                "song.mid",
+                &fonts,
+                16_000,
+                seed,
+                variation,
+                &out.join(dir),
+                &id,
+            )
+            .unwrap()
+            .0
+        };
+        let (plain, shifted) = (render(0.0, "plain"), render(1.0, "shifted"));
+        for (name, p) in &plain.stems {
+            let (p, q) = (
+                p.render.as_ref().unwrap(),
+                shifted.stems[name].render.as_ref().unwrap(),
+            );
+            assert_eq!(p.soundfont, q.soundfont);
+            assert_eq!((p.gain_db, p.tilt_db), (q.gain_db, q.tilt_db));
+            assert_eq!(p.production, q.production);
+            assert_eq!(p.formant_semitones, 0);
+            if shifted.stems[name].is_drum {
+                assert_eq!(q.formant_semitones, 0, "drums shifted");
+            } else {
+                // A share of 1 shifts every melodic stem, by 1 to 4 semitones either way.
+                assert!(
+                    (1..=4).contains(&q.formant_semitones.abs()),
+                    "{}",
+                    q.formant_semitones
+                );
+                shifted_stems += 1;
+            }
+        }
+        let back = read_back(&out.join("shifted"), &id);
+        for (name, stem) in &shifted.stems {
+            let read = back.metadata.stems[name].render.as_ref().unwrap();
+            assert_eq!(
+                read.formant_semitones,
+                stem.render.as_ref().unwrap().formant_semitones
+            );
+        }
+        // Tracks without shifts write no formant entry: their metadata reads as before.
+        let yaml =
+            std::fs::read_to_string(out.join("plain").join(&id).join("metadata.yaml")).unwrap();
+        assert!(!yaml.contains("formant"), "{yaml}");
+    }
+    assert_eq!(shifted_stems, 8);
+    let _ = std::fs::remove_dir_all(&out);
 }

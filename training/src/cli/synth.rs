@@ -55,6 +55,14 @@ pub(crate) struct SynthArgs {
     /// every set before issue 19's run 11 was.
     #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability)]
     performance: f64,
+    /// Share of melodic stems (0-1) played with a formant shift of 1-4 semitones up or down
+    /// (drawn per stem, written into metadata.yaml): the font's samples played lower and read
+    /// back faster (or the reverse), so pitch and timing stay and the instrument sounds smaller
+    /// or larger, a timbre no training font has. Drawn from a stream of its own: the songs,
+    /// fonts and other settings are those of the same seed without it. 0 (the default): the
+    /// fonts' own sound, as every set before issue 19's run 15.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability)]
+    formant_shift: f64,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -144,6 +152,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     let variation = Variation {
         production: !args.dry,
         performance: args.performance,
+        formant: args.formant_shift,
     };
     let (mut ok, mut seconds, started) = (0usize, 0.0f64, std::time::Instant::now());
     // Per class: tracks it sounds in, and stems.

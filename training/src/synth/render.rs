@@ -35,7 +35,22 @@ pub fn render_stem(
     length: usize,
 ) -> Result<Vec<f32>, String> {
     let synth_rate = sample_rate.max(MIN_SYNTH_RATE);
-    let synth_length = (length as f64 * synth_rate as f64 / sample_rate as f64).ceil() as usize;
+    let shift = if stem.is_drum {
+        0
+    } else {
+        settings.formant_semitones
+    };
+    // The rate the synthesised samples are read back at: the synthesiser's own, or with a formant
+    // shift that much faster (slower), so that notes played `shift` semitones lower (higher) and
+    // timed that much slower come back at their pitch and time. Rounded to 100 Hz so that the
+    // resampler's ratio stays small; events are placed at the rounded rate, so timing is exact.
+    let read_rate = if shift == 0 {
+        synth_rate
+    } else {
+        let exact = synth_rate as f64 * 2f64.powf(shift as f64 / 12.0);
+        ((exact / 100.0).round() * 100.0) as u32
+    };
+    let synth_length = (length as f64 * read_rate as f64 / sample_rate as f64).ceil() as usize;
     let mut synth = Synthesizer::new(&font.font, &SynthesizerSettings::new(synth_rate as i32))
         .map_err(|e| format!("{e:?}"))?;
     // Drums play on channel 10 (percussion bank), except with a kit-only font, whose kit is the
@@ -54,17 +69,13 @@ pub fn render_stem(
     }
     let mut events: Vec<(usize, i32, i32, i32)> = Vec::with_capacity(stem.notes.len() * 2);
     if let Some(p) = settings.performance.as_ref().filter(|_| !stem.is_drum) {
-        events.extend(performance::events(p, &stem.notes, synth_rate, centre_bend));
+        events.extend(performance::events(p, &stem.notes, read_rate, centre_bend));
     }
     for n in &stem.notes {
         let vel = ((n.velocity as f32 * settings.velocity_scale).round() as i32).clamp(1, 127);
-        events.push((
-            (n.start * synth_rate as f64) as usize,
-            0x90,
-            n.key as i32,
-            vel,
-        ));
-        events.push(((n.end * synth_rate as f64) as usize, 0x80, n.key as i32, 0));
+        let key = (n.key as i32 - shift).clamp(0, 127);
+        events.push(((n.start * read_rate as f64) as usize, 0x90, key, vel));
+        events.push(((n.end * read_rate as f64) as usize, 0x80, key, 0));
     }
     // Offs before ons at the same sample, so a repeated note restarts.
     events.sort_by_key(|&(t, cmd, key, _)| (t, cmd, key));
@@ -88,12 +99,12 @@ pub fn render_stem(
         .zip(&right)
         .map(|(l, r)| 0.5 * (l + r))
         .collect();
-    if synth_rate != sample_rate {
+    if read_rate != sample_rate {
         let clip = crate::data::audio::MonoAudio {
             samples: mono,
-            sample_rate: synth_rate,
+            sample_rate: read_rate,
         };
-        mono = crate::data::resample::ClipResampler::new(synth_rate, sample_rate)?
+        mono = crate::data::resample::ClipResampler::new(read_rate, sample_rate)?
             .process(&clip)?
             .samples;
     }
@@ -173,6 +184,7 @@ pub fn render_track(
     let variation = Variation {
         production,
         performance: 0.0,
+        formant: 0.0,
     };
     render_track_with(
         midi,
@@ -195,6 +207,22 @@ pub struct Variation {
     /// Share of stems played with the controls people's MIDI files send ([`performance`]:
     /// vibrato, swells, scoops, pedal), 0-1.
     pub performance: f64,
+    /// Share of melodic stems played with a formant shift ([`draw_formant_shift`]), 0-1.
+    pub formant: f64,
+}
+
+/// The largest formant shift drawn, semitones: up to a third of the way to an instrument of
+/// another size (a viola's body against a violin's is about 5), still the same family.
+pub const MAX_FORMANT_SEMITONES: i32 = 4;
+
+/// A stem's formant shift: with probability `share` (melodic stems only), 1 to
+/// [`MAX_FORMANT_SEMITONES`] semitones up or down; else 0.
+pub fn draw_formant_shift(rng: &mut StdRng, is_drum: bool, share: f64) -> i32 {
+    if is_drum || share <= 0.0 || !rng.random_bool(share.min(1.0)) {
+        return 0;
+    }
+    let size = rng.random_range(1..=MAX_FORMANT_SEMITONES);
+    if rng.random_bool(0.5) { size } else { -size }
 }
 
 /// [`render_track`] with playing controls: each stem and the mix draw from `variation`'s
@@ -235,6 +263,7 @@ pub fn render_track_with(
     let mut rng = StdRng::seed_from_u64(seed);
     let mut effects_rng = StdRng::seed_from_u64(seed ^ 0x0eff_ec75_u64);
     let mut playing_rng = StdRng::seed_from_u64(seed ^ 0x91a7_1e55_u64);
+    let mut formant_rng = StdRng::seed_from_u64(seed ^ 0xf0a3_a475_u64);
     let plan: Vec<(&Font, RenderSettings)> = stems
         .iter()
         .map(|stem| {
@@ -259,6 +288,10 @@ pub fn render_track_with(
                     stem.is_drum,
                     variation.performance,
                 );
+            }
+            if variation.formant > 0.0 {
+                settings.formant_semitones =
+                    draw_formant_shift(&mut formant_rng, stem.is_drum, variation.formant);
             }
             (font, settings)
         })

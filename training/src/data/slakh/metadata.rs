@@ -87,6 +87,16 @@ pub struct RenderSettings {
     /// Playing controls beside the notes (none unless the track was rendered with them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<super::performance::Performance>,
+    /// Formant shift, semitones (melodic stems; 0: the font's own sound): the notes are played
+    /// this much lower, slower by as much, and the audio read back faster, so pitch and timing
+    /// stay while the samples' spectral envelope moves up (a smaller instrument; negative: a
+    /// larger one). A timbre no font has, from the fonts' own samples.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub formant_semitones: i32,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
 }
 
 impl RenderSettings {
@@ -100,6 +110,7 @@ impl RenderSettings {
             detune_cents: 0.0,
             production: None,
             performance: None,
+            formant_semitones: 0,
         }
     }
 
@@ -118,6 +129,7 @@ impl RenderSettings {
             },
             production: None,
             performance: None,
+            formant_semitones: 0,
         }
     }
 }
