@@ -3,7 +3,7 @@
 //! Slakh's, and the same seed renders the same track.
 
 use instrunet_model::{ModelSpec, Provenance};
-use instrunet_training::data::slakh::RenderSettings;
+use instrunet_training::data::slakh::{RenderSettings, TrackMetadata};
 use instrunet_training::data::slakh::{Track, discover};
 use instrunet_training::data::windows::{WindowSettings, track_windows};
 use instrunet_training::synth::fonts::{Font, installed_training_soundfonts};
@@ -123,6 +123,51 @@ fn read_back(dir: &std::path::Path, id: &str) -> Track {
     Track::open(&found.unwrap()).unwrap()
 }
 
+/// `song()` rendered at 16 kHz with `variation` into `folder/<id>/`; its metadata.
+fn render_song(
+    fonts: &[Font],
+    seed: u64,
+    variation: Variation,
+    folder: &std::path::Path,
+    id: &str,
+) -> TrackMetadata {
+    render_track_with(
+        &song(),
+        "song.mid",
+        fonts,
+        16_000,
+        seed,
+        variation,
+        folder,
+        id,
+    )
+    .unwrap()
+    .0
+}
+
+/// Each stem's name and render settings in a track and in the same seed's track with a
+/// variation, and whether it is drums; checks that the variation left the stem's font and
+/// timbre settings as they were.
+fn same_draws<'a>(
+    plain: &'a TrackMetadata,
+    varied: &'a TrackMetadata,
+) -> Vec<(&'a str, &'a RenderSettings, &'a RenderSettings, bool)> {
+    plain
+        .stems
+        .iter()
+        .map(|(name, p)| {
+            let (p, q) = (
+                p.render.as_ref().unwrap(),
+                varied.stems[name].render.as_ref().unwrap(),
+            );
+            assert_eq!(p.soundfont, q.soundfont);
+            assert_eq!((p.gain_db, p.tilt_db), (q.gain_db, q.tilt_db));
+            assert_eq!(p.detune_cents, q.detune_cents);
+            (name.as_str(), p, q, varied.stems[name].is_drum)
+        })
+        .collect()
+}
+
 #[test]
 fn production_effects_change_the_sound_not_the_fonts_and_are_written_down() {
     let out = std::env::temp_dir().join(format!("instrunet-production-{}", std::process::id()));
@@ -189,32 +234,14 @@ fn playing_controls_change_the_played_stems_only_and_are_written_down() {
                 performance,
                 formant: 0.0,
             };
-            let folder = out.join(dir);
-            render_track_with(
-                &song(),
-                "song.mid",
-                &fonts,
-                16_000,
-                seed,
-                variation,
-                &folder,
-                &id,
-            )
-            .unwrap()
-            .0
+            render_song(&fonts, seed, variation, &out.join(dir), &id)
         };
         let (plain, played) = (render(0.0, "plain"), render(1.0, "played"));
-        for (name, p) in &plain.stems {
-            let (p, q) = (
-                p.render.as_ref().unwrap(),
-                played.stems[name].render.as_ref().unwrap(),
-            );
-            // Fonts, timbre settings and effects are those of the track without controls.
-            assert_eq!(p.soundfont, q.soundfont);
-            assert_eq!((p.gain_db, p.detune_cents), (q.gain_db, q.detune_cents));
+        for (name, p, q, is_drum) in same_draws(&plain, &played) {
+            // Effects too are those of the track without controls.
             assert_eq!(p.production, q.production);
             assert!(p.performance.is_none());
-            if played.stems[name].is_drum {
+            if is_drum {
                 assert!(q.performance.is_none(), "drums took controls");
             }
             // The mix's peak normalisation scales every stem, so compare shapes, not samples.
@@ -661,30 +688,13 @@ fn formant_shifted_tracks_keep_the_songs_fonts_and_settings_and_write_the_shift_
                 performance: 0.0,
                 formant,
             };
-            render_track_with(
-                &song(),
-                "song.mid",
-                &fonts,
-                16_000,
-                seed,
-                variation,
-                &out.join(dir),
-                &id,
-            )
-            .unwrap()
-            .0
+            render_song(&fonts, seed, variation, &out.join(dir), &id)
         };
         let (plain, shifted) = (render(0.0, "plain"), render(1.0, "shifted"));
-        for (name, p) in &plain.stems {
-            let (p, q) = (
-                p.render.as_ref().unwrap(),
-                shifted.stems[name].render.as_ref().unwrap(),
-            );
-            assert_eq!(p.soundfont, q.soundfont);
-            assert_eq!((p.gain_db, p.tilt_db), (q.gain_db, q.tilt_db));
+        for (_, p, q, is_drum) in same_draws(&plain, &shifted) {
             assert_eq!(p.production, q.production);
             assert_eq!(p.formant_semitones, 0);
-            if shifted.stems[name].is_drum {
+            if is_drum {
                 assert_eq!(q.formant_semitones, 0, "drums shifted");
             } else {
                 // A share of 1 shifts every melodic stem, by 1 to 4 semitones either way.

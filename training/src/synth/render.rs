@@ -455,3 +455,28 @@ pub fn drum_key_sound(font: &Font, key: u8, sample_rate: u32) -> Result<(u8, f32
     let centroid = crossings as f32 * sample_rate as f32 / (2.0 * x.len() as f32);
     Ok((key, (20.0 * rms.max(1e-12).log10()) as f32, centroid))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formant_shifts_are_drawn_at_their_share_both_ways_and_never_for_drums() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let draws: Vec<i32> = (0..20_000)
+            .map(|_| draw_formant_shift(&mut rng, false, 0.3))
+            .collect();
+        let shifted: Vec<i32> = draws.iter().copied().filter(|&s| s != 0).collect();
+        let share = shifted.len() as f64 / draws.len() as f64;
+        assert!((share - 0.3).abs() < 0.015, "share {share}");
+        let up = shifted.iter().filter(|&&s| s > 0).count() as f64 / shifted.len() as f64;
+        assert!((up - 0.5).abs() < 0.03, "share up {up}");
+        for size in 1..=MAX_FORMANT_SEMITONES {
+            let n = shifted.iter().filter(|s| s.abs() == size).count() as f64;
+            let expected = shifted.len() as f64 / MAX_FORMANT_SEMITONES as f64;
+            assert!((n - expected).abs() < 0.1 * expected, "{size}: {n}");
+        }
+        assert!((0..1000).all(|_| draw_formant_shift(&mut rng, true, 1.0) == 0));
+        assert!((0..1000).all(|_| draw_formant_shift(&mut rng, false, 0.0) == 0));
+    }
+}

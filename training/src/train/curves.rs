@@ -23,7 +23,8 @@ pub fn plot_curves(
         .flat_map(|e| [e.train_loss, e.val_loss])
         .fold(0.0f64, f64::max)
         .max(1e-3)
-        * 1.1;
+        // Headroom above the highest loss for the legend, which sits at the top right.
+        * 1.4;
     type Series = (&'static str, RGBColor, fn(&EpochLog) -> f64);
     let losses: [Series; 2] = [
         ("train (the run's loss: weighted, augmented)", BLUE, |e| {
