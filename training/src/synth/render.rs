@@ -211,8 +211,9 @@ pub struct Variation {
     pub formant: f64,
 }
 
-/// The largest formant shift drawn, semitones: up to a third of the way to an instrument of
-/// another size (a viola's body against a violin's is about 5), still the same family.
+/// The largest formant shift drawn, semitones (a factor of 1.26 on the spectral envelope): about
+/// the step in body size from a violin to a viola, small enough that a shifted stem still sounds
+/// like its class.
 pub const MAX_FORMANT_SEMITONES: i32 = 4;
 
 /// A stem's formant shift: with probability `share` (melodic stems only), 1 to
