@@ -638,6 +638,9 @@ if [ "$WHAT" = formant ]; then
   fi
   AB_EXTRA=formant ab_arm ab-formant --seed 22
   AB_EXTRA=formant ab_arm ab-formant-s23 --seed 23
+  # A third seed of the pair.
+  ab_arm ab-bce-s24 --seed 24
+  AB_EXTRA=formant ab_arm ab-formant-s24 --seed 24
   # The same pair over 4 epochs (the 2-epoch gain did not hold there).
   AB_EPOCHS=4 ab_arm ab4-bce --seed 22
   AB_EPOCHS=4 AB_EXTRA=formant ab_arm ab4-formant --seed 22
