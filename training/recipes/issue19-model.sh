@@ -624,8 +624,8 @@ if [ "$WHAT" = formant ]; then
   # melodic stems formant-shifted by 1-4 semitones up or down (`synth --formant-shift`): 400
   # real-prior and 400 even-prior composer songs, the 598 arranged corpus pieces (1 398 tracks,
   # about 15 minutes). Then the A/B arm of `ab` with them added (AB_EXTRA), at the seeds of the
-  # plain BCE arms (`ab-bce`, `ab-bce-s23`), against which it is read. Not shipped: +0.005 mAP on
-  # the TimGM6mb song proxies at 2 epochs, gone at 4 (STUDIES, training/runs/issue19-formant).
+  # plain BCE arms (`ab-bce`, `ab-bce-s23`), against which it is read. Not shipped: +0.004 mAP on
+  # the TimGM6mb song proxies at 2 epochs (3 seeds), gone at 4 (STUDIES, training/runs/issue19-formant).
   if [ ! -d $D/formant/train ]; then
     O=$D/formant/train.part; rm -rf $O
     $bin synth --out $O --tracks 200 --priors real --seed 1011 --formant-shift 0.8
