@@ -456,9 +456,6 @@ fn bright_stems_rendered_at_16_khz_carry_no_aliases() {
     use instrunet_model::{MelFilterbank, MelFrontend, MelSettings};
     use instrunet_training::data::audio::MonoAudio;
     use instrunet_training::data::resample::ClipResampler;
-    use instrunet_training::data::slakh::RenderSettings;
-    use instrunet_training::synth::midi::{Note, StemNotes};
-    use instrunet_training::synth::render::render_stem;
 
     let font = Font::load(std::path::Path::new(
         instrunet_training::synth::fonts::FLUID_R3_GM,
@@ -582,22 +579,17 @@ fn sounding_span(x: &[f32], rate: u32) -> (f64, f64) {
     (on[0] as f64 / 100.0, *on.last().unwrap() as f64 / 100.0)
 }
 
-/// Energy-weighted mean frequency of `x` (Hz), from a plain DFT of 4 096 samples at its middle.
-fn spectral_centroid(x: &[f32], rate: u32) -> f64 {
-    let n = 4096;
-    let start = x.len() / 2 - n / 2;
-    let frame = &x[start..start + n];
+/// Power-weighted mean frequency of `x` (at the model's rate), Hz, over the model's own Mel
+/// bands, each at its centre frequency.
+fn spectral_centroid(x: &[f32]) -> f64 {
+    use instrunet_model::{MelFilterbank, MelFrontend, MelSettings};
+    let settings = MelSettings::default();
+    let frames = MelFrontend::new(&settings).spectrogram(x);
+    let edges = MelFilterbank::slaney_edges_hz(&settings);
     let (mut num, mut den) = (0.0, 0.0);
-    for k in 1..n / 2 {
-        let w = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
-        let (mut re, mut im) = (0.0, 0.0);
-        for (i, v) in frame.iter().enumerate() {
-            let hann = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos();
-            re += *v as f64 * hann * (w * i as f64).cos();
-            im += *v as f64 * hann * (w * i as f64).sin();
-        }
-        let power = re * re + im * im;
-        num += power * k as f64 * rate as f64 / n as f64;
+    for (i, db) in frames.iter().enumerate() {
+        let power = 10f64.powf(*db as f64 / 10.0);
+        num += power * edges[i % settings.n_mels + 1];
         den += power;
     }
     num / den
@@ -646,7 +638,7 @@ fn formant_shifts_keep_pitch_and_timing_and_move_the_spectrum() {
             (2.0..2.8).contains(&off),
             "shift {semitones}: ends at {off} s"
         );
-        centroids.push(spectral_centroid(&x, rate));
+        centroids.push(spectral_centroid(mid));
     }
     // Up is brighter, down darker: the samples' spectral envelope moved, not the pitch.
     assert!(

@@ -3,8 +3,8 @@
 //! through rustysynth at the model's rate, the mix the sum of the stems.
 //!
 //! Timbre variety is part of rendering: per stem, a random choice among the fonts that have the
-//! program, and a random gain, spectral tilt, velocity scaling and detune within musical ranges,
-//! all written into metadata.yaml (`render:` of each stem) so a track can be re-rendered exactly.
+//! program, and a random gain, spectral tilt, velocity scaling and detune within musical ranges
+//! (and, where asked, a formant shift: [`Variation::formant`]), all written into metadata.yaml (`render:` of each stem) so a track can be re-rendered exactly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
