@@ -3,7 +3,8 @@
 //! Three blocks of conv 3×3 (padding 1) → BatchNorm → ReLU → 2×2 max-pool with 32, 64 and 128
 //! channels (the weights file may record wider blocks, and extra blocks without the pool after the
 //! third, at its width); an adaptive average pool to the spec's
-//! frequency bands; Linear → 256, ReLU, Dropout; Linear 256→classes. The network
+//! frequency bands (plus, where the file asks for `time_max`, each band's maximum over time times a
+//! learnt per-feature gate); Linear → 256, ReLU, Dropout; Linear 256→classes. The network
 //! returns logits (the loss takes logits); `sigmoid` gives probabilities. Its input is a batch of
 //! log-Mel windows in dB, shaped `(batch, 1, n_mels, frames)`; it normalises them itself with the
 //! spec's mean and std, so every caller feeds the same raw values.
@@ -19,7 +20,7 @@ use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Linear, VarBuilder};
 
 use crate::ops;
-use crate::shape::{BN_EPS, FC_HIDDEN, band_ranges};
+use crate::shape::{BN_EPS, FC_HIDDEN, TIME_MAX_GATE, band_ranges};
 use crate::spec::{ModelSpec, Normalization};
 
 /// BatchNorm running-statistics momentum (PyTorch's default).
@@ -136,10 +137,25 @@ pub fn adaptive_band_pool(xs: &Tensor, bands: usize) -> Result<Tensor> {
     Tensor::cat(&parts, 2)?.reshape((n, c * bands))
 }
 
+/// [`adaptive_band_pool`]'s features plus, per feature, `gate` times the band's maximum over
+/// time (of the band's mean over its rows; networks with `time_max`).
+pub fn band_pool_with_time_max(xs: &Tensor, bands: usize, gate: &Tensor) -> Result<Tensor> {
+    let (n, c, h, _) = xs.dims4()?;
+    let band_rows = band_ranges(h, bands)
+        .map(|(start, end)| xs.narrow(2, start, end - start)?.mean_keepdim(2))
+        .collect::<Result<Vec<_>>>()?;
+    let band_rows = Tensor::cat(&band_rows, 2)?;
+    let mean = band_rows.mean(3)?.reshape((n, c * bands))?;
+    let max = band_rows.max(3)?.reshape((n, c * bands))?;
+    mean + max.broadcast_mul(gate)?
+}
+
 /// The InstruNET network.
 #[derive(Debug, Clone)]
 pub struct InstruNet {
     blocks: Vec<ConvBlock>,
+    /// Per-feature weight of the pool's maximum over time (`time_max` networks only).
+    time_max_gate: Option<Tensor>,
     fc1: Linear,
     fc2: Linear,
     dropout: Dropout,
@@ -167,10 +183,17 @@ impl InstruNet {
             .collect::<Result<Vec<_>>>()?;
         let c3 = spec.network.conv_channels[2];
         let pool_bands = spec.network.pool_bands;
+        // A new network starts with PANNs' plain mean + max; a file gives its own gate.
+        let time_max_gate = if spec.network.time_max {
+            Some(vb.get_with_hints(c3 * pool_bands, TIME_MAX_GATE, candle_nn::Init::Const(1.0))?)
+        } else {
+            None
+        };
         let fc1 = candle_nn::linear(c3 * pool_bands, FC_HIDDEN, vb.pp("fc1"))?;
         let fc2 = candle_nn::linear(FC_HIDDEN, spec.n_classes(), vb.pp("fc2"))?;
         Ok(Self {
             blocks,
+            time_max_gate,
             fc1,
             fc2,
             dropout: Dropout::new(dropout),
@@ -220,7 +243,10 @@ impl InstruNet {
     /// Logits for a batch of raw log-Mel windows `(batch, 1, n_mels, frames)` in dB.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         let xs = self.block_features_t(xs, train)?;
-        let xs = adaptive_band_pool(&xs, self.pool_bands)?;
+        let xs = match &self.time_max_gate {
+            Some(gate) => band_pool_with_time_max(&xs, self.pool_bands, gate)?,
+            None => adaptive_band_pool(&xs, self.pool_bands)?,
+        };
         let xs = xs.apply(&self.fc1)?.relu()?.apply_t(&self.dropout, train)?;
         xs.apply(&self.fc2)
     }
@@ -277,5 +303,43 @@ mod tests {
             .to_vec1()
             .unwrap();
         assert_eq!(global, [16.0, 116.0]);
+    }
+
+    #[test]
+    fn time_max_pool_adds_the_gated_maximum_of_each_bands_mean() {
+        // (1, 2, 4, 3): 100c + 10r, plus 6 at column r % 2 of row r. Band 0 (rows 0-1) has the
+        // row mean 5 + [3, 3, 0] over time: mean 7, max 8 (taking each row's maximum first
+        // would give 11). Band 1 likewise 27 and 28; channel 1 is 100 higher.
+        let v: Vec<f32> = (0..2)
+            .flat_map(|c| {
+                (0..4).flat_map(move |r| {
+                    (0..3).map(move |t| {
+                        (100 * c + 10 * r) as f32 + if t == r % 2 { 6.0 } else { 0.0 }
+                    })
+                })
+            })
+            .collect();
+        let xs = Tensor::from_vec(v, (1, 2, 4, 3), &Device::Cpu).unwrap();
+        let gate = Tensor::new(&[0.0f32, 1.0, 0.5, 2.0], &Device::Cpu).unwrap();
+        let got: Vec<f32> = band_pool_with_time_max(&xs, 2, &gate)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(got, [7.0, 27.0 + 28.0, 107.0 + 54.0, 127.0 + 256.0]);
+        // A zero gate is the average pool.
+        let zero = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        let plain = band_pool_with_time_max(&xs, 2, &zero).unwrap();
+        let avg = adaptive_band_pool(&xs, 2).unwrap();
+        let diff: f32 = (plain - avg)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(diff < 1e-5, "{diff}");
     }
 }

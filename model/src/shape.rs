@@ -9,6 +9,8 @@ use crate::spec::ModelSpec;
 pub const FC_HIDDEN: usize = 256;
 /// BatchNorm epsilon (PyTorch's default).
 pub const BN_EPS: f64 = 1e-5;
+/// The per-feature weight of the pool's maximum over time (networks with `time_max`).
+pub const TIME_MAX_GATE: &str = "time_max_gate";
 
 /// Every tensor of the network `spec` describes, with its shape, in file order.
 pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
@@ -24,10 +26,11 @@ pub fn tensor_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
         }
         c_in = c;
     }
-    shapes.push((
-        "fc1.weight".into(),
-        vec![FC_HIDDEN, c_in * spec.network.pool_bands],
-    ));
+    let features = c_in * spec.network.pool_bands;
+    if spec.network.time_max {
+        shapes.push((TIME_MAX_GATE.into(), vec![features]));
+    }
+    shapes.push(("fc1.weight".into(), vec![FC_HIDDEN, features]));
     shapes.push(("fc1.bias".into(), vec![FC_HIDDEN]));
     shapes.push(("fc2.weight".into(), vec![n_classes, FC_HIDDEN]));
     shapes.push(("fc2.bias".into(), vec![n_classes]));

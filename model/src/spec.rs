@@ -151,8 +151,8 @@ pub struct NetworkShape {
     /// Which network the tensors belong to.
     #[serde(default)]
     pub kind: NetworkKind,
-    /// Frequency bands the adaptive average pool after the last block keeps (time is always
-    /// averaged out). 1 is a global average pool; more bands let the classifier see which
+    /// Frequency bands the adaptive average pool after the last block keeps (time is averaged
+    /// out, see also `time_max`). 1 is a global average pool; more bands let the classifier see which
     /// register a pattern sits in, and widen the first fully connected layer to
     /// `conv_channels[2] × pool_bands` inputs.
     pub pool_bands: usize,
@@ -165,10 +165,21 @@ pub struct NetworkShape {
     /// before this entry existed); written only when not 0, so such files keep their header.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub extra_blocks: usize,
+    /// The pool also takes, in every frequency band, the maximum over time of the band's mean,
+    /// scales it per feature by the `time_max_gate` tensor and adds it to the mean over time, so
+    /// that a part heard in only a few frames of the window is not averaged away (PANNs' mean +
+    /// max pooling, with a learnt weight). `false` is the paper's average pool (files written
+    /// before this entry existed); written only when `true`, so such files keep their header.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub time_max: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl NetworkShape {
@@ -210,6 +221,7 @@ impl Default for NetworkShape {
             pool_bands: 1,
             conv_channels: Self::PAPER_CHANNELS,
             extra_blocks: 0,
+            time_max: false,
         }
     }
 }
@@ -634,6 +646,23 @@ mod tests {
             let err = spec.validate().unwrap_err().to_string();
             assert!(err.contains("conv_channels"), "{err}");
         }
+    }
+
+    #[test]
+    fn time_max_round_trips_and_is_absent_when_off() {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        // Files without it keep the header they had before the entry existed.
+        assert!(!spec.to_metadata()[key::NETWORK].contains("time_max"));
+        spec.network.time_max = true;
+        let meta = spec.to_metadata();
+        assert!(meta[key::NETWORK].contains("\"time_max\":true"));
+        assert_eq!(ModelSpec::from_metadata(Some(&meta)).unwrap(), spec);
+        // Its gate is one of the tensors the file must hold.
+        let shapes = crate::shape::tensor_shapes(&spec);
+        let gate = shapes
+            .iter()
+            .find(|(n, _)| n == crate::shape::TIME_MAX_GATE);
+        assert_eq!(gate.map(|(_, s)| s.clone()), Some(vec![128]));
     }
 
     #[test]

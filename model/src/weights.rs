@@ -17,7 +17,7 @@ use rand::{SeedableRng, rngs::StdRng};
 use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::error::WeightsError;
-use crate::shape::tensor_shapes;
+use crate::shape::{TIME_MAX_GATE, tensor_shapes};
 use crate::spec::{ModelSpec, NetworkKind};
 
 /// The network's tensors by name, as plain f32 values in row-major order, with their shapes.
@@ -103,7 +103,11 @@ impl TensorMap {
                 uniform(&mut rng, n, fan_in)
             } else if name.ends_with(".bias") && !name.starts_with("bn") {
                 uniform(&mut rng, n, fan_in)
-            } else if name.ends_with(".weight") || name.ends_with("running_var") {
+            } else if name.ends_with(".weight")
+                || name.ends_with("running_var")
+                || name == TIME_MAX_GATE
+            {
+                // BatchNorm's scale and variance; the gate starts at PANNs' mean + max.
                 vec![1.0; n]
             } else {
                 vec![0.0; n]

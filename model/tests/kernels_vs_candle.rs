@@ -148,6 +148,8 @@ fn weights_with_batchnorm(spec: ModelSpec, seed: u64) -> Weights {
             *v = r(0.5, 1.5);
         } else if name.starts_with("bn") && name.ends_with("bias") {
             *v = r(-0.3, 0.3);
+        } else if name == "time_max_gate" {
+            *v = r(-1.0, 2.0);
         }
     }
     w
@@ -247,5 +249,20 @@ fn cpu_network_matches_candle_network_with_extra_blocks() {
         spec.network.pool_bands = bands;
         spec.network.extra_blocks = extra;
         check_network(spec, 2, 40 + extra as u64);
+    }
+}
+
+#[test]
+fn cpu_network_matches_candle_network_with_time_max() {
+    // Each band's gated maximum over time added to its mean: 16 rows in 8 equal bands, 5 rows in
+    // 3 overlapping ones, and with extra blocks before the pool.
+    for (n_mels, frames, bands, extra) in [(128, 128, 8, 0), (40, 75, 3, 0), (64, 96, 2, 1)] {
+        let mut spec = ModelSpec::new_default(Provenance::default());
+        spec.mel.n_mels = n_mels;
+        spec.mel.window_frames = frames;
+        spec.network.pool_bands = bands;
+        spec.network.extra_blocks = extra;
+        spec.network.time_max = true;
+        check_network(spec, 2, 60 + bands as u64);
     }
 }

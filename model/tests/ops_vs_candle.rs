@@ -330,6 +330,16 @@ fn a_deeper_network_trains_identically_on_both_paths() {
     check_both_paths(&spec);
 }
 
+#[test]
+fn a_time_max_network_trains_identically_on_both_paths() {
+    // The gate's gradient, and the maximum's through the blocks, on the fused path too.
+    let mut spec = ModelSpec::new_default(Provenance::default());
+    spec.network.conv_channels = [16, 32, 64];
+    spec.network.pool_bands = 4;
+    spec.network.time_max = true;
+    check_both_paths(&spec);
+}
+
 fn check_both_paths(spec: &ModelSpec) {
     let (fast, fast_vars) = network(spec, false, 2);
     let (reference, ref_vars) = network(spec, true, 1);

@@ -94,6 +94,10 @@ def spec_of(meta: dict) -> tuple:
     # Files written before the `network` entry existed hold the paper's widths and a global pool.
     net = json.loads(meta.get("network", '{"pool_bands": 1}'))
     net.setdefault("conv_channels", [32, 64, 128])
+    # The graph below has three blocks and an average pool; say so rather than build a wrong one.
+    if net.get("extra_blocks", 0) or net.get("time_max", False):
+        sys.exit("onnx_check: networks with extra blocks or the pool's time maximum are not built here "
+                 f"(network entry {net})")
     return fe, norm, net
 
 

@@ -588,13 +588,14 @@ fi
 # from the eleventh" and run 15): the eleventh trained on for 2 epochs of 1 500 steps on run 1's
 # data roots (`data` makes them; a fresh machine's first hour) and the roots in AB_EXTRA (AB_EPOCHS
 # epochs instead of 2 where set), run 9's
-# learning rate, timbre changes and timbre-changed validation; ARGS: the arm's seed and options.
+# learning rate, timbre changes and timbre-changed validation, from AB_INIT where set (else the
+# eleventh); ARGS: the arm's seed and options.
 # Its last epoch is measured on the proxies (`tests`). The studies ran arms two at a time with
 # --threads 1 each, after one run had cached the windows.
 ab_arm() {
   local name=$1 last; shift
   local data=$(for d in even real family solo nm corpus ${AB_EXTRA:-}; do echo --data $D/$d; done)
-  [ -f $R/$name.log.json ] || $bin train --init training/runs/issue19-v10/v11-calibrated.safetensors \
+  [ -f $R/$name.log.json ] || $bin train --init ${AB_INIT:-training/runs/issue19-v10/v11-calibrated.safetensors} \
       $data --epochs ${AB_EPOCHS:-2} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 4 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
       --out $R/$name.safetensors --describe "A/B: $name" "$@"
@@ -669,6 +670,16 @@ if [ "$WHAT" = train16 ]; then
       --val-timbre-eq-db 8 --val-timbre-mel-shift 3 --max-minutes ${MINUTES:-62} --seed 24 \
       "${resume[@]}" --describe "issue 19 run 15: run 14's deeper network (epoch 5) trained on with run 1's roots and their songs rendered again with formant shifts"
   calibrate_run v17
+fi
+if [ "$WHAT" = timemax ]; then
+  # The pool's maximum over time: the eleventh with each band's maximum over time added to its
+  # pool (`instrunet time-max`, the gate at 0: the same outputs), trained as the A/B arms at the
+  # plain BCE arms' seeds (`ab-bce`, `ab-bce-s23`), against which it is read. Needs `data` and
+  # `tests`.
+  [ -f $R/v11-tmax0.safetensors ] || $bin time-max \
+      --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v11-tmax0.safetensors
+  AB_INIT=$R/v11-tmax0.safetensors ab_arm ab-tmax-s22 --seed 22
+  AB_INIT=$R/v11-tmax0.safetensors ab_arm ab-tmax-s23 --seed 23
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on

@@ -63,6 +63,9 @@ enum Command {
     /// Add convolution blocks (no pooling, at the last block's width) to trained weights without
     /// changing what they compute, to train a deeper network on from them.
     Deepen(cli::deepen::DeepenArgs),
+    /// Add each frequency band's maximum over time to the pool of trained weights, its gate
+    /// closed so that they compute what they did, to train on from them.
+    TimeMax(cli::time_max::TimeMaxArgs),
     /// Work with Slakh-format data folders.
     Data {
         #[command(subcommand)]
@@ -92,6 +95,7 @@ fn main() -> anyhow::Result<()> {
         Command::Average(args) => cli::average::average(args)?,
         Command::Widen(args) => cli::widen::widen(args)?,
         Command::Deepen(args) => cli::deepen::deepen(args)?,
+        Command::TimeMax(args) => cli::time_max::time_max(args)?,
         Command::Data { command } => cli::data::run(command)?,
     }
     Ok(())

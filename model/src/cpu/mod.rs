@@ -2,7 +2,9 @@
 //! first layer is a direct convolution and the two wide ones Winograd F(4×4, 3×3) over `gemm`,
 //! each with bias, ReLU and the 2×2 max-pool fused into the pass that writes its output; the extra
 //! blocks some files add after the third are Winograd too, with bias and ReLU and no pool. Between
-//! layers, images are channel-interleaved in blocks of eight (C8, see [`winograd`]).
+//! layers, images are channel-interleaved in blocks of eight (C8, see [`winograd`]). The pool
+//! after the last block (band means, and for `time_max` networks the gated maxima over time) and
+//! the two dense layers are plain loops.
 //!
 //! candle's CPU `conv2d` builds its im2col element by element and spends most of its time there
 //! (candle issue #3119). This path is many times faster and, with its scratch space made once
@@ -14,7 +16,7 @@ use crate::kernels::direct;
 use crate::kernels::lanes;
 use crate::kernels::winograd::{self, WinogradConv};
 use crate::mel::clean_db;
-use crate::shape::{BN_EPS, FC_HIDDEN, band_ranges};
+use crate::shape::{BN_EPS, FC_HIDDEN, TIME_MAX_GATE, band_ranges};
 use crate::spec::Normalization;
 use crate::weights::Weights;
 
@@ -82,6 +84,8 @@ pub struct CpuNet {
     extra: Vec<WinogradConv>,
     /// Frequency bands of the adaptive average pool.
     pool_bands: usize,
+    /// Per-feature weight of each band's maximum over time (`time_max` networks only).
+    time_max_gate: Option<Vec<f32>>,
     fc1_weight: Vec<f32>,
     fc1_bias: Vec<f32>,
     fc2_weight: Vec<f32>,
@@ -132,6 +136,7 @@ impl CpuNet {
             wide,
             extra,
             pool_bands: spec.network.pool_bands,
+            time_max_gate: spec.network.time_max.then(|| v(TIME_MAX_GATE)),
             fc1_weight: v("fc1.weight"),
             fc1_bias: v("fc1.bias"),
             fc2_weight: v("fc2.weight"),
@@ -253,6 +258,31 @@ impl CpuNet {
         let channels = s.features.len() / bands;
         s.features.fill(0.0);
         for (cb, block) in last[..channels * h * w].chunks_exact(h * w * l).enumerate() {
+            if let Some(gate) = &self.time_max_gate {
+                // Each band's mean over its rows, frame by frame: its mean and its maximum over
+                // time, the maximum weighted by the gate.
+                for (band, (start, end)) in band_ranges(h, bands).enumerate() {
+                    let (mut sum, mut max) = ([0.0f32; lanes::LANES], [f32::MIN; lanes::LANES]);
+                    let rows = (end - start) as f32;
+                    for t in 0..w {
+                        let mut frame = [0.0f32; lanes::LANES];
+                        for row in start..end {
+                            let px = &block[(row * w + t) * l..(row * w + t + 1) * l];
+                            frame.iter_mut().zip(px).for_each(|(a, &v)| *a += v);
+                        }
+                        for lane in 0..l {
+                            sum[lane] += frame[lane];
+                            max[lane] = max[lane].max(frame[lane] / rows);
+                        }
+                    }
+                    let n = rows * w as f32;
+                    for lane in 0..l {
+                        let f = (cb * l + lane) * bands + band;
+                        s.features[f] = sum[lane] / n + gate[f] * max[lane];
+                    }
+                }
+                continue;
+            }
             for (band, (start, end)) in band_ranges(h, bands).enumerate() {
                 let mut sum = [0.0f32; lanes::LANES];
                 for px in block[start * w * l..end * w * l].chunks_exact(l) {

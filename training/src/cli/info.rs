@@ -30,7 +30,7 @@ pub fn info(weights: Option<&Path>) -> anyhow::Result<()> {
     );
     match spec.network.kind {
         NetworkKind::Instrunet => println!(
-            "network: InstruNET, blocks of {:?} channels{}, {} frequency band(s) after the adaptive average pool; input {} Mel bands x {} frames",
+            "network: InstruNET, blocks of {:?} channels{}, {} frequency band(s) after the adaptive average pool{}; input {} Mel bands x {} frames",
             spec.network.conv_channels,
             match spec.network.extra_blocks {
                 0 => String::new(),
@@ -40,6 +40,11 @@ pub fn info(weights: Option<&Path>) -> anyhow::Result<()> {
                 ),
             },
             spec.network.pool_bands,
+            if spec.network.time_max {
+                " plus each band's gated maximum over time"
+            } else {
+                ""
+            },
             spec.mel.n_mels,
             spec.mel.window_frames
         ),

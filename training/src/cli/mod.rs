@@ -14,10 +14,12 @@ pub mod info;
 pub mod latency;
 pub mod synth;
 pub mod tag;
+pub mod time_max;
 pub mod train;
 pub mod widen;
 
-/// Weights for the tests of the commands that reshape a trained network (`widen`, `deepen`).
+/// Weights for the tests of the commands that reshape a trained network (`widen`, `deepen`,
+/// `time-max`).
 #[cfg(test)]
 pub(crate) mod test_weights {
     use instrunet_model::{ModelSpec, Provenance, Weights};

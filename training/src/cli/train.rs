@@ -96,7 +96,7 @@ pub(crate) struct TrainArgs {
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
-    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels"])]
+    #[arg(long, value_name = "WEIGHTS", conflicts_with_all = ["pool_bands", "channels", "time_max"])]
     init: Option<PathBuf>,
     /// Frequency bands the network's adaptive average pool keeps (1: the global average pool;
     /// more let it hear which register a sound sits in; the shipped model has 8). Stored in the
@@ -107,6 +107,11 @@ pub(crate) struct TrainArgs {
     /// of 8; wider blocks cost training and inference time. Stored in the weights file.
     #[arg(long, value_delimiter = ',', value_name = "C1,C2,C3", default_values_t = NetworkShape::PAPER_CHANNELS)]
     channels: Vec<usize>,
+    /// The pool after the last block also adds each frequency band's maximum over time, weighted
+    /// by a learnt per-feature gate (starting at 1), so that parts heard in a few frames of the
+    /// window count. Stored in the weights file. `instrunet time-max` adds it to trained weights.
+    #[arg(long)]
+    time_max: bool,
     /// Train on the first N training songs only (validation and test stay whole): for studies
     /// of how much data helps.
     #[arg(long)]
@@ -151,6 +156,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         None => {
             let mut spec = ModelSpec::new_default(Provenance::default());
             spec.network.pool_bands = args.pool_bands;
+            spec.network.time_max = args.time_max;
             spec.network.conv_channels = args.channels.as_slice().try_into().map_err(|_| {
                 anyhow::anyhow!("--channels takes three widths, got {:?}", args.channels)
             })?;

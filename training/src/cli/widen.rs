@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use instrunet_model::shape::TIME_MAX_GATE;
 use instrunet_model::{Provenance, TensorMap, Weights};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -145,6 +146,16 @@ pub(crate) fn widened(w: &Weights, channels: [usize; 3], seed: u64) -> anyhow::R
     }
     out.0
         .insert("fc1.weight".into(), (vec![hidden, c_in * bands], wide));
+    if spec.network.time_max {
+        // A copy's maximum over time equals its source's: it keeps the source's gate.
+        let (_, gate) = get(TIME_MAX_GATE)?;
+        let copied = in_sources
+            .iter()
+            .flat_map(|&src| (0..bands).map(move |b| gate[src * bands + b]))
+            .collect();
+        out.0
+            .insert(TIME_MAX_GATE.into(), (vec![c_in * bands], copied));
+    }
     for name in ["fc1.bias", "fc2.weight", "fc2.bias"] {
         out.0.insert(name.into(), get(name)?.clone());
     }
@@ -203,11 +214,18 @@ mod tests {
     #[test]
     fn the_widened_network_computes_the_same_logits() {
         let narrow = paper_trained_looking(3);
-        let wide = widened(&narrow, [40, 96, 256], 7).unwrap();
-        assert_eq!(wide.spec.network.conv_channels, [40, 96, 256]);
+        let mut gated = crate::cli::time_max::with_time_max(&narrow, 0.0).unwrap();
+        let gate = gated.tensors.0.get_mut(TIME_MAX_GATE).unwrap();
+        gate.1
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, g)| *g = (i % 7) as f32 * 0.3 - 0.5);
         let xs = candle_core::Tensor::randn(-40f32, 15.0, (3, 1, 128, 128), &Device::Cpu).unwrap();
-        for train in [false, true] {
-            let (a, b) = (logits(&narrow, &xs, train), logits(&wide, &xs, train));
+        // Also with the pool's gated maximum over time, whose gates the copies keep.
+        for (narrow, train) in [(&narrow, false), (&narrow, true), (&gated, false)] {
+            let wide = widened(narrow, [40, 96, 256], 7).unwrap();
+            assert_eq!(wide.spec.network.conv_channels, [40, 96, 256]);
+            let (a, b) = (logits(narrow, &xs, train), logits(&wide, &xs, train));
             let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
                 assert!(
