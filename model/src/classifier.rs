@@ -30,7 +30,7 @@ pub enum PredictError {
 
 enum Backend {
     Cpu {
-        net: CpuNet,
+        net: Box<CpuNet>,
         scratch: Vec<CpuScratch>,
     },
     Candle {
@@ -62,7 +62,7 @@ impl Classifier {
 
     fn build(weights: &Weights, device: &Device, candle: bool) -> Result<Self, WeightsError> {
         let backend = if !candle {
-            let net = CpuNet::new(weights);
+            let net = Box::new(CpuNet::new(weights));
             let scratch = vec![net.scratch()];
             Backend::Cpu { net, scratch }
         } else {

@@ -132,7 +132,7 @@ fn the_fixture_is_an_overlapping_8_band_model_that_tells_poolings_apart() {
         band_ranges(fx.pooled_rows, 8).collect::<Vec<_>>(),
         fx.band_ranges
     );
-    assert!(fx.pooled_rows % 8 != 0);
+    assert!(!fx.pooled_rows.is_multiple_of(8));
     // Any of the wrong poolings the script tried would miss the tolerance by a wide margin.
     assert!(fx.wrong_pooling_max_difference.len() >= 5);
     for (mistake, diff) in &fx.wrong_pooling_max_difference {

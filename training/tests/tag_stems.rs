@@ -118,7 +118,7 @@ fn the_main_class_of_rendered_stems_is_the_class_of_their_program() {
         100.0 * right as f64 / stems as f64
     );
     let mut wrong: Vec<_> = confusions.into_iter().collect();
-    wrong.sort_by(|a, b| b.1.cmp(&a.1));
+    wrong.sort_by_key(|w| std::cmp::Reverse(w.1));
     println!("wrong main class (true -> named: stems): {wrong:?}");
     std::fs::remove_dir_all(&dir).ok();
     assert!(stems >= 3 * songs as usize, "too few stems: {stems}");

@@ -22,7 +22,7 @@ use crate::weights::Weights;
 
 // The spec promises block widths in multiples of CHANNEL_MULTIPLE; the kernels need whole blocks
 // of lanes.
-const _: () = assert!(crate::spec::NetworkShape::CHANNEL_MULTIPLE % lanes::LANES == 0);
+const _: () = assert!(crate::spec::NetworkShape::CHANNEL_MULTIPLE.is_multiple_of(lanes::LANES));
 
 /// A 3×3 convolution (padding 1, stride 1) with BatchNorm folded in.
 #[derive(Debug, Clone)]

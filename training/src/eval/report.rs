@@ -40,7 +40,9 @@ impl Metrics {
         s += "\n|---|";
         s += &"---:|".repeat(models.len());
         s += "\n";
-        let rows: [(&str, &dyn Fn(&Metrics) -> f64, bool); 17] = [
+        // (label, the figure, shown as a percentage)
+        type Row<'a> = (&'a str, &'a dyn Fn(&Metrics) -> f64, bool);
+        let rows: [Row; 17] = [
             ("Subset accuracy", &|m| m.subset_accuracy, true),
             ("Hamming accuracy", &|m| m.hamming_accuracy, true),
             ("F1 (weighted)", &|m| m.weighted.f1, false),
