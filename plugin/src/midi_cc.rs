@@ -99,13 +99,13 @@ impl CcOutput {
             Some(_) => false,
         };
         self.seen_analyses = Some(analyses);
-        for k in 0..n {
+        for (k, &cc) in ccs.iter().enumerate().take(n) {
             if !new_analysis && !self.refused[k] {
                 continue;
             }
             let want = CcEvent {
                 channel: channel.min(15),
-                cc: ccs[k].min(MAX_CC),
+                cc: cc.min(MAX_CC),
                 value: (self.smoothed[k] * 127.0).round() as u8,
             };
             if self.sent[k] == Some(want) {
