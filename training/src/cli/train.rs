@@ -93,6 +93,11 @@ pub(crate) struct TrainArgs {
     /// the classes in it, with replacement. 0: every epoch a shuffled pass over all windows.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     balance: f64,
+    /// Multiple of --lr at which the pool's time-max gates step (networks with `time_max`; see
+    /// `instrunet time-max`): one number per feature, which at --lr itself barely moves in a
+    /// fine-tune.
+    #[arg(long, default_value_t = instrunet_training::train::config::DEFAULT_TIME_MAX_GATE_LR)]
+    time_max_gate_lr: f64,
     /// Fine-tune: start from these weights (`default`: the embedded model) instead of a random
     /// draw, keeping their classes, front end, network and input normalisation; the optimiser and
     /// the learning-rate schedule start afresh. With --resume, the checkpoint's weights win.
@@ -131,6 +136,11 @@ pub(crate) struct TrainArgs {
 
 pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
     instrunet_training::train::config::device_named(&args.device)?;
+    anyhow::ensure!(
+        args.time_max_gate_lr.is_finite() && args.time_max_gate_lr > 0.0,
+        "--time-max-gate-lr {}: give a positive multiple of --lr",
+        args.time_max_gate_lr
+    );
     // The checkpoint is written there after the first epoch: a missing folder must not cost it.
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -200,6 +210,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         neg_focus: args.neg_focus as f32,
         neg_margin: args.neg_margin,
         balance: args.balance,
+        time_max_gate_lr: args.time_max_gate_lr,
         device: args.device.clone(),
         ..Default::default()
     };
@@ -350,6 +361,12 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         p.notes.push_str(&format!(
             "; windows drawn with rare classes more often (balance {})",
             config.balance
+        ));
+    }
+    if spec.network.time_max {
+        p.notes.push_str(&format!(
+            "; the pool's time-max gates at {} times the learning rate",
+            config.time_max_gate_lr
         ));
     }
     if !config.negative_shaping().is_plain() {

@@ -68,6 +68,12 @@ pub struct TrainConfig {
     /// and in checkpoints written before it): each epoch a shuffled pass, every window alike.
     #[serde(default)]
     pub balance: f64,
+    /// Multiple of the learning rate at which the pool's time-max gates (`time_max` networks)
+    /// step: one number per feature, whose gradient at the network's rate moves it about 0.006 in
+    /// an epoch of a fine-tune (a gate started closed would stay closed). 1 in checkpoints
+    /// written before it.
+    #[serde(default = "one")]
+    pub time_max_gate_lr: f64,
     /// Cap on training time, minutes: the run stops after the epoch that crosses it.
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
@@ -104,6 +110,13 @@ fn one_bell() -> usize {
     1
 }
 
+fn one() -> f64 {
+    1.0
+}
+
+/// `train --time-max-gate-lr` unless told otherwise.
+pub const DEFAULT_TIME_MAX_GATE_LR: f64 = 30.0;
+
 /// Share of training examples mixed with a window of another track unless told otherwise.
 pub const DEFAULT_MIX_PROBABILITY: f64 = 0.3;
 
@@ -132,6 +145,7 @@ impl Default for TrainConfig {
             neg_focus: 0.0,
             neg_margin: 0.0,
             balance: 0.0,
+            time_max_gate_lr: DEFAULT_TIME_MAX_GATE_LR,
             max_minutes: None,
             steps_per_epoch: None,
             device: "cpu".into(),

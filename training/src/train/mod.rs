@@ -25,6 +25,7 @@ use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use instrunet_model::loss::asymmetric_with_logits;
 use instrunet_model::net::InstruNet;
+use instrunet_model::shape::TIME_MAX_GATE;
 use instrunet_model::{ModelSpec, NetworkKind, Normalization, TensorMap, Weights};
 use rand::SeedableRng;
 use rand::distr::{Distribution, weighted::WeightedIndex};
@@ -319,6 +320,7 @@ pub fn train(
             ..Default::default()
         },
     )?;
+    opt.scale_lr(TIME_MAX_GATE, config.time_max_gate_lr);
     if let Some(tensors) = &opt_state {
         opt.load_state(tensors)?;
         opt.step = state.step;

@@ -35,6 +35,8 @@ pub struct AdamW {
     second: BTreeMap<String, Tensor>,
     pub step: u64,
     config: AdamWConfig,
+    /// Variables that step at a multiple of the learning rate, by name.
+    lr_scales: BTreeMap<String, f64>,
 }
 
 impl AdamW {
@@ -59,7 +61,16 @@ impl AdamW {
             second,
             step: 0,
             config,
+            lr_scales: BTreeMap::new(),
         })
+    }
+
+    /// Steps the variable `name` (if the optimiser has it) at `scale` times the learning rate
+    /// given to [`AdamW::step`], weight decay included.
+    pub fn scale_lr(&mut self, name: &str, scale: f64) {
+        if self.vars.iter().any(|(n, _)| n == name) {
+            self.lr_scales.insert(name.to_owned(), scale);
+        }
     }
 
     /// One update at learning rate `lr`. Variables without a gradient (BatchNorm's running
@@ -69,10 +80,12 @@ impl AdamW {
         let c = self.config;
         let t = self.step as i32;
         let (bc1, bc2) = (1.0 - c.beta1.powi(t), 1.0 - c.beta2.powi(t));
+        let base_lr = lr;
         for (name, var) in &self.vars {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let lr = base_lr * self.lr_scales.get(name).copied().unwrap_or(1.0);
             let m = self.first.get_mut(name).expect("every var has moments");
             *m = ((&*m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
             let v = self.second.get_mut(name).expect("every var has moments");
@@ -162,6 +175,30 @@ mod tests {
         let b: Vec<f32> = wb.flatten_all().unwrap().to_vec1().unwrap();
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 1e-6, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn a_scaled_variable_steps_that_many_times_as_far() {
+        // Adam's first step moves every element by lr (times the sign of its gradient) less the
+        // decay: a variable at 30 times the rate moves 30 times as far.
+        let dev = Device::Cpu;
+        let vm = VarMap::new();
+        let init = candle_nn::Init::Const(0.0);
+        let a = vm.get(3, "a", init, DType::F32, &dev).unwrap();
+        let b = vm.get(3, "b", init, DType::F32, &dev).unwrap();
+        let mut opt = AdamW::new(&vm, AdamWConfig::default()).unwrap();
+        opt.scale_lr("b", 30.0);
+        opt.scale_lr("absent", 5.0);
+        let x = Tensor::new(&[1.0f32, -2.0, 3.0], &dev).unwrap();
+        let loss = ((&a * &x).unwrap().sum_all().unwrap() + (&b * &x).unwrap().sum_all().unwrap())
+            .unwrap();
+        opt.step(&loss.backward().unwrap(), 1e-3).unwrap();
+        let a: Vec<f32> = a.to_vec1().unwrap();
+        let b: Vec<f32> = b.to_vec1().unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.abs() - 1e-3).abs() < 1e-6, "{a:?}");
+            assert!((y / x - 30.0).abs() < 1e-3, "{a:?} vs {b:?}");
         }
     }
 }
