@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -123,6 +123,35 @@ drop_known() {
       mv "$new/$f" "$dropped/"
     fi
   done
+}
+
+# The 48 kHz additions of runs 4 and 5 (non-music and real-prior songs written at 48 kHz).
+data_48k() {
+  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
+  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+}
+# Run 7's 541 score-corpus pieces (`train8` tells which), arranged with people's roles.
+data_corpus2() {
+  if [ ! -d $D/corpus2/train ]; then
+    corpus_export corpus2-all --pieces 520 --skip 620 --jobs 2
+    corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
+    corpus_export corpus-all --pieces 600 --jobs 1
+    drop_known $D/corpus2-all $D/corpus2-dropped $D/corpus-all $D/corpus-new
+    arrange_halves $D/corpus2-all $D/corpus2 $D/corpus2/train 1061 1062
+  fi
+}
+# The held-out corpus pieces of validation (`corpus-val` tells which); needs data_corpus2's export.
+data_corpus_val() {
+  if [ ! -d $D/corpus-val/validation ]; then
+    needs_exports corpus-val "\`data\`, \`tests\` and \`train8\`" corpus-all corpus-new corpus2-all
+    corpus_export corpus3-all --pieces 200 --skip 1160 --jobs 1
+    drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
+        $D/corpus2-dropped
+    rm -rf $D/corpus-val/validation.part
+    $bin synth --out $D/corpus-val/validation.part --midi-dir $D/corpus3-all --arrange --priors real \
+        --seed 1064
+    mv $D/corpus-val/validation.part $D/corpus-val/validation
+  fi
 }
 
 # `calibrate --test` arguments: the proxy sets whose held-out metrics a weights file records.
@@ -266,8 +295,7 @@ if [ "$WHAT" = train4 ]; then
   # written at 48 kHz added to its data, and the 48 kHz non-music in validation and calibration
   # (needs `data` and `tests`). Its calibrated weights are in training/runs/issue19-v5/; its
   # checkpoint is not (17 minutes rebuild it from run 3's); rerun with it in RUNS to continue.
-  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
-  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  data_48k
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   if [ ! -f $R/v5.ckpt.safetensors ]; then
     cp training/runs/issue19-v4/v4.ckpt.safetensors $R/v5.ckpt.safetensors
@@ -287,8 +315,7 @@ if [ "$WHAT" = train5 ]; then
   # training fonts' exact spectra: the hidden sets play fonts and instruments no model heard.
   # Fresh optimiser and schedule; 95 minutes on 2 cores (needs `data`, `validation`, `tests`).
   # Its files are in training/runs/issue19-v6/ (v6-calibrated.safetensors is the shipped file).
-  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
-  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  data_48k
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   resume=(); [ -f $R/v6.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v5/v5-calibrated.safetensors $DATA --out $R/v6.safetensors \
@@ -306,8 +333,7 @@ if [ "$WHAT" = train6 ]; then
   # Patience covers the whole schedule: the clean validation songs (training fonts) dip while the
   # changes are strong and the learning rate high, and the first try stopped after 5 epochs on
   # that dip (it was resumed; each epoch's batches are seeded, so a straight run replays it).
-  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
-  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  data_48k
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   resume=(); [ -f $R/v7.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v6/v6.safetensors $DATA --out $R/v7.safetensors \
@@ -331,8 +357,7 @@ if [ "$WHAT" = train7 ]; then
   # Fresh optimiser and schedule; about 85 minutes on 2 cores (needs `data`, `validation`, `tests`).
   # Not shipped: no epoch beat the starting weights there (best 0.619 against 0.621), so v8 is
   # the tenth's network again; epoch 11 (the last checkpoint) is in training/runs/issue19-v8/.
-  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
-  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
+  data_48k
   DATA=$(for d in $RUN3_ROOTS nm48 real48; do echo --data $D/$d; done)
   resume=(); [ -f $R/v8.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v7/v7-soup-calibrated.safetensors $DATA --out $R/v8.safetensors \
@@ -359,15 +384,8 @@ if [ "$WHAT" = train8 ]; then
   # Not shipped: no epoch beat the starting weights on validation (best 0.620 against 0.621), so
   # v9 is the tenth's network again; epoch 10 (the last) ranks the unheard proxies better but
   # loses macro F1 at its thresholds (STUDIES). Its calibrated weights: training/runs/issue19-v9/.
-  synth $D/nm48/train --non-music --tracks 240 --seed 1033 --sample-rate 48000
-  synth $D/real48/train --tracks 100 --priors real --seed 1013 --sample-rate 48000
-  if [ ! -d $D/corpus2/train ]; then
-    corpus_export corpus2-all --pieces 520 --skip 620 --jobs 2
-    corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
-    corpus_export corpus-all --pieces 600 --jobs 1
-    drop_known $D/corpus2-all $D/corpus2-dropped $D/corpus-all $D/corpus-new
-    arrange_halves $D/corpus2-all $D/corpus2 $D/corpus2/train 1061 1062
-  fi
+  data_48k
+  data_corpus2
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2; do echo --data $D/$d; done)
   resume=(); [ -f $R/v9.ckpt.safetensors ] && resume=(--resume)
   $bin train --init training/runs/issue19-v7/v7-soup-calibrated.safetensors $DATA --out $R/v9.safetensors \
@@ -383,16 +401,7 @@ if [ "$WHAT" = corpus-val ]; then
   # (pieces 1-600 and run 7's) nor the tests (past piece 1 500) hold, arranged with people's roles
   # at real priors in the training fonts. Run 7's epochs, which added such pieces, beat the tenth
   # here while the composer validation songs could not see it (STUDIES). Needs `train8`'s export.
-  if [ ! -d $D/corpus-val/validation ]; then
-    needs_exports corpus-val "\`data\`, \`tests\` and \`train8\`" corpus-all corpus-new corpus2-all
-    corpus_export corpus3-all --pieces 200 --skip 1160 --jobs 1
-    drop_known $D/corpus3-all $D/corpus3-dropped $D/corpus-all $D/corpus-new $D/corpus2-all \
-        $D/corpus2-dropped
-    rm -rf $D/corpus-val/validation.part
-    $bin synth --out $D/corpus-val/validation.part --midi-dir $D/corpus3-all --arrange --priors real \
-        --seed 1064
-    mv $D/corpus-val/validation.part $D/corpus-val/validation
-  fi
+  data_corpus_val
 fi
 
 if [ "$WHAT" = train9 ]; then
@@ -680,6 +689,32 @@ if [ "$WHAT" = timemax ]; then
       --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v11-tmax0.safetensors
   AB_INIT=$R/v11-tmax0.safetensors ab_arm ab-tmax-s22 --seed 22
   AB_INIT=$R/v11-tmax0.safetensors ab_arm ab-tmax-s23 --seed 23
+  # A third seed (against ab-bce-s24) and 4 epochs (against ab4-bce).
+  AB_INIT=$R/v11-tmax0.safetensors ab_arm ab-tmax-s24 --seed 24
+  AB_EPOCHS=4 AB_INIT=$R/v11-tmax0.safetensors ab_arm ab4-tmax --seed 22
+fi
+if [ "$WHAT" = data17 ] || [ "$WHAT" = train17 ]; then
+  # Run 9's data roots that `data` does not make: the 48 kHz additions, run 7's corpus pieces and
+  # the held-out corpus pieces of validation (about 40 minutes on 2 cores; `data17` makes only these).
+  data_48k
+  data_corpus2
+  data_corpus_val
+fi
+if [ "$WHAT" = train17 ]; then
+  # Run 16: the eleventh with the pool's maximum over time (`instrunet time-max`, the gate at 0:
+  # the same outputs), trained as run 9 trained the eleventh (its data, timbre changes, learning
+  # rate and validation), the gates at 30 times the learning rate. Needs `data`, `validation` and
+  # `tests`. Rerun to resume from the checkpoint.
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
+  [ -f $R/v18-init.safetensors ] || $bin time-max \
+      --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v18-init.safetensors
+  resume=(); [ -f $R/v18.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init $R/v18-init.safetensors $DATA --out $R/v18.safetensors \
+      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-100} --seed 16 "${resume[@]}" \
+      --describe "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
+  calibrate_run v18
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
