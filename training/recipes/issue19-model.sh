@@ -704,10 +704,14 @@ if [ "$WHAT" = train17 ]; then
   # Run 16: the eleventh with the pool's maximum over time (`instrunet time-max`, the gate at 0:
   # the same outputs), trained as run 9 trained the eleventh (its data, timbre changes, learning
   # rate and validation), the gates at 30 times the learning rate. Needs `data`, `validation` and
-  # `tests`. Rerun to resume from the checkpoint.
+  # `tests`; about 100 minutes on 2 cores. Rerun to resume from the checkpoint.
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
   [ -f $R/v18-init.safetensors ] || $bin time-max \
       --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v18-init.safetensors
+  # The checkpoint of the session that started it is in git: on a fresh machine it resumes there.
+  if [ ! -f $R/v18.ckpt.safetensors ] && [ -f training/runs/issue19-v18/v18.ckpt.safetensors ]; then
+    cp training/runs/issue19-v18/v18.ckpt.safetensors training/runs/issue19-v18/v18.ckpt.best.safetensors $R/
+  fi
   resume=(); [ -f $R/v18.ckpt.safetensors ] && resume=(--resume)
   $bin train --init $R/v18-init.safetensors $DATA --out $R/v18.safetensors \
       --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
