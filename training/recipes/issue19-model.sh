@@ -169,6 +169,20 @@ calibrate_run() {
       --data $D/solo-val --causal ${CAUSAL:-0} --out $R/$1-calibrated.safetensors $(proxy_tests)
   $bin compare --new $R/$1-calibrated.safetensors | tee $R/$1-compare.md
 }
+# run9_schedule NAME SEED DESCRIBE: $R/NAME-init.safetensors trained as run 9 trained the eleventh
+# (run 9's data roots, 10 epochs of 1 500 steps at its learning rate, timbre changes and
+# validation with the held-out corpus pieces; resumed from $R/NAME.ckpt.safetensors where it is
+# there), then calibrate_run NAME. Needs `data`, `train8`'s data (or `data17`) and `corpus-val`.
+run9_schedule() {
+  local DATA resume=()
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
+  [ -f $R/$1.ckpt.safetensors ] && resume=(--resume)
+  $bin train --init $R/$1-init.safetensors $DATA --out $R/$1.safetensors \
+      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
+      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
+      --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3"
+  calibrate_run $1
+}
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
 RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
 
@@ -427,16 +441,9 @@ if [ "$WHAT" = train10 ]; then
   # at the same steps. Needs `train8`'s data and `corpus-val` (and `tests` for the held-out
   # metrics the file records); about 95 minutes on 2 cores. Its calibrated weights:
   # training/runs/issue19-v10/v11-calibrated.safetensors = model/weights/instrunet-default.safetensors.
-  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
   [ -f $R/v11-init.safetensors ] || $bin widen --weights training/runs/issue19-v7/v7-soup-calibrated.safetensors \
       --channels 32,64,256 --seed 9 --out $R/v11-init.safetensors
-  resume=(); [ -f $R/v11.ckpt.safetensors ] && resume=(--resume)
-  $bin train --init $R/v11-init.safetensors $DATA --out $R/v11.safetensors \
-      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
-      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
-      --max-minutes ${MINUTES:-100} --seed 7 "${resume[@]}" \
-      --describe "issue 19 run 9: the tenth model widened to 32,64,256 channels, trained on run 7's data (541 new score-corpus pieces) with run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
-  calibrate_run v11
+  run9_schedule v11 7 "issue 19 run 9: the tenth model widened to 32,64,256 channels, trained on run 7's data (541 new score-corpus pieces) with run 5's timbre changes, epochs judged with held-out corpus pieces in validation"
 fi
 
 if [ "$WHAT" = train11 ]; then
@@ -705,20 +712,13 @@ if [ "$WHAT" = train17 ]; then
   # the same outputs), trained as run 9 trained the eleventh (its data, timbre changes, learning
   # rate and validation), the gates at 30 times the learning rate. Needs `data`, `validation` and
   # `tests`; about 100 minutes on 2 cores. Rerun to resume from the checkpoint.
-  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
   [ -f $R/v18-init.safetensors ] || $bin time-max \
       --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v18-init.safetensors
   # The checkpoint of the session that started it is in git: on a fresh machine it resumes there.
   if [ ! -f $R/v18.ckpt.safetensors ] && [ -f training/runs/issue19-v18/v18.ckpt.safetensors ]; then
     cp training/runs/issue19-v18/v18.ckpt.safetensors training/runs/issue19-v18/v18.ckpt.best.safetensors $R/
   fi
-  resume=(); [ -f $R/v18.ckpt.safetensors ] && resume=(--resume)
-  $bin train --init $R/v18-init.safetensors $DATA --out $R/v18.safetensors \
-      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
-      --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
-      --max-minutes ${MINUTES:-100} --seed 16 "${resume[@]}" \
-      --describe "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
-  calibrate_run v18
+  run9_schedule v18 16 "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
