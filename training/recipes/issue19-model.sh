@@ -712,7 +712,7 @@ if [ "$WHAT" = train17 ]; then
   # the same outputs), trained as run 9 trained the eleventh (its data, timbre changes, learning
   # rate and validation), the gates at 30 times the learning rate. Needs `data`, `validation` and
   # `tests`; about 60 minutes on 2 cores (5.7 per epoch) and 6 to calibrate. Rerun to resume
-  # from the checkpoint: the first session stopped it after epoch 7 (validation 0.610 -> 0.618).
+  # from the checkpoint: the first session stopped it after epoch 8 (validation 0.610 -> 0.619).
   [ -f $R/v18-init.safetensors ] || $bin time-max \
       --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v18-init.safetensors
   # The checkpoint of the session that started it is in git: on a fresh machine it resumes there.
