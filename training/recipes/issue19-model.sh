@@ -173,6 +173,7 @@ calibrate_run() {
 # (run 9's data roots, 10 epochs of 1 500 steps at its learning rate, timbre changes and
 # validation with the held-out corpus pieces; resumed from $R/NAME.ckpt.safetensors where it is
 # there), then calibrate_run NAME. Needs `data`, `train8`'s data (or `data17`) and `corpus-val`.
+# ARGS after the third go to `train`.
 run9_schedule() {
   local DATA resume=()
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
@@ -180,7 +181,7 @@ run9_schedule() {
   $bin train --init $R/$1-init.safetensors $DATA --out $R/$1.safetensors \
       --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
-      --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3"
+      --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3" "${@:4}"
   calibrate_run $1
 }
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
@@ -713,13 +714,23 @@ if [ "$WHAT" = train17 ]; then
   # rate and validation), the gates at 30 times the learning rate. Needs `data`, `validation` and
   # `tests`; about 60 minutes on 2 cores (5.7 per epoch) and 6 to calibrate. Rerun to resume
   # from the checkpoint: the first session stopped it after epoch 8 (validation 0.610 -> 0.619).
+  # The twelfth model (shipped) is the mean of its epochs 8, 9 and 10, calibrated as every run.
   [ -f $R/v18-init.safetensors ] || $bin time-max \
       --weights training/runs/issue19-v10/v11-calibrated.safetensors --out $R/v18-init.safetensors
   # The checkpoint of the session that started it is in git: on a fresh machine it resumes there.
   if [ ! -f $R/v18.ckpt.safetensors ] && [ -f training/runs/issue19-v18/v18.ckpt.safetensors ]; then
     cp training/runs/issue19-v18/v18.ckpt.safetensors training/runs/issue19-v18/v18.ckpt.best.safetensors $R/
   fi
-  run9_schedule v18 16 "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
+  run9_schedule v18 16 "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 8
+  # Epoch 8's network: kept by the run, or (resumed from git's epoch-8 checkpoint) the best
+  # weights of that checkpoint, which are epoch 8's (the best then).
+  e8=$R/v18.ckpt.epoch8.safetensors
+  [ -f $e8 ] || e8=training/runs/issue19-v18/v18.ckpt.best.safetensors
+  $bin average --weights $e8 --weights $R/v18.ckpt.epoch9.safetensors \
+      --weights $R/v18.ckpt.epoch10.safetensors --out $R/twelfth.safetensors \
+      --describe "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool (instrunet time-max, gates at 0), trained 10 epochs on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation; the twelfth model is the mean of its epochs 8, 9 and 10"
+  calibrate_run twelfth   # RUNS/twelfth-calibrated.safetensors: the shipped weights
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on

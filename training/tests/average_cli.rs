@@ -73,12 +73,11 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
         ckpt.insert(format!("adam.m.{name}"), v.clone());
     }
     let ckpt_path = root.join("run.ckpt.safetensors");
-    Weights {
+    let checkpoint = Weights {
         spec: shipped.spec.clone(),
         tensors: instrunet_model::TensorMap(ckpt),
-    }
-    .save(&ckpt_path)
-    .unwrap();
+    };
+    checkpoint.save(&ckpt_path).unwrap();
     let out2 = root.join("mean-of-checkpoint.safetensors");
     let run = average(&[&a, &ckpt_path], &out2);
     assert!(
@@ -87,6 +86,50 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
         text(&run)
     );
     assert_eq!(Weights::from_file(&out2).unwrap().tensors, mean.tensors);
+
+    // The same checkpoint with its progress recorded (as `train` writes it), and --describe:
+    // the mean's provenance names the run and the checkpoint's epochs.
+    let progress = instrunet_training::train::checkpoint::CheckpointState {
+        epochs_done: 9,
+        step: 13_500,
+        best_epoch: 9,
+        best_map: 0.62,
+        starting_map: None,
+        normalization: shipped.spec.normalization,
+        log: Vec::new(),
+        config: Default::default(),
+    };
+    let ckpt9 = root.join("run9.ckpt.safetensors");
+    checkpoint
+        .save_with(
+            &ckpt9,
+            &[(
+                "checkpoint".to_owned(),
+                serde_json::to_string(&progress).unwrap(),
+            )]
+            .into(),
+        )
+        .unwrap();
+    let out3 = root.join("mean-described.safetensors");
+    let mut args = vec!["average", "--describe", "run 16, its last epochs"];
+    for p in [&a, &ckpt9] {
+        args.extend(["--weights", p.to_str().unwrap()]);
+    }
+    args.extend(["--out", out3.to_str().unwrap()]);
+    let run = instrunet(&args);
+    assert!(run.status.success(), "average --describe: {}", text(&run));
+    let described = Weights::from_file(&out3).unwrap();
+    assert_eq!(described.tensors, mean.tensors);
+    let data = &described.spec.provenance.data;
+    assert!(
+        data.starts_with("run 16, its last epochs; the mean of 2"),
+        "{data}"
+    );
+    assert!(data.contains("after epoch 9"), "{data}");
+    assert_eq!(
+        described.spec.provenance.epochs,
+        shipped.spec.provenance.epochs.max(9)
+    );
 
     // Another network (its classes in another order): refused, naming the file.
     let mut other = shipped.clone();

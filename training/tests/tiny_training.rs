@@ -206,6 +206,7 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
         epochs: 3,
         steps_per_epoch: Some(8),
         dropout: 0.0,
+        keep_epochs_from: Some(2),
         ..config.clone()
     };
     let straight = train(
@@ -258,6 +259,30 @@ fn a_few_steps_lower_the_loss_and_the_weights_round_trip() {
     .unwrap();
     assert_eq!(steps, 8, "only the third epoch runs again");
     assert_eq!(resumed.log.len(), 3);
+    // --keep-epochs-from 2: epochs 2 (before the interruption) and 3 (after the resume) are
+    // kept beside the checkpoint, each a weights file of its epoch; epoch 3's is the network
+    // the final checkpoint holds.
+    let epoch = |n| instrunet_training::train::checkpoint::epoch_path(&ckpt, n);
+    assert!(!epoch(1).exists(), "epoch 1 kept before --keep-epochs-from");
+    for n in [2, 3] {
+        let kept = Weights::from_file(epoch(n)).unwrap();
+        assert_eq!(kept.spec.provenance.epochs, n as u32);
+        assert!(
+            kept.spec
+                .provenance
+                .data
+                .starts_with(&format!("epoch {n} of"))
+        );
+    }
+    let (_, in_checkpoint) = Weights::parts_from_bytes(&std::fs::read(&ckpt).unwrap()).unwrap();
+    let third = Weights::from_file(epoch(3)).unwrap();
+    for (name, (_, values)) in &third.tensors.0 {
+        assert_eq!(
+            &in_checkpoint.0[&format!("model.{name}")].1,
+            values,
+            "{name}"
+        );
+    }
     // Every epoch's losses and validation score, the third's (trained after the resume) too.
     for (a, b) in straight.log.iter().zip(&resumed.log) {
         assert_eq!(

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use instrunet_model::{Provenance, TensorMap, Weights};
-use instrunet_training::train::checkpoint::MODEL_PREFIX as CHECKPOINT_MODEL_PREFIX;
+use instrunet_training::train::checkpoint::{
+    MODEL_PREFIX as CHECKPOINT_MODEL_PREFIX, progress_from_bytes,
+};
 
 #[derive(clap::Args)]
 pub(crate) struct AverageArgs {
@@ -21,6 +23,10 @@ pub(crate) struct AverageArgs {
     /// run `instrunet calibrate` on them next.
     #[arg(long)]
     out: PathBuf,
+    /// What the mean is, written first into its provenance (`instrunet info`'s "trained on"),
+    /// e.g. the run and its data: a checkpoint carries no description of its own.
+    #[arg(long, default_value = "")]
+    describe: String,
 }
 
 pub fn average(args: AverageArgs) -> anyhow::Result<()> {
@@ -34,7 +40,11 @@ pub fn average(args: AverageArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| weights_or_checkpoint(p).with_context(|| format!("loading {}", p.display())))
         .collect::<anyhow::Result<_>>()?;
-    let averaged = mean_of(&all, &args.weights)?;
+    let mut averaged = mean_of(&all, &args.weights)?;
+    if !args.describe.is_empty() {
+        let data = &mut averaged.spec.provenance.data;
+        *data = format!("{}; {data}", args.describe);
+    }
     averaged
         .save(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
@@ -47,10 +57,19 @@ pub fn average(args: AverageArgs) -> anyhow::Result<()> {
 }
 
 /// A weights file, or the network of a training checkpoint (its tensors under `model.`, beside
-/// the optimiser's): averaging the last epochs' checkpoints of one run is a soup too.
+/// the optimiser's): averaging the last epochs' checkpoints of one run is a soup too. A
+/// checkpoint's network gets its epochs done as its provenance's epochs and data (which a
+/// checkpoint does not describe otherwise).
 fn weights_or_checkpoint(path: &Path) -> anyhow::Result<Weights> {
     let bytes = std::fs::read(path)?;
-    let (spec, tensors) = Weights::parts_from_bytes(&bytes)?;
+    let (mut spec, tensors) = Weights::parts_from_bytes(&bytes)?;
+    if let Some(progress) = progress_from_bytes(&bytes)? {
+        spec.provenance.epochs = progress.epochs_done as u32;
+        if spec.provenance.data.is_empty() {
+            spec.provenance.data =
+                format!("a training checkpoint after epoch {}", progress.epochs_done);
+        }
+    }
     let model: BTreeMap<_, _> = tensors
         .0
         .iter()

@@ -38,6 +38,10 @@ pub(crate) struct TrainArgs {
     /// Steps per epoch (default: one pass over the training windows).
     #[arg(long)]
     steps_per_epoch: Option<usize>,
+    /// From this epoch on, also write each epoch's network beside the checkpoint
+    /// (OUT.ckpt.epochN.safetensors), to average a run's last epochs with `instrunet average`.
+    #[arg(long, value_name = "EPOCH")]
+    keep_epochs_from: Option<usize>,
     /// Epochs without a better validation mAP before stopping.
     #[arg(long, default_value_t = 4)]
     patience: usize,
@@ -199,6 +203,7 @@ pub fn train(args: TrainArgs, architecture: NetworkKind) -> anyhow::Result<()> {
         threads: threads(&args.data),
         max_minutes: args.max_minutes,
         steps_per_epoch: args.steps_per_epoch,
+        keep_epochs_from: args.keep_epochs_from,
         mix_probability: args.mix_probability,
         eq_db: args.eq_db,
         mel_shift: args.mel_shift as usize,

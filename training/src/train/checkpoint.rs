@@ -43,6 +43,12 @@ pub fn best_path(path: &Path) -> PathBuf {
     path.with_extension("best.safetensors")
 }
 
+/// Where a run with `keep_epochs_from` keeps epoch `epoch`'s network, beside the checkpoint at
+/// `path`: `run.ckpt.safetensors` → `run.ckpt.epoch9.safetensors`.
+pub fn epoch_path(path: &Path, epoch: usize) -> PathBuf {
+    path.with_extension(format!("epoch{epoch}.safetensors"))
+}
+
 /// Saves a checkpoint of a network described by `spec` (its variables in `model`'s var map)
 /// and, when there is one, the best epoch's weights so far.
 pub(super) fn save_checkpoint(
@@ -76,6 +82,15 @@ pub(super) fn save_checkpoint(
     let progress = [(PROGRESS_KEY.to_owned(), serde_json::to_string(state)?)].into();
     checkpoint.save_with(path, &progress)?;
     Ok(())
+}
+
+/// The progress recorded in a checkpoint file's bytes: `None` for a plain weights file (no
+/// progress entry), an error when the entry is there but unreadable.
+pub fn progress_from_bytes(bytes: &[u8]) -> anyhow::Result<Option<CheckpointState>> {
+    let meta = Weights::metadata_from_bytes(bytes)?;
+    meta.get(PROGRESS_KEY)
+        .map(|p| serde_json::from_str(p).map_err(anyhow::Error::from))
+        .transpose()
 }
 
 /// A checkpoint read back: its progress, the spec it was written with, the network's tensors

@@ -78,6 +78,11 @@ pub struct TrainConfig {
     pub max_minutes: Option<f64>,
     /// Steps per epoch (default: one pass over the training windows).
     pub steps_per_epoch: Option<usize>,
+    /// From this epoch on, each epoch's network is also written beside the checkpoint
+    /// ([`checkpoint::epoch_path`](super::checkpoint::epoch_path)), for a soup of a run's last
+    /// epochs (the checkpoint itself is overwritten every epoch).
+    #[serde(default)]
+    pub keep_epochs_from: Option<usize>,
     /// Where the network trains: `cpu`, or `cuda` / `metal` in builds with those features.
     pub device: String,
 }
@@ -148,6 +153,7 @@ impl Default for TrainConfig {
             time_max_gate_lr: DEFAULT_TIME_MAX_GATE_LR,
             max_minutes: None,
             steps_per_epoch: None,
+            keep_epochs_from: None,
             device: "cpu".into(),
         }
     }

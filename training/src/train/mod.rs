@@ -428,6 +428,24 @@ pub fn train(
         if let Some(path) = checkpoint {
             let now = TensorMap::from_varmap(&model.varmap)?;
             save_checkpoint(path, &spec, &now, &opt, &state, best.as_ref())?;
+            if config
+                .keep_epochs_from
+                .is_some_and(|from| epoch + 1 >= from)
+            {
+                let mut epoch_spec = spec.clone();
+                epoch_spec.provenance.epochs = (epoch + 1) as u32;
+                epoch_spec.provenance.data = format!(
+                    "epoch {} of the run checkpointed in {} (validation mAP {:.3})",
+                    epoch + 1,
+                    path.display(),
+                    m.map
+                );
+                Weights {
+                    spec: epoch_spec,
+                    tensors: now,
+                }
+                .save(checkpoint::epoch_path(path, epoch + 1))?;
+            }
         }
         if epoch + 1 - state.best_epoch >= config.patience {
             report(Progress::Note(format!(
