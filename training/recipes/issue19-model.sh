@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -179,7 +179,7 @@ run9_schedule() {
   DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
   [ -f $R/$1.ckpt.safetensors ] && resume=(--resume)
   $bin train --init $R/$1-init.safetensors $DATA --out $R/$1.safetensors \
-      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr 0.0003 --mix-probability 0.3 --patience 10 \
+      --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr ${LR:-0.0003} --mix-probability 0.3 --patience 10 \
       --eq-db 8 --mel-shift 3 --freq-mask 16 --val-timbre-eq-db 8 --val-timbre-mel-shift 3 \
       --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3" "${@:4}"
   calibrate_run $1
@@ -731,6 +731,19 @@ if [ "$WHAT" = train17 ]; then
       --weights $R/v18.ckpt.epoch10.safetensors --out $R/twelfth.safetensors \
       --describe "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool (instrunet time-max, gates at 0), trained 10 epochs on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation; the twelfth model is the mean of its epochs 8, 9 and 10"
   calibrate_run twelfth   # RUNS/twelfth-calibrated.safetensors: the shipped weights
+fi
+if [ "$WHAT" = train18 ]; then
+  # Run 17: the twelfth (shipped) trained on: a warm restart of run 16's schedule at half its
+  # learning rate for 6 epochs (run 16's validation still rose at epoch 9, where its cosine had
+  # reached the floor), every epoch kept, then the mean of the last three calibrated. Needs what
+  # `train17` needs; about 40 minutes on 2 cores, 3 per calibration.
+  [ -f $R/v19-init.safetensors ] || cp model/weights/instrunet-default.safetensors $R/v19-init.safetensors
+  EPOCHS=6 LR=0.00015 run9_schedule v19 17 "issue 19 run 17: the twelfth model trained on (a warm restart at half run 16's learning rate) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 1
+  $bin average --weights $R/v19.ckpt.epoch4.safetensors --weights $R/v19.ckpt.epoch5.safetensors \
+      --weights $R/v19.ckpt.epoch6.safetensors --out $R/v19-soup.safetensors \
+      --describe "issue 19 run 17: the twelfth model trained on 6 more epochs at half run 16's learning rate; the mean of its epochs 4, 5 and 6"
+  calibrate_run v19-soup
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
