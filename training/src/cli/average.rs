@@ -132,7 +132,10 @@ pub(crate) fn mean_of(all: &[Weights], paths: &[PathBuf]) -> anyhow::Result<Weig
     let inputs: Vec<String> = all
         .iter()
         .zip(paths)
-        .map(|(w, p)| format!("{} ({})", p.display(), w.spec.provenance.data))
+        .map(|(w, p)| match w.spec.provenance.data.as_str() {
+            "" => p.display().to_string(),
+            data => format!("{} ({data})", p.display()),
+        })
         .collect();
     spec.provenance = Provenance {
         data: format!(
@@ -163,8 +166,8 @@ mod tests {
 
     #[test]
     fn the_mean_of_two_networks_is_their_element_wise_mean() {
-        let (a, b) = (weights(1), weights(2));
-        let mut b = b;
+        let (mut a, mut b) = (weights(1), weights(2));
+        a.spec.provenance.data = "run a".into();
         b.spec.thresholds = vec![0.7; b.spec.n_classes()];
         let paths = [PathBuf::from("a"), PathBuf::from("b")];
         let m = mean_of(&[a.clone(), b.clone()], &paths).unwrap();
@@ -180,7 +183,12 @@ mod tests {
         }
         assert!(m.spec.thresholds.iter().all(|t| (t - 0.6).abs() < 1e-6));
         assert!(m.spec.provenance.metrics.is_empty());
-        assert!(m.spec.provenance.data.contains("a (") && m.spec.provenance.data.contains("b ("));
+        // Each input by path, with what it was trained on where it says (b does not).
+        assert!(
+            m.spec.provenance.data.ends_with("files: a (run a); b"),
+            "{}",
+            m.spec.provenance.data
+        );
     }
 
     #[test]
