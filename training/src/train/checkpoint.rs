@@ -108,14 +108,14 @@ pub(super) struct Checkpoint {
 pub(super) fn load_checkpoint(path: &Path, device: &Device) -> anyhow::Result<Checkpoint> {
     let named = |e: &dyn std::fmt::Display, p: &Path| anyhow::anyhow!("{}: {e}", p.display());
     let bytes = std::fs::read(path).map_err(|e| named(&e, path))?;
-    let meta = Weights::metadata_from_bytes(&bytes).map_err(|e| named(&e, path))?;
-    let progress = meta.get(PROGRESS_KEY).ok_or_else(|| {
-        anyhow::anyhow!(
-            "{}: not a training checkpoint (no `{PROGRESS_KEY}` metadata entry)",
-            path.display()
-        )
-    })?;
-    let state: CheckpointState = serde_json::from_str(progress).map_err(|e| named(&e, path))?;
+    let state = progress_from_bytes(&bytes)
+        .map_err(|e| named(&e, path))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: not a training checkpoint (no `{PROGRESS_KEY}` metadata entry)",
+                path.display()
+            )
+        })?;
     let (spec, tensors) = Weights::parts_from_bytes(&bytes).map_err(|e| named(&e, path))?;
     let mut model = BTreeMap::new();
     let mut optimizer = HashMap::new();
