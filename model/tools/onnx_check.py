@@ -5,14 +5,16 @@
     cargo build --profile release-checked -p instrunet-model --example infer_bench
     /tmp/onnx/bin/python model/tools/onnx_check.py [WEIGHTS.safetensors] [--bench PATH]
 
-It reads one of our weights files with Python's `safetensors`, gives the BatchNorm layers
-non-trivial statistics (so that a lost running mean or variance shows) and writes them back as a
-new weights file, which our Rust loader must accept. It then builds the network that file's
+It reads one of our weights files with Python's `safetensors`, moves the BatchNorm layers'
+statistics a little (so that a lost or swapped running mean or variance shows, while the trained
+network's outputs stay away from 0 and 1: the check fails when fewer than MIN_LIVE of them do)
+and writes them back as a new weights file, which our Rust loader must accept. It then builds the network that file's
 metadata describes (`frontend`, `normalization`, `network`: block widths and `pool_bands`) as an
 ONNX graph from those tensors alone: Conv, BatchNormalization, Relu, MaxPool, then the adaptive
 average pool to `pool_bands` frequency bands (GlobalAveragePool for one band; otherwise a Slice and
 ReduceMean per band with PyTorch's `AdaptiveAvgPool2d((bands, 1))` row ranges, concatenated and
-flattened channel-major as `flatten(1)` does), Gemm, Relu, Gemm, Sigmoid. It runs that graph and
+flattened channel-major as `flatten(1)` does), with `time_max` each band's mean over its rows, its
+maximum over frames (ReduceMax) times its `time_max_gate` added, then Gemm, Relu, Gemm, Sigmoid. It runs that graph and
 our `infer_bench` binary on the same log-Mel windows, checks that the probabilities agree to 1e-4,
 and times both on one thread in the same run: batch 1 and batch 16.
 
@@ -53,6 +55,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = ROOT / "model/weights/instrunet-default.safetensors"
 BATCH = 16
 TOLERANCE = 1e-4
+# The share of probabilities away from 0 and 1 below which an agreement proves nothing.
+MIN_LIVE = 0.1
 BN_EPS = 1e-5
 
 # The CI fixture: a small network whose pooled height (92 → 46 → 23 → 11 rows) does not divide
@@ -94,10 +98,9 @@ def spec_of(meta: dict) -> tuple:
     # Files written before the `network` entry existed hold the paper's widths and a global pool.
     net = json.loads(meta.get("network", '{"pool_bands": 1}'))
     net.setdefault("conv_channels", [32, 64, 128])
-    # The graph below has three blocks and an average pool; say so rather than build a wrong one.
-    if net.get("extra_blocks", 0) or net.get("time_max", False):
-        sys.exit("onnx_check: networks with extra blocks or the pool's time maximum are not built here "
-                 f"(network entry {net})")
+    # The graph below has three blocks; say so rather than build a wrong one.
+    if net.get("extra_blocks", 0):
+        sys.exit(f"onnx_check: networks with extra blocks are not built here (network entry {net})")
     return fe, norm, net
 
 
@@ -127,8 +130,10 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
             helper.make_node("MaxPool", [f"r{i}"], [f"h{i}"], kernel_shape=[2, 2], strides=[2, 2]),
         ]
         prev = f"h{i}"
+    time_max = net.get("time_max", False)
+    mean_out = "pooled_mean" if time_max else "pooled"
     if bands == 1:
-        nodes.append(helper.make_node("GlobalAveragePool", [prev], ["pooled"]))
+        nodes.append(helper.make_node("GlobalAveragePool", [prev], [mean_out]))
     else:
         # Adaptive average pool to (bands, 1): each band is the mean over its rows and all frames.
         h = pooled_height(fe["n_mels"])
@@ -145,7 +150,33 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
             ]
             parts.append(f"band{b}")
         # (N, C, bands, 1): flattening gives channel-major features, c · bands + band.
-        nodes.append(helper.make_node("Concat", parts, ["pooled"], axis=2))
+        nodes.append(helper.make_node("Concat", parts, [mean_out], axis=2))
+    if time_max:
+        # The pool's maximum over time (`network.time_max`): per band, the mean over its rows,
+        # then the maximum over frames, times that feature's gate (`time_max_gate`, indexed
+        # c · bands + band like the features), added to the band's mean.
+        h = pooled_height(fe["n_mels"])
+        inits.append(numpy_helper.from_array(np.array([2], np.int64), "tmax_axis_h"))
+        parts = []
+        for b, (start, end) in enumerate(band_ranges(h, bands)):
+            inits += [
+                numpy_helper.from_array(np.array([start], np.int64), f"tmax{b}_start"),
+                numpy_helper.from_array(np.array([end], np.int64), f"tmax{b}_end"),
+            ]
+            nodes += [
+                helper.make_node("Slice", [prev, f"tmax{b}_start", f"tmax{b}_end", "tmax_axis_h"], [f"tmax{b}_rows"]),
+                helper.make_node("ReduceMean", [f"tmax{b}_rows"], [f"tmax{b}_rowmean"], axes=[2], keepdims=1),
+                helper.make_node("ReduceMax", [f"tmax{b}_rowmean"], [f"tmax{b}"], axes=[3], keepdims=1),
+            ]
+            parts.append(f"tmax{b}")
+        gate = t["time_max_gate"].astype(np.float32)
+        assert gate.size == c_in * bands, f"time_max_gate has {gate.size} values, the network {c_in} × {bands}"
+        inits.append(numpy_helper.from_array(gate.reshape(1, c_in, bands, 1), "time_max_gate_nchw"))
+        nodes += [
+            helper.make_node("Concat", parts, ["tmax"], axis=2),
+            helper.make_node("Mul", ["tmax", "time_max_gate_nchw"], ["tmax_gated"]),
+            helper.make_node("Add", [mean_out, "tmax_gated"], ["pooled"]),
+        ]
     assert t["fc1.weight"].shape[1] == c_in * bands, (
         f"fc1.weight has {t['fc1.weight'].shape[1]} inputs, the metadata's network {c_in} × {bands}"
     )
@@ -186,6 +217,20 @@ def perturb_batchnorm(t: dict, rng: np.random.Generator) -> None:
         t[f"bn{i}.running_var"] = rng.uniform(0.2, 3.0, c).astype(np.float32)
         t[f"bn{i}.weight"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
         t[f"bn{i}.bias"] = rng.uniform(-0.3, 0.3, c).astype(np.float32)
+
+
+def nudge_batchnorm(t: dict, rng: np.random.Generator) -> None:
+    """Moves a trained network's BatchNorm statistics a little, each channel its own way, so that
+    a loader that dropped or swapped them disagrees, while the network still computes something
+    like what it learnt (perturb_batchnorm's fresh statistics drive a trained network's outputs
+    to 0 or 1, where the comparison would prove nothing)."""
+    for i in (1, 2, 3):
+        c = t[f"bn{i}.running_mean"].shape[0]
+        sd = np.sqrt(t[f"bn{i}.running_var"])
+        t[f"bn{i}.running_mean"] = (t[f"bn{i}.running_mean"] + rng.normal(0, 0.1, c) * sd).astype(np.float32)
+        t[f"bn{i}.running_var"] = (t[f"bn{i}.running_var"] * rng.uniform(0.8, 1.25, c)).astype(np.float32)
+        t[f"bn{i}.weight"] = (t[f"bn{i}.weight"] * rng.uniform(0.9, 1.1, c)).astype(np.float32)
+        t[f"bn{i}.bias"] = (t[f"bn{i}.bias"] + rng.normal(0, 0.05, c)).astype(np.float32)
 
 
 def find_bench(arg) -> pathlib.Path:
@@ -233,7 +278,7 @@ def check(src: pathlib.Path, bench: pathlib.Path) -> int:
         meta = f.metadata()
     t = load_file(str(src))
     rng = np.random.default_rng(7)
-    perturb_batchnorm(t, rng)
+    nudge_batchnorm(t, rng)
     fe, _, net = spec_of(meta)
     shape = (BATCH, 1, fe["n_mels"], fe["window_frames"])
     # Log-Mel-like input: dB values between -100 and 0 with some structure along frequency.
@@ -260,8 +305,14 @@ def check(src: pathlib.Path, bench: pathlib.Path) -> int:
     print("|---|---|---|---|")
     print(f"| batch 1 | {ort_b1:.3f} | {ours['batch1_ms']:.3f} | {ours['batch1_ms'] / ort_b1:.2f} |")
     print(f"| batch {BATCH} | {ort_b16:.3f} | {ours_b16:.3f} | {ours_b16 / ort_b16:.2f} |")
+    # Probabilities pinned at 0 or 1 would agree whatever the two networks compute.
+    live = float(((ort_probs > 0.01) & (ort_probs < 0.99)).mean())
+    print(f"share of probabilities between 0.01 and 0.99: {live:.2f} (at least {MIN_LIVE} for the comparison to count)")
     if not err <= TOLERANCE:
         print("FAILED: the probabilities disagree")
+        return 1
+    if live < MIN_LIVE:
+        print("FAILED: the probabilities are saturated, so their agreement shows nothing")
         return 1
     return 0
 
