@@ -132,43 +132,35 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
         prev = f"h{i}"
     time_max = net.get("time_max", False)
     mean_out = "pooled_mean" if time_max else "pooled"
-    if bands == 1:
-        nodes.append(helper.make_node("GlobalAveragePool", [prev], [mean_out]))
-    else:
-        # Adaptive average pool to (bands, 1): each band is the mean over its rows and all frames.
-        h = pooled_height(fe["n_mels"])
+    rows = []
+    if bands > 1 or time_max:
+        # Each band's rows, PyTorch's `AdaptiveAvgPool2d((bands, 1))` ranges: the band means and
+        # the maxima over time both read them.
         inits.append(numpy_helper.from_array(np.array([2], np.int64), "axis_h"))
-        parts = []
-        for b, (start, end) in enumerate(band_ranges(h, bands)):
+        for b, (start, end) in enumerate(band_ranges(pooled_height(fe["n_mels"]), bands)):
             inits += [
                 numpy_helper.from_array(np.array([start], np.int64), f"band{b}_start"),
                 numpy_helper.from_array(np.array([end], np.int64), f"band{b}_end"),
             ]
-            nodes += [
-                helper.make_node("Slice", [prev, f"band{b}_start", f"band{b}_end", "axis_h"], [f"band{b}_rows"]),
-                helper.make_node("ReduceMean", [f"band{b}_rows"], [f"band{b}"], axes=[2, 3], keepdims=1),
-            ]
-            parts.append(f"band{b}")
+            nodes.append(helper.make_node("Slice", [prev, f"band{b}_start", f"band{b}_end", "axis_h"], [f"band{b}_rows"]))
+            rows.append(f"band{b}_rows")
+    if bands == 1:
+        nodes.append(helper.make_node("GlobalAveragePool", [prev], [mean_out]))
+    else:
+        # Adaptive average pool to (bands, 1): each band is the mean over its rows and all frames.
+        nodes += [helper.make_node("ReduceMean", [r], [f"band{b}"], axes=[2, 3], keepdims=1) for b, r in enumerate(rows)]
         # (N, C, bands, 1): flattening gives channel-major features, c · bands + band.
-        nodes.append(helper.make_node("Concat", parts, [mean_out], axis=2))
+        nodes.append(helper.make_node("Concat", [f"band{b}" for b in range(bands)], [mean_out], axis=2))
     if time_max:
         # The pool's maximum over time (`network.time_max`): per band, the mean over its rows,
         # then the maximum over frames, times that feature's gate (`time_max_gate`, indexed
         # c · bands + band like the features), added to the band's mean.
-        h = pooled_height(fe["n_mels"])
-        inits.append(numpy_helper.from_array(np.array([2], np.int64), "tmax_axis_h"))
-        parts = []
-        for b, (start, end) in enumerate(band_ranges(h, bands)):
-            inits += [
-                numpy_helper.from_array(np.array([start], np.int64), f"tmax{b}_start"),
-                numpy_helper.from_array(np.array([end], np.int64), f"tmax{b}_end"),
-            ]
+        for b, r in enumerate(rows):
             nodes += [
-                helper.make_node("Slice", [prev, f"tmax{b}_start", f"tmax{b}_end", "tmax_axis_h"], [f"tmax{b}_rows"]),
-                helper.make_node("ReduceMean", [f"tmax{b}_rows"], [f"tmax{b}_rowmean"], axes=[2], keepdims=1),
+                helper.make_node("ReduceMean", [r], [f"tmax{b}_rowmean"], axes=[2], keepdims=1),
                 helper.make_node("ReduceMax", [f"tmax{b}_rowmean"], [f"tmax{b}"], axes=[3], keepdims=1),
             ]
-            parts.append(f"tmax{b}")
+        parts = [f"tmax{b}" for b in range(bands)]
         gate = t["time_max_gate"].astype(np.float32)
         assert gate.size == c_in * bands, f"time_max_gate has {gate.size} values, the network {c_in} × {bands}"
         inits.append(numpy_helper.from_array(gate.reshape(1, c_in, bands, 1), "time_max_gate_nchw"))
