@@ -98,9 +98,7 @@ def spec_of(meta: dict) -> tuple:
     # Files written before the `network` entry existed hold the paper's widths and a global pool.
     net = json.loads(meta.get("network", '{"pool_bands": 1}'))
     net.setdefault("conv_channels", [32, 64, 128])
-    # The graph below has three blocks; say so rather than build a wrong one.
-    if net.get("extra_blocks", 0):
-        sys.exit(f"onnx_check: networks with extra blocks are not built here (network entry {net})")
+    net.setdefault("extra_blocks", 0)
     return fe, norm, net
 
 
@@ -128,6 +126,20 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
             ),
             helper.make_node("Relu", [f"b{i}"], [f"r{i}"]),
             helper.make_node("MaxPool", [f"r{i}"], [f"h{i}"], kernel_shape=[2, 2], strides=[2, 2]),
+        ]
+        prev = f"h{i}"
+    # Blocks after the third (`network.extra_blocks`) keep the third's width and have no pool.
+    for i in range(4, 4 + net["extra_blocks"]):
+        assert t[f"conv{i}.weight"].shape == (c_in, c_in, 3, 3), f"conv{i}.weight does not match the third block's width"
+        nodes += [
+            helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node(
+                "BatchNormalization",
+                [f"c{i}", f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean", f"bn{i}.running_var"],
+                [f"b{i}"],
+                epsilon=BN_EPS,
+            ),
+            helper.make_node("Relu", [f"b{i}"], [f"h{i}"]),
         ]
         prev = f"h{i}"
     time_max = net.get("time_max", False)
@@ -202,8 +214,13 @@ def session(model: onnx.ModelProto) -> ort.InferenceSession:
     return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
+def batchnorm_indices(t: dict) -> list:
+    """The blocks' numbers, from their BatchNorm tensors (three, and any after the third)."""
+    return sorted(int(k[2:-len(".running_mean")]) for k in t if k.startswith("bn") and k.endswith(".running_mean"))
+
+
 def perturb_batchnorm(t: dict, rng: np.random.Generator) -> None:
-    for i in (1, 2, 3):
+    for i in batchnorm_indices(t):
         c = t[f"bn{i}.running_mean"].shape[0]
         t[f"bn{i}.running_mean"] = rng.uniform(-0.5, 0.5, c).astype(np.float32)
         t[f"bn{i}.running_var"] = rng.uniform(0.2, 3.0, c).astype(np.float32)
@@ -216,7 +233,7 @@ def nudge_batchnorm(t: dict, rng: np.random.Generator) -> None:
     a loader that dropped or swapped them disagrees, while the network still computes something
     like what it learnt (perturb_batchnorm's fresh statistics drive a trained network's outputs
     to 0 or 1, where the comparison would prove nothing)."""
-    for i in (1, 2, 3):
+    for i in batchnorm_indices(t):
         c = t[f"bn{i}.running_mean"].shape[0]
         sd = np.sqrt(t[f"bn{i}.running_var"])
         t[f"bn{i}.running_mean"] = (t[f"bn{i}.running_mean"] + rng.normal(0, 0.1, c) * sd).astype(np.float32)
@@ -286,7 +303,8 @@ def check(src: pathlib.Path, bench: pathlib.Path) -> int:
     ort_probs = sess.run(["probs"], {"x": x})[0]
     err = float(np.abs(ort_probs - ours_probs).max())
     print(f"weights {src.relative_to(ROOT) if src.is_relative_to(ROOT) else src}: {fe['n_mels']} Mel bands × "
-          f"{fe['window_frames']} frames, blocks {net['conv_channels']}, pool_bands {net['pool_bands']} "
+          f"{fe['window_frames']} frames, blocks {net['conv_channels']} + {net['extra_blocks']} without pooling, "
+          f"time max {net.get('time_max', False)}, pool_bands {net['pool_bands']} "
           f"(rows {band_ranges(pooled_height(fe['n_mels']), net['pool_bands'])})")
     print(f"probabilities: max |ours - onnxruntime| = {err:.2e} over {ort_probs.size} values (tolerance {TOLERANCE:g})")
     ort_b1 = median_ms(lambda: sess.run(["probs"], {"x": x[:1]}))

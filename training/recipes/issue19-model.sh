@@ -730,14 +730,14 @@ if [ "$WHAT" = train17 ]; then
   $bin average --weights $e8 --weights $R/v18.ckpt.epoch9.safetensors \
       --weights $R/v18.ckpt.epoch10.safetensors --out $R/twelfth.safetensors \
       --describe "issue 19 run 16: the eleventh model with each band's maximum over time added to its pool (instrunet time-max, gates at 0), trained 10 epochs on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation; the twelfth model is the mean of its epochs 8, 9 and 10"
-  calibrate_run twelfth   # RUNS/twelfth-calibrated.safetensors: the shipped weights
+  calibrate_run twelfth   # RUNS/twelfth-calibrated.safetensors: the twelfth model (shipped until run 18; in git as training/runs/issue19-v18/twelfth-calibrated.safetensors)
 fi
 if [ "$WHAT" = train18 ]; then
   # Run 17: the twelfth (shipped) trained on: a warm restart of run 16's schedule at half its
   # learning rate for 6 epochs (run 16's validation still rose at epoch 9, where its cosine had
   # reached the floor), every epoch kept, then the mean of the last three calibrated. Needs what
   # `train17` needs; about 40 minutes on 2 cores, 3 per calibration.
-  [ -f $R/v19-init.safetensors ] || cp model/weights/instrunet-default.safetensors $R/v19-init.safetensors
+  [ -f $R/v19-init.safetensors ] || cp training/runs/issue19-v18/twelfth-calibrated.safetensors $R/v19-init.safetensors
   EPOCHS=6 LR=0.00015 run9_schedule v19 17 "issue 19 run 17: the twelfth model trained on (a warm restart at half run 16's learning rate) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
       --keep-epochs-from 1
   $bin average --weights $R/v19.ckpt.epoch4.safetensors --weights $R/v19.ckpt.epoch5.safetensors \
@@ -751,8 +751,10 @@ if [ "$WHAT" = train19 ]; then
   # trained the eleventh for 8 epochs at its learning rate, epochs 6-8 kept and averaged, the mean
   # calibrated. Depth (run 14) and the maximum (run 16) each lifted validation to about 0.62 from
   # different networks; this asks whether the two add. Needs what `train17` needs; about 75
-  # minutes of training on 2 cores, 3 per calibration.
-  TWELFTH=model/weights/instrunet-default.safetensors
+  # minutes of training on 2 cores, 3 per calibration. The thirteenth model (shipped) is its best
+  # epoch, the last (RUNS/v20-calibrated.safetensors): validation 0.622 -> 0.634, and the soup
+  # was behind it on validation and calibration (STUDIES; files in training/runs/issue19-v20).
+  TWELFTH=training/runs/issue19-v18/twelfth-calibrated.safetensors
   [ -f $R/v20-init.safetensors ] || $bin deepen --weights $TWELFTH --data $D/real --add 1 \
       --windows 4096 --out $R/v20-init.safetensors
   EPOCHS=${EPOCHS:-8} run9_schedule v20 18 "issue 19 run 18: the twelfth model deepened by a fourth block, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \

@@ -73,8 +73,12 @@ fn average_writes_the_mean_and_refuses_what_cannot_be_averaged() {
         ckpt.insert(format!("adam.m.{name}"), v.clone());
     }
     let ckpt_path = root.join("run.ckpt.safetensors");
+    // A checkpoint that does not describe its data (whatever the shipped file's says), so that
+    // its progress is what names it below.
+    let mut ckpt_spec = shipped.spec.clone();
+    ckpt_spec.provenance.data.clear();
     let checkpoint = Weights {
-        spec: shipped.spec.clone(),
+        spec: ckpt_spec,
         tensors: instrunet_model::TensorMap(ckpt),
     };
     checkpoint.save(&ckpt_path).unwrap();

@@ -1,4 +1,4 @@
-//! `instrunet deepen` as a user runs it: the shipped weights with a block added after the third
+//! `instrunet deepen` as a user runs it: the shipped weights with a block added after their last
 //! compute what they did (on the CPU path the plugin runs), say so in `info`, deepen again with
 //! the numbering continued; more blocks than a file may hold, and a file that is not weights, are
 //! refused with messages that name them.
@@ -6,8 +6,8 @@
 mod cli;
 use cli::{instrunet, text};
 
-use instrunet_model::Weights;
 use instrunet_model::cpu::CpuNet;
+use instrunet_model::{NetworkShape, Weights};
 
 fn logits(w: &Weights, windows: &[f32], n: usize) -> Vec<f32> {
     let net = CpuNet::new(w);
@@ -55,16 +55,18 @@ fn deepen_keeps_the_function_and_refuses_what_it_cannot_do() {
         ])
     };
 
+    // The shipped network may already have blocks after the third: counted from what it has.
+    let had = shipped.spec.network.extra_blocks;
     let deep_path = root.join("deep.safetensors");
     let run = deepen(&shipped_path, "1", &deep_path);
     assert!(run.status.success(), "deepen: {}", text(&run));
     assert!(
-        text(&run).contains("1 block(s) added after block 3"),
+        text(&run).contains(&format!("1 block(s) added after block {}", 3 + had)),
         "{}",
         text(&run)
     );
     let deep = Weights::from_file(&deep_path).unwrap();
-    assert_eq!(deep.spec.network.extra_blocks, 1);
+    assert_eq!(deep.spec.network.extra_blocks, had + 1);
     assert_eq!(deep.spec.thresholds, shipped.spec.thresholds);
     assert!(deep.spec.provenance.data.contains("instrunet deepen"));
     // Same logits on windows it never measured statistics on (the identity does not depend on
@@ -85,18 +87,39 @@ fn deepen_keeps_the_function_and_refuses_what_it_cannot_do() {
     assert!(err < 1e-3, "logits moved by {err}");
     let info = instrunet(&["info", deep_path.to_str().unwrap()]);
     assert!(
-        info.status.success() && text(&info).contains("1 more of 256 without pooling"),
+        info.status.success()
+            && text(&info).contains(&format!("{} more of 256 without pooling", had + 1)),
         "{}",
         text(&info)
     );
 
-    // Again: conv5 follows conv4.
+    // Again, up to the limit: the numbering goes on from the last block.
     let deeper_path = root.join("deeper.safetensors");
-    let run = deepen(&deep_path, "2", &deeper_path);
+    let to_limit = NetworkShape::MAX_EXTRA_BLOCKS - (had + 1);
+    assert!(
+        to_limit >= 1,
+        "the shipped network leaves no room to deepen twice"
+    );
+    let run = deepen(&deep_path, &to_limit.to_string(), &deeper_path);
     assert!(run.status.success(), "deepen again: {}", text(&run));
     let deeper = Weights::from_file(&deeper_path).unwrap();
-    assert_eq!(deeper.spec.network.extra_blocks, 3);
-    assert!(deeper.tensors.values("conv6.weight").is_some());
+    assert_eq!(
+        deeper.spec.network.extra_blocks,
+        NetworkShape::MAX_EXTRA_BLOCKS
+    );
+    let last = 3 + NetworkShape::MAX_EXTRA_BLOCKS;
+    assert!(
+        deeper
+            .tensors
+            .values(&format!("conv{last}.weight"))
+            .is_some()
+    );
+    assert!(
+        deeper
+            .tensors
+            .values(&format!("conv{}.weight", last + 1))
+            .is_none()
+    );
 
     // Past the limit: refused, naming the option and the limit; nothing written.
     let refused_path = root.join("refused.safetensors");
