@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -763,6 +763,20 @@ if [ "$WHAT" = train19 ]; then
       --weights $R/v20.ckpt.epoch8.safetensors --out $R/v20-soup.safetensors \
       --describe "issue 19 run 18: the twelfth model deepened by a fourth block and trained 8 epochs; the mean of its epochs 6, 7 and 8"
   calibrate_run v20-soup
+fi
+if [ "$WHAT" = train20 ]; then
+  # Run 19: the thirteenth (shipped) trained on as run 17 trained the twelfth (a warm restart of
+  # run 9's schedule at half its learning rate, 6 epochs, every epoch kept, the mean of the last
+  # three calibrated): run 18's validation still rose at its last epoch, run 17's had levelled,
+  # so this asks whether the deeper network has more to learn from the same data. Needs what
+  # `train17` needs; about 45 minutes on 2 cores, 6 per calibration.
+  [ -f $R/v21-init.safetensors ] || cp model/weights/instrunet-default.safetensors $R/v21-init.safetensors
+  EPOCHS=6 LR=0.00015 run9_schedule v21 19 "issue 19 run 19: the thirteenth model trained on (a warm restart at half run 18's learning rate) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 1
+  $bin average --weights $R/v21.ckpt.epoch4.safetensors --weights $R/v21.ckpt.epoch5.safetensors \
+      --weights $R/v21.ckpt.epoch6.safetensors --out $R/v21-soup.safetensors \
+      --describe "issue 19 run 19: the thirteenth model trained on 6 more epochs at half run 18's learning rate; the mean of its epochs 4, 5 and 6"
+  calibrate_run v21-soup
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
