@@ -113,9 +113,13 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
     nodes = [helper.make_node("Sub", ["x", "norm_mean"], ["x0"]), helper.make_node("Div", ["x0", "norm_std"], ["h0"])]
     prev = "h0"
     c_in = 1
-    for i, c in zip((1, 2, 3), net["conv_channels"]):
+    # Blocks 1-3 (`network.conv_channels`) end in a 2×2 max-pool; blocks after the third
+    # (`network.extra_blocks`) keep the third's width and have none.
+    widths = list(net["conv_channels"]) + [net["conv_channels"][-1]] * net["extra_blocks"]
+    for i, c in enumerate(widths, start=1):
         assert t[f"conv{i}.weight"].shape == (c, c_in, 3, 3), f"conv{i}.weight does not match the metadata's widths"
         c_in = c
+        pooled = i <= 3
         nodes += [
             helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
             helper.make_node(
@@ -124,23 +128,10 @@ def build_graph(t: dict, meta: dict, extra_outputs=()) -> onnx.ModelProto:
                 [f"b{i}"],
                 epsilon=BN_EPS,
             ),
-            helper.make_node("Relu", [f"b{i}"], [f"r{i}"]),
-            helper.make_node("MaxPool", [f"r{i}"], [f"h{i}"], kernel_shape=[2, 2], strides=[2, 2]),
+            helper.make_node("Relu", [f"b{i}"], [f"r{i}" if pooled else f"h{i}"]),
         ]
-        prev = f"h{i}"
-    # Blocks after the third (`network.extra_blocks`) keep the third's width and have no pool.
-    for i in range(4, 4 + net["extra_blocks"]):
-        assert t[f"conv{i}.weight"].shape == (c_in, c_in, 3, 3), f"conv{i}.weight does not match the third block's width"
-        nodes += [
-            helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-            helper.make_node(
-                "BatchNormalization",
-                [f"c{i}", f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean", f"bn{i}.running_var"],
-                [f"b{i}"],
-                epsilon=BN_EPS,
-            ),
-            helper.make_node("Relu", [f"b{i}"], [f"h{i}"]),
-        ]
+        if pooled:
+            nodes.append(helper.make_node("MaxPool", [f"r{i}"], [f"h{i}"], kernel_shape=[2, 2], strides=[2, 2]))
         prev = f"h{i}"
     time_max = net.get("time_max", False)
     mean_out = "pooled_mean" if time_max else "pooled"

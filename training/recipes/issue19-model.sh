@@ -184,6 +184,19 @@ run9_schedule() {
       --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3" "${@:4}"
   calibrate_run $1
 }
+# warm_restart NAME SEED INIT DESCRIBE WHAT: INIT trained on as run 17 trained the twelfth:
+# run9_schedule for 6 epochs at half run 9's learning rate (warm-up and cosine anew), every epoch
+# kept; the mean of epochs 4-6 ("issue 19 DESCRIBE ...; the mean of its epochs 4, 5 and 6", WHAT
+# naming the model trained on) into $R/NAME-soup.safetensors, calibrated.
+warm_restart() {
+  [ -f $R/$1-init.safetensors ] || cp $3 $R/$1-init.safetensors
+  EPOCHS=6 LR=0.00015 run9_schedule $1 $2 "issue 19 $4: $5 trained on (a warm restart at half the learning rate of run 9's schedule) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 1
+  $bin average --weights $R/$1.ckpt.epoch4.safetensors --weights $R/$1.ckpt.epoch5.safetensors \
+      --weights $R/$1.ckpt.epoch6.safetensors --out $R/$1-soup.safetensors \
+      --describe "issue 19 $4: $5 trained on 6 more epochs at half the learning rate; the mean of its epochs 4, 5 and 6"
+  calibrate_run $1-soup
+}
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
 RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
 
@@ -737,13 +750,7 @@ if [ "$WHAT" = train18 ]; then
   # learning rate for 6 epochs (run 16's validation still rose at epoch 9, where its cosine had
   # reached the floor), every epoch kept, then the mean of the last three calibrated. Needs what
   # `train17` needs; about 40 minutes on 2 cores, 3 per calibration.
-  [ -f $R/v19-init.safetensors ] || cp training/runs/issue19-v18/twelfth-calibrated.safetensors $R/v19-init.safetensors
-  EPOCHS=6 LR=0.00015 run9_schedule v19 17 "issue 19 run 17: the twelfth model trained on (a warm restart at half run 16's learning rate) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
-      --keep-epochs-from 1
-  $bin average --weights $R/v19.ckpt.epoch4.safetensors --weights $R/v19.ckpt.epoch5.safetensors \
-      --weights $R/v19.ckpt.epoch6.safetensors --out $R/v19-soup.safetensors \
-      --describe "issue 19 run 17: the twelfth model trained on 6 more epochs at half run 16's learning rate; the mean of its epochs 4, 5 and 6"
-  calibrate_run v19-soup
+  warm_restart v19 17 training/runs/issue19-v18/twelfth-calibrated.safetensors "run 17" "the twelfth model"
 fi
 if [ "$WHAT" = train19 ]; then
   # Run 18: the twelfth (shipped, with the pool's maximum over time) deepened by a fourth block
@@ -770,13 +777,7 @@ if [ "$WHAT" = train20 ]; then
   # three calibrated): run 18's validation still rose at its last epoch, run 17's had levelled,
   # so this asks whether the deeper network has more to learn from the same data. Needs what
   # `train17` needs; about 45 minutes on 2 cores, 6 per calibration.
-  [ -f $R/v21-init.safetensors ] || cp model/weights/instrunet-default.safetensors $R/v21-init.safetensors
-  EPOCHS=6 LR=0.00015 run9_schedule v21 19 "issue 19 run 19: the thirteenth model trained on (a warm restart at half run 18's learning rate) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
-      --keep-epochs-from 1
-  $bin average --weights $R/v21.ckpt.epoch4.safetensors --weights $R/v21.ckpt.epoch5.safetensors \
-      --weights $R/v21.ckpt.epoch6.safetensors --out $R/v21-soup.safetensors \
-      --describe "issue 19 run 19: the thirteenth model trained on 6 more epochs at half run 18's learning rate; the mean of its epochs 4, 5 and 6"
-  calibrate_run v21-soup
+  warm_restart v21 19 model/weights/instrunet-default.safetensors "run 19" "the thirteenth model"
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
