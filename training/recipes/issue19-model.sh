@@ -776,7 +776,9 @@ if [ "$WHAT" = train20 ]; then
   # run 9's schedule at half its learning rate, 6 epochs, every epoch kept, the mean of the last
   # three calibrated): run 18's validation still rose at its last epoch, run 17's had levelled,
   # so this asks whether the deeper network has more to learn from the same data. Needs what
-  # `train17` needs; about 45 minutes on 2 cores, 6 per calibration.
+  # `train17` needs; about 45 minutes on 2 cores, 6 per calibration. Validation 0.634 -> 0.637
+  # (epoch 6); RUNS/v21-calibrated.safetensors (in git: training/runs/issue19-v21) is better than
+  # the thirteenth on 10 of 11 window proxies: the next candidate (STUDIES).
   warm_restart v21 19 model/weights/instrunet-default.safetensors "run 19" "the thirteenth model"
 fi
 if [ "$WHAT" = recalibrate ]; then
