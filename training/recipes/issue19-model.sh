@@ -184,6 +184,14 @@ run9_schedule() {
       --max-minutes ${MINUTES:-100} --seed $2 "${resume[@]}" --describe "$3" "${@:4}"
   calibrate_run $1
 }
+# soup_of_epochs NAME DESCRIBE EPOCH...: the mean of run NAME's kept epochs (`train
+# --keep-epochs-from`) into $R/NAME-soup.safetensors, its provenance DESCRIBE, calibrated.
+soup_of_epochs() {
+  local name=$1 describe=$2; shift 2
+  $bin average $(for e in "$@"; do echo --weights $R/$name.ckpt.epoch$e.safetensors; done) \
+      --out $R/$name-soup.safetensors --describe "$describe"
+  calibrate_run $name-soup
+}
 # warm_restart NAME SEED INIT DESCRIBE WHAT: INIT trained on as run 17 trained the twelfth:
 # run9_schedule for 6 epochs at half run 9's learning rate (warm-up and cosine anew), every epoch
 # kept; the mean of epochs 4-6 ("issue 19 DESCRIBE ...; the mean of its epochs 4, 5 and 6", WHAT
@@ -192,10 +200,7 @@ warm_restart() {
   [ -f $R/$1-init.safetensors ] || cp $3 $R/$1-init.safetensors
   EPOCHS=6 LR=0.00015 run9_schedule $1 $2 "issue 19 $4: $5 trained on (a warm restart at half the learning rate of run 9's schedule) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
       --keep-epochs-from 1
-  $bin average --weights $R/$1.ckpt.epoch4.safetensors --weights $R/$1.ckpt.epoch5.safetensors \
-      --weights $R/$1.ckpt.epoch6.safetensors --out $R/$1-soup.safetensors \
-      --describe "issue 19 $4: $5 trained on 6 more epochs at half the learning rate; the mean of its epochs 4, 5 and 6"
-  calibrate_run $1-soup
+  soup_of_epochs $1 "issue 19 $4: $5 trained on 6 more epochs at half the learning rate; the mean of its epochs 4, 5 and 6" 4 5 6
 }
 # Run 3's data roots (`train3`; `train4` adds the 48 kHz ones).
 RUN3_ROOTS="even real family solo nm corpus family-dry family-dry2 corpus-fam corpus-fam2 solo2 solo3"
@@ -757,19 +762,16 @@ if [ "$WHAT" = train19 ]; then
   # (`deepen`, an identity block at first, as run 14 deepened the eleventh), then trained as run 9
   # trained the eleventh for 8 epochs at its learning rate, epochs 6-8 kept and averaged, the mean
   # calibrated. Depth (run 14) and the maximum (run 16) each lifted validation to about 0.62 from
-  # different networks; this asks whether the two add. Needs what `train17` needs; about 75
-  # minutes of training on 2 cores, 3 per calibration. The thirteenth model (shipped) is its best
+  # different networks; this asks whether the two add. Needs what `train17` needs; 57.5 minutes
+  # of training on 2 cores, 6 per calibration. The thirteenth model (shipped) is its best
   # epoch, the last (RUNS/v20-calibrated.safetensors): validation 0.622 -> 0.634, and the soup
   # was behind it on validation and calibration (STUDIES; files in training/runs/issue19-v20).
   TWELFTH=training/runs/issue19-v18/twelfth-calibrated.safetensors
   [ -f $R/v20-init.safetensors ] || $bin deepen --weights $TWELFTH --data $D/real --add 1 \
       --windows 4096 --out $R/v20-init.safetensors
-  EPOCHS=${EPOCHS:-8} run9_schedule v20 18 "issue 19 run 18: the twelfth model deepened by a fourth block, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
+  EPOCHS=8 run9_schedule v20 18 "issue 19 run 18: the twelfth model deepened by a fourth block, trained on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation" \
       --keep-epochs-from 6
-  $bin average --weights $R/v20.ckpt.epoch6.safetensors --weights $R/v20.ckpt.epoch7.safetensors \
-      --weights $R/v20.ckpt.epoch8.safetensors --out $R/v20-soup.safetensors \
-      --describe "issue 19 run 18: the twelfth model deepened by a fourth block and trained 8 epochs; the mean of its epochs 6, 7 and 8"
-  calibrate_run v20-soup
+  soup_of_epochs v20 "issue 19 run 18: the twelfth model deepened by a fourth block and trained 8 epochs; the mean of its epochs 6, 7 and 8" 6 7 8
 fi
 if [ "$WHAT" = train20 ]; then
   # Run 19: the thirteenth (shipped) trained on as run 17 trained the twelfth (a warm restart of
