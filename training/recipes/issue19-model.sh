@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
 # `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
@@ -779,9 +779,16 @@ if [ "$WHAT" = train20 ]; then
   # three calibrated): run 18's validation still rose at its last epoch, run 17's had levelled,
   # so this asks whether the deeper network has more to learn from the same data. Needs what
   # `train17` needs; about 45 minutes on 2 cores, 6 per calibration. Validation 0.634 -> 0.637
-  # (epoch 6); RUNS/v21-calibrated.safetensors (in git: training/runs/issue19-v21) is better than
-  # the thirteenth on 10 of 11 window proxies: the next candidate (STUDIES).
-  warm_restart v21 19 model/weights/instrunet-default.safetensors "run 19" "the thirteenth model"
+  # (epoch 6); its best epoch calibrated, RUNS/v21-calibrated.safetensors, is the fourteenth model
+  # (shipped; in git also as training/runs/issue19-v21/v21-calibrated.safetensors).
+  warm_restart v21 19 training/runs/issue19-v20/thirteenth-calibrated.safetensors "run 19" "the thirteenth model"
+fi
+if [ "$WHAT" = train21 ]; then
+  # Run 20: the fourteenth (shipped) trained on once more in the same way (seed 20): run 19's
+  # validation still rose at its last epoch (0.636 -> 0.637), so this asks whether a second warm
+  # restart of the deeper network adds again, as run 17's single restart of the twelfth did not.
+  # Needs what `train17` needs; about 45 minutes on 2 cores alone, 6 per calibration.
+  warm_restart v22 20 training/runs/issue19-v21/v21-calibrated.safetensors "run 20" "the fourteenth model"
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
