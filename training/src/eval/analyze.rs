@@ -134,8 +134,10 @@ pub fn segments_of(times: &[f64], active: &[bool], hop: f64) -> Vec<Segment> {
 }
 
 fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0);
-    format!("{}:{:04.1}", (s / 60.0).floor() as u64, s % 60.0)
+    // Round to tenths first: splitting 119.96 s into minutes and seconds before rounding would
+    // print "1:60.0".
+    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
+    format!("{}:{:02}.{}", tenths / 600, tenths % 600 / 10, tenths % 10)
 }
 
 impl Timeline {
@@ -251,6 +253,16 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clock_rounds_before_splitting_minutes() {
+        assert_eq!(clock(0.0), "0:00.0");
+        assert_eq!(clock(16.84), "0:16.8");
+        assert_eq!(clock(119.96), "2:00.0");
+        assert_eq!(clock(59.96), "1:00.0");
+        assert_eq!(clock(236.44), "3:56.4");
+        assert_eq!(clock(-1.0), "0:00.0");
+    }
+
     use super::*;
 
     #[test]
