@@ -792,6 +792,11 @@ if [ "$WHAT" = train21 ]; then
   # it loses on both recorded-instrument proxies and is level on the hidden-songs proxy's macro
   # F1 (STUDIES; logs and tables in training/runs/issue19-v22).
   warm_restart v22 20 training/runs/issue19-v21/v21-calibrated.safetensors "run 20" "the fourteenth model"
+  # The mean of the fourteenth and run 20's best epoch (5), calibrated: above the fourteenth on
+  # every song proxy at segments, but mixed on 3 of 11 window sets by the ship rule; not shipped.
+  $bin average --weights training/runs/issue19-v21/v21-calibrated.safetensors --weights $R/v22.safetensors \
+      --out $R/v22x.safetensors --describe "issue 19 run 20: the mean of the fourteenth model and run 20's best epoch (the fourteenth trained on 5 more epochs)"
+  calibrate_run v22x
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
