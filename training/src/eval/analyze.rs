@@ -253,6 +253,8 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn clock_rounds_before_splitting_minutes() {
         assert_eq!(clock(0.0), "0:00.0");
@@ -262,8 +264,6 @@ mod tests {
         assert_eq!(clock(236.44), "3:56.4");
         assert_eq!(clock(-1.0), "0:00.0");
     }
-
-    use super::*;
 
     #[test]
     fn segments_bridge_single_gaps_and_cover_half_a_hop_each_side() {
