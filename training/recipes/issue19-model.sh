@@ -5,11 +5,11 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|recalibrate|tests|eval|all]
 #
-# Data: about 4 000 tracks (~35 GB at 16 kHz with stems; 43 GB with `train8`'s and
-# `corpus-val`'s, 15 GB more for `tests`, and 9 GB of cached windows once a run has read them
-# all), 56 minutes of rendering on 2 cores with the corpus export (music21, one core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
+# Data: about 4 000 tracks (stored as FLAC, scripts/compact-data.sh: 14 GB at 16 kHz with stems;
+# 18 GB with `train8`'s and `corpus-val`'s, 7 GB more for `tests`, and 9 GB of cached windows once
+# a run has read them all), 56 minutes of rendering on 2 cores with the corpus export (music21, one core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
 # checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
@@ -24,9 +24,11 @@ fi
 # A folder is made once: skipped when it exists (delete it to make it again). Each is written as
 # FOLDER.part and renamed when complete, so that a run cut short (a session's end) is redone from
 # scratch on the next run, not taken for done.
+# Each is stored as FLAC (scripts/compact-data.sh: lossless, 2-3 times smaller than `synth`'s WAV).
 synth() {
   local out=$1; shift; [ -d "$out" ] && return
-  rm -rf "$out.part"; $bin synth --out "$out.part" "$@"; mv "$out.part" "$out"
+  rm -rf "$out.part"; $bin synth --out "$out.part" "$@"
+  bash scripts/compact-data.sh "$out.part" > /dev/null; mv "$out.part" "$out"
 }
 # synth_batch OUT FIRST N ARGS...: tracks FIRST..FIRST+N-1 of a folder that batches fill in turn
 # (synth numbers on from the highest track), unless the last is complete (metadata.yaml is
@@ -38,6 +40,7 @@ synth_batch() {
     if [ -e "$t" ] && [ $((10#${t##*/Track})) -ge "$first" ]; then rm -rf "$t"; fi
   done
   $bin synth --out "$out" --tracks "$n" "$@"
+  bash scripts/compact-data.sh "$out" > /dev/null
 }
 # solo_all SONGS DST: every stem of the songs played alone (`data solo`), into DST.part, renamed.
 solo_all() {
@@ -797,6 +800,20 @@ if [ "$WHAT" = train21 ]; then
   $bin average --weights training/runs/issue19-v21/v21-calibrated.safetensors --weights $R/v22.safetensors \
       --out $R/v22x.safetensors --describe "issue 19 run 20: the mean of the fourteenth model and run 20's best epoch (the fourteenth trained on 5 more epochs)"
   calibrate_run v22x
+fi
+if [ "$WHAT" = train22 ]; then
+  # Run 21: the fourteenth trained on once more as run 20 did, with another seed (21), and the
+  # mean of three networks fine-tuned from the same weights: the fourteenth, run 20's best epoch
+  # and run 21's, calibrated. The two-way mean (train21's last step) was above the fourteenth on
+  # every song proxy at segments; this asks whether a third member adds or settles the 3 window
+  # sets where it was mixed. Needs what `train17` needs and train21's run 20 ($R/v22.safetensors).
+  [ -f $R/v22.safetensors ] || { echo "train22: $R/v22.safetensors (run 20's best epoch) is missing: run train21 first"; exit 1; }
+  [ -f $R/v23-init.safetensors ] || cp training/runs/issue19-v21/v21-calibrated.safetensors $R/v23-init.safetensors
+  EPOCHS=6 LR=0.00015 run9_schedule v23 21 "issue 19 run 21: the fourteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 21) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
+  $bin average --weights training/runs/issue19-v21/v21-calibrated.safetensors --weights $R/v22.safetensors \
+      --weights $R/v23.safetensors --out $R/v23x.safetensors \
+      --describe "issue 19 run 21: the mean of the fourteenth model and the best epochs of runs 20 and 21 (the fourteenth trained on with seeds 20 and 21)"
+  calibrate_run v23x
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
