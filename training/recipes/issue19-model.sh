@@ -806,7 +806,10 @@ if [ "$WHAT" = train22 ]; then
   # mean of three networks fine-tuned from the same weights: the fourteenth, run 20's best epoch
   # and run 21's, calibrated. The two-way mean (train21's last step) was above the fourteenth on
   # every song proxy at segments; this asks whether a third member adds or settles the 3 window
-  # sets where it was mixed. Needs what `train17` needs and train21's run 20 ($R/v22.safetensors).
+  # sets where it was mixed. Needs what `train17` needs and train21's run 20 ($R/v22.safetensors);
+  # 47 minutes of training on 2 cores, 6 per calibration. Validation 0.637 -> 0.637 (epoch 6 by
+  # 0.0004); the mean of three ranks better on all 11 window sets but is mixed on 7 (thresholds
+  # up, recall down): not shipped (STUDIES; logs and tables in training/runs/issue19-v23).
   [ -f $R/v22.safetensors ] || { echo "train22: $R/v22.safetensors (run 20's best epoch) is missing: run train21 first"; exit 1; }
   [ -f $R/v23-init.safetensors ] || cp training/runs/issue19-v21/v21-calibrated.safetensors $R/v23-init.safetensors
   EPOCHS=6 LR=0.00015 run9_schedule v23 21 "issue 19 run 21: the fourteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 21) on run 9's data with its timbre changes, epochs judged with held-out corpus pieces in validation"
