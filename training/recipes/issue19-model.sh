@@ -852,7 +852,7 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
     local out=$1 excluded=$2; shift 2; [ -d $out ] && return
     rm -rf $out.part; $bin synth --out $out.part --midi-dir $D/corpus-new-test --arrange "$@"
     mkdir -p $excluded; rm -rf $excluded/Track00033; mv $out.part/Track00033 $excluded/
-    mv $out.part $out
+    bash scripts/compact-data.sh $out.part $excluded > /dev/null; mv $out.part $out
   }
   if [ ! -d $T/corpus-family ] || [ ! -d $T/corpus-real-timgm ]; then
     corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
@@ -886,7 +886,7 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
     # (the tool itself resumes in real-msg.part: it skips the tracks it has finished)
     /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $T/real-timgm \
         --out $T/real-msg.part --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 --max-tracks 80
-    mv $T/real-msg.part $T/real-msg
+    bash scripts/compact-data.sh $T/real-msg.part > /dev/null; mv $T/real-msg.part $T/real-msg
   fi
   solo_all $T/real-msg $T/solo-real-msg
   # Real recordings (test only; never trained or tuned on): the recorded single notes of npm's
@@ -894,7 +894,7 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
   # TimGM6mb proxies' songs and of composer-people's, in a small room: 100 clips of 20 s of one
   # instrument alone, 100 of 2-4 together.
   S=$D/real-samples
-  if [ ! -d $S/hydrogen/GMRockKit ]; then
+  if { [ ! -d $T/real-rec-solo ] || [ ! -d $T/real-rec-mix ]; } && [ ! -d $S/hydrogen/GMRockKit ]; then
     command -v npm >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
       $sudo apt-get install -y -qq --no-install-recommends npm; }
     rm -rf $S; mkdir -p $S/hydrogen
@@ -915,10 +915,30 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
     rm -rf $T/$1.part; /tmp/m21/bin/python training/tools/render_real_samples.py \
       --src $T/real-timgm --src $T/corpus-real-timgm --src $T/composer-people --samples $S \
       --out $T/$1.part "${@:2}"
-    mv $T/$1.part $T/$1
+    bash scripts/compact-data.sh $T/$1.part > /dev/null; mv $T/$1.part $T/$1
   }
   real_rec real-rec-solo --clips 100 --min-stems 1 --max-stems 1 --seed 1
   real_rec real-rec-mix --clips 100 --min-stems 2 --max-stems 4 --seed 2
+  # People's General MIDI songs as they wrote them (their own programs and parts, nothing arranged;
+  # test only, never trained or tuned on): the music of three free games packaged in Debian,
+  # OpenTTD's OpenMSX set (31 songs), Freedoom's two WADs (66 MIDI lumps) and FreeDink (12),
+  # whole songs, dry, in TimGM6mb: the nearest this machine has to the hidden human-written songs
+  # (game, pop and film-style General MIDI arrangements in an unheard font).
+  if [ ! -d $T/gm-songs-timgm ]; then
+    G=$D/gm-midi
+    if [ ! -d $G ]; then
+      rm -rf $G.part $D/gm-debs; mkdir -p $D/gm-debs
+      (cd $D/gm-debs && apt-get download openttd-openmsx=0.4.2-1 freedoom=0.12.1-2 \
+          freedink-data=1.08.20190120-2 > /dev/null)
+      for f in $D/gm-debs/*.deb; do dpkg -x $f $D/gm-debs/x; done
+      mv $D/gm-debs/x/usr/share/games/openttd/baseset/openmsx $D/gm-debs/openmsx
+      mv $D/gm-debs/x/usr/share/games/dink/dink/Sound $D/gm-debs/dink
+      python3 training/tools/game_midi.py --out $G.part $D/gm-debs/openmsx $D/gm-debs/dink \
+          $D/gm-debs/x/usr/share/games/doom/freedoom1.wad $D/gm-debs/x/usr/share/games/doom/freedoom2.wad
+      mv $G.part $G; rm -rf $D/gm-debs
+    fi
+    synth $T/gm-songs-timgm --midi-dir $G --dry --seed 1401 $TIM
+  fi
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
@@ -948,6 +968,8 @@ if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
     ev solo-real-msg --data $T/solo-real-msg
     ev real-rec-solo --data $T/real-rec-solo
     ev real-rec-mix --data $T/real-rec-mix
+    ev gm-songs-seg --data $T/gm-songs-timgm --segments 3
+    ev gm-songs --data $T/gm-songs-timgm
     [ -f $E/$name.latency.json ] || $bin latency "${weights[@]}" --data $T/real-timgm \
         --max-tracks 24 --causal 1,2,3 --json $E/$name.latency.json > $E/$name.latency.md
   done
