@@ -162,6 +162,8 @@ proxy_tests() {
   for t in composer-family composer-people corpus-family corpus-real-timgm non-music-48k \
     real-msg real-timgm solo-real-timgm real-rec-solo real-rec-mix real-timgm-played \
     corpus-real-timgm-played; do echo --test $D/tests/$t; done
+  # The game-songs proxy (the `tests` step makes it since issue 19's run 21), where it is there.
+  [ ! -d $D/tests/gm-songs-timgm ] || echo --test $D/tests/gm-songs-timgm
 }
 # calibrate_run NAME: $R/NAME.safetensors with thresholds tuned as every run since run 4's
 # (real-prior songs, non-music at 16 and 48 kHz, stems alone) and the proxies' metrics recorded,
