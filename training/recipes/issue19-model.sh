@@ -819,6 +819,12 @@ if [ "$WHAT" = train22 ]; then
       --weights $R/v23.safetensors --out $R/v23x.safetensors \
       --describe "issue 19 run 21: the mean of the fourteenth model and the best epochs of runs 20 and 21 (the fourteenth trained on with seeds 20 and 21)"
   calibrate_run v23x
+  # And with the thirteenth too (the game-songs proxy liked the thirteenth): mixed or worse on 8.
+  $bin average --weights training/runs/issue19-v20/thirteenth-calibrated.safetensors \
+      --weights training/runs/issue19-v21/v21-calibrated.safetensors --weights $R/v22.safetensors \
+      --weights $R/v23.safetensors --out $R/v24x.safetensors \
+      --describe "issue 19: the mean of the thirteenth, the fourteenth and the best epochs of runs 20 and 21 (the fourteenth trained on with seeds 20 and 21)"
+  calibrate_run v24x
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on
