@@ -57,7 +57,12 @@ def main() -> int:
             duplicates += 1
             return
         seen.add(digest)
-        (args.out / f"{name}.mid").write_bytes(data)
+        # Two different songs of one name (in two subfolders) are both kept.
+        path, n = args.out / f"{name}.mid", 1
+        while path.exists():
+            n += 1
+            path = args.out / f"{name}-{n}.mid"
+        path.write_bytes(data)
         kept += 1
 
     for source in args.sources:
