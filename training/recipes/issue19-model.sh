@@ -947,6 +947,8 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
     fi
     synth $T/gm-songs-timgm --midi-dir $G --dry --seed 1401 $TIM
   fi
+  # Their 759 stems played alone: one instrument of people's songs alone should light one meter.
+  solo_all $T/gm-songs-timgm $T/solo-gm-songs-timgm
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
@@ -978,6 +980,7 @@ if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
     ev real-rec-mix --data $T/real-rec-mix
     ev gm-songs-seg --data $T/gm-songs-timgm --segments 3
     ev gm-songs --data $T/gm-songs-timgm
+    ev solo-gm --data $T/solo-gm-songs-timgm
     [ -f $E/$name.latency.json ] || $bin latency "${weights[@]}" --data $T/real-timgm \
         --max-tracks 24 --causal 1,2,3 --json $E/$name.latency.json > $E/$name.latency.md
   done
