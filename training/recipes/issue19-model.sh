@@ -8,7 +8,7 @@
 #   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (stored as FLAC, scripts/compact-data.sh: 14 GB at 16 kHz with stems;
-# 18 GB with `train8`'s and `corpus-val`'s, 7 GB more for `tests`, and 9 GB of cached windows once
+# 18 GB with `train8`'s and `corpus-val`'s, 10 GB more for `tests`, and 10 GB of cached windows once
 # a run has read them all), 56 minutes of rendering on 2 cores with the corpus export (music21, one core) beside it. Training: as long as --max-minutes allows per run; rerun to continue (the
 # checkpoint holds the optimiser state and the schedule's position).
 set -euo pipefail
