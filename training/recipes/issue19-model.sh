@@ -949,6 +949,14 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
   fi
   # Their 759 stems played alone: one instrument of people's songs alone should light one meter.
   solo_all $T/gm-songs-timgm $T/solo-gm-songs-timgm
+  # The same songs stem by stem through FluidSynth with MuseScore General (a second unheard font).
+  if [ ! -d $T/gm-songs-msg ]; then
+    command -v fluidsynth >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      $sudo apt-get install -y -qq --no-install-recommends fluidsynth musescore-general-soundfont; }
+    /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $T/gm-songs-timgm \
+        --out $T/gm-songs-msg.part --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3
+    bash scripts/compact-data.sh $T/gm-songs-msg.part > /dev/null; mv $T/gm-songs-msg.part $T/gm-songs-msg
+  fi
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
@@ -981,6 +989,7 @@ if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
     ev gm-songs-seg --data $T/gm-songs-timgm --segments 3
     ev gm-songs --data $T/gm-songs-timgm
     ev solo-gm --data $T/solo-gm-songs-timgm
+    ev gm-songs-msg-seg --data $T/gm-songs-msg --segments 3
     [ -f $E/$name.latency.json ] || $bin latency "${weights[@]}" --data $T/real-timgm \
         --max-tracks 24 --causal 1,2,3 --json $E/$name.latency.json > $E/$name.latency.md
   done
