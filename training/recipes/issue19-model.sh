@@ -24,11 +24,15 @@ fi
 # A folder is made once: skipped when it exists (delete it to make it again). Each is written as
 # FOLDER.part and renamed when complete, so that a run cut short (a session's end) is redone from
 # scratch on the next run, not taken for done.
-# Each is stored as FLAC (scripts/compact-data.sh: lossless, 2-3 times smaller than `synth`'s WAV).
+# store_part OUT [DIR...]: OUT.part (and each DIR) stored as FLAC (scripts/compact-data.sh:
+# lossless, 2-3 times smaller than the WAV our renderers write), then renamed OUT: complete.
+store_part() {
+  local out=$1; shift
+  bash scripts/compact-data.sh "$out.part" "$@" > /dev/null; mv "$out.part" "$out"
+}
 synth() {
   local out=$1; shift; [ -d "$out" ] && return
-  rm -rf "$out.part"; $bin synth --out "$out.part" "$@"
-  bash scripts/compact-data.sh "$out.part" > /dev/null; mv "$out.part" "$out"
+  rm -rf "$out.part"; $bin synth --out "$out.part" "$@"; store_part "$out"
 }
 # synth_batch OUT FIRST N ARGS...: tracks FIRST..FIRST+N-1 of a folder that batches fill in turn
 # (synth numbers on from the highest track), unless the last is complete (metadata.yaml is
@@ -860,7 +864,7 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
     local out=$1 excluded=$2; shift 2; [ -d $out ] && return
     rm -rf $out.part; $bin synth --out $out.part --midi-dir $D/corpus-new-test --arrange "$@"
     mkdir -p $excluded; rm -rf $excluded/Track00033; mv $out.part/Track00033 $excluded/
-    bash scripts/compact-data.sh $out.part $excluded > /dev/null; mv $out.part $out
+    store_part $out $excluded
   }
   if [ ! -d $T/corpus-family ] || [ ! -d $T/corpus-real-timgm ]; then
     corpus_export corpus-new --pieces 400 --skip 1500 --jobs 1
@@ -885,17 +889,20 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
   # Non-music: the 60 tracks of the shipped model's measurement (48 kHz) and 40 more.
   synth $T/non-music-48k --non-music --tracks 60 --seed 7 --sample-rate 48000
   synth $T/non-music --non-music --tracks 40 --seed 943
-  # The hidden-songs proxy's songs again, stem by stem through FluidSynth with MuseScore General
-  # (a second font no model trained on; .sf3, which our renderer cannot read), dry.
-  if [ ! -d $T/real-msg ]; then
+  # msg_render SRC OUT ARGS...: SRC's songs again, stem by stem through FluidSynth with MuseScore
+  # General (a second font no model trained on; .sf3, which our renderer cannot read), dry, into
+  # OUT unless it exists. The tool resumes in OUT.part: it skips the tracks it has finished.
+  msg_render() {
+    [ -d $2 ] && return
     command -v fluidsynth >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
       $sudo apt-get install -y -qq --no-install-recommends fluidsynth musescore-general-soundfont; }
-    /tmp/m21/bin/pip install -q pyyaml
-    # (the tool itself resumes in real-msg.part: it skips the tracks it has finished)
-    /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $T/real-timgm \
-        --out $T/real-msg.part --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 --max-tracks 80
-    bash scripts/compact-data.sh $T/real-msg.part > /dev/null; mv $T/real-msg.part $T/real-msg
-  fi
+    corpus_tool; /tmp/m21/bin/pip install -q pyyaml
+    /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $1 --out $2.part \
+        --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 "${@:3}"
+    store_part $2
+  }
+  # The hidden-songs proxy's songs in MuseScore General.
+  msg_render $T/real-timgm $T/real-msg --max-tracks 80
   solo_all $T/real-msg $T/solo-real-msg
   # Real recordings (test only; never trained or tuned on): the recorded single notes of npm's
   # tonejs-instruments (pinned) and Debian's hydrogen-data drum kit play parts of the two
@@ -923,7 +930,7 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
     rm -rf $T/$1.part; /tmp/m21/bin/python training/tools/render_real_samples.py \
       --src $T/real-timgm --src $T/corpus-real-timgm --src $T/composer-people --samples $S \
       --out $T/$1.part "${@:2}"
-    bash scripts/compact-data.sh $T/$1.part > /dev/null; mv $T/$1.part $T/$1
+    store_part $T/$1
   }
   real_rec real-rec-solo --clips 100 --min-stems 1 --max-stems 1 --seed 1
   real_rec real-rec-mix --clips 100 --min-stems 2 --max-stems 4 --seed 2
@@ -949,14 +956,8 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
   fi
   # Their 759 stems played alone: one instrument of people's songs alone should light one meter.
   solo_all $T/gm-songs-timgm $T/solo-gm-songs-timgm
-  # The same songs stem by stem through FluidSynth with MuseScore General (a second unheard font).
-  if [ ! -d $T/gm-songs-msg ]; then
-    command -v fluidsynth >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-      $sudo apt-get install -y -qq --no-install-recommends fluidsynth musescore-general-soundfont; }
-    /tmp/m21/bin/python training/tools/render_with_fluidsynth.py --src $T/gm-songs-timgm \
-        --out $T/gm-songs-msg.part --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3
-    bash scripts/compact-data.sh $T/gm-songs-msg.part > /dev/null; mv $T/gm-songs-msg.part $T/gm-songs-msg
-  fi
+  # The same songs in MuseScore General (a second unheard font).
+  msg_render $T/gm-songs-timgm $T/gm-songs-msg
 fi
 
 if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
