@@ -13,7 +13,7 @@ use instrunet_training::eval::metrics::{evaluate, tune_thresholds};
 use instrunet_training::eval::predict::predict_with;
 use instrunet_training::eval::report::{predictions_csv, predictions_sidecar};
 use instrunet_training::eval::smooth::{
-    Smoothing, smooth_within_tracks, thresholds_tuned_on, track_runs,
+    Smoothing, segment_max, smooth_within_tracks, thresholds_tuned_on, track_runs,
 };
 use instrunet_training::eval::study::{SoundAlikePrograms, Study, alike_classes, stems_of};
 use instrunet_training::synth::compose::{compose, song_seed};
@@ -195,11 +195,12 @@ fn smoothing_tuning_study_sidecar_and_solo_set_on_rendered_tracks() {
     eprintln!("{flagged} sound-alike stems\n{}", study.markdown());
 
     // --predictions: the CSV and its sidecar agree row for row.
-    let csv = predictions_csv(&set, &probs, &set.labels, names, 1.024);
+    let csv = predictions_csv(&set, &set.track_of, &probs, &set.labels, names, 1.024);
     let folders: Vec<Option<String>> = vec![None; set.tracks.len()];
     let sidecar = predictions_sidecar(
         "p.csv",
         &set,
+        &set.track_of,
         names,
         1.024,
         smoothing,
@@ -221,6 +222,37 @@ fn smoothing_tuning_study_sidecar_and_solo_set_on_rendered_tracks() {
     }
     assert_eq!(&sidecar.classes, names);
     assert!(sidecar.classes.iter().any(|n| n.contains(' ')));
+
+    // --segments 3 with --predictions and --study: the rows are segments, each with its own
+    // track (this once indexed windows with segments' rows and panicked).
+    let (seg_probs, seg_labels, seg_track_of) =
+        segment_max(&probs, &set.labels, c, &set.track_of, 3);
+    let expected: usize = runs.iter().map(|r| r.len().div_ceil(3)).sum();
+    assert_eq!(seg_track_of.len(), expected);
+    let seg_csv = predictions_csv(&set, &seg_track_of, &seg_probs, &seg_labels, names, 3.072);
+    let seg_rows: Vec<&str> = seg_csv.lines().skip(1).collect();
+    assert_eq!(seg_rows.len(), expected);
+    assert!(seg_rows[1].contains(",3.072,"), "{}", seg_rows[1]);
+    let seg_sidecar = predictions_sidecar(
+        "s.csv",
+        &set,
+        &seg_track_of,
+        names,
+        3.072,
+        smoothing,
+        &tuned,
+        "weights",
+        &folders,
+        &stems,
+    );
+    assert_eq!(seg_sidecar.tracks.len(), 5);
+    for t in &seg_sidecar.tracks {
+        for row in &seg_rows[t.first_row..t.first_row + t.rows] {
+            assert!(row.starts_with(&format!("{},", t.name)), "{row}");
+        }
+    }
+    let seg_study = Study::compute(&seg_probs, &seg_labels, names, &tuned, &seg_track_of, None);
+    assert_eq!(seg_study.whole_tracks.tracks, 5);
 
     // data solo: one track per stem, each labelled with its own stem's class at most.
     let solo = root.join("solo");

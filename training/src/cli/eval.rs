@@ -295,7 +295,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         let mut s: ClassSubset = select(probs, set, spec)?;
         let c = s.names.len();
         s.probs = smooth_within_tracks(&s.probs, c, &set.track_of, args.smooth);
-        (s.probs, s.labels, _) = segment_max(&s.probs, &s.labels, c, &set.track_of, args.segments);
+        // With --segments the rows are segments: their tracks go with them.
+        let rows_track_of;
+        (s.probs, s.labels, rows_track_of) =
+            segment_max(&s.probs, &s.labels, c, &set.track_of, args.segments);
         if let (Some(t), Some(tp)) = (&tune, tune_probs) {
             let on = select(tp, &t.set, spec)?;
             s.thresholds = thresholds_tuned_on(
@@ -307,9 +310,9 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
                 args.segments,
             );
         }
-        anyhow::Ok(s)
+        anyhow::Ok((s, rows_track_of))
     };
-    let ours = scored(
+    let (ours, rows_track_of) = scored(
         &eval.ours,
         tune.as_ref().map(|t| t.ours.as_slice()),
         &weights.spec,
@@ -318,7 +321,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let baseline = match (&baseline_weights, &eval.baseline) {
         (Some(b), Some(probs)) => {
             let tune_probs = tune.as_ref().and_then(|t| t.baseline.as_deref());
-            let s = scored(probs, tune_probs, &b.spec)?;
+            let (s, _) = scored(probs, tune_probs, &b.spec)?;
             Some(evaluate(&s.probs, &s.labels, &s.names, &s.thresholds))
         }
         _ => None,
@@ -399,7 +402,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             &ours.labels,
             &ours.names,
             &ours.thresholds,
-            &set.track_of,
+            &rows_track_of,
             alike.as_deref(),
         )
     });
@@ -431,8 +434,17 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if let (Some(path), Some(side), Some((folders, stems))) = (&args.predictions, &sidecar, &stems)
     {
         let mel = &weights.spec.mel;
-        let stride_s = (args.data.stride * mel.hop_length) as f64 / mel.sample_rate as f64;
-        let csv = predictions_csv(set, &ours.probs, &ours.labels, &ours.names, stride_s);
+        // Seconds between the starts of a track's rows: windows, or segments of them.
+        let stride_s = (args.data.stride * args.segments.max(1) * mel.hop_length) as f64
+            / mel.sample_rate as f64;
+        let csv = predictions_csv(
+            set,
+            &rows_track_of,
+            &ours.probs,
+            &ours.labels,
+            &ours.names,
+            stride_s,
+        );
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
         let name = path
             .file_name()
@@ -440,6 +452,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         let sidecar = predictions_sidecar(
             &name,
             set,
+            &rows_track_of,
             &ours.names,
             stride_s,
             args.smooth,

@@ -117,11 +117,13 @@ pub(crate) fn csv_field(text: &str) -> String {
     }
 }
 
-/// Every window's probabilities and labels as CSV: `track,song,start_s`, then `p_<class>` and
-/// `y_<class>` per class. Windows are in track order, so a window's start is its place within its
-/// track times `stride_s`.
+/// Every row's probabilities and labels as CSV: `track,song,start_s`, then `p_<class>` and
+/// `y_<class>` per class. A row is a window of `set`, or a segment of its windows (`eval
+/// --segments`); `track_of` gives each row's track. Rows are in track order, so a row's start is
+/// its place within its track times `stride_s` (seconds between rows).
 pub fn predictions_csv(
     set: &WindowSet,
+    track_of: &[u32],
     probs: &[f32],
     labels: &[f32],
     names: &[String],
@@ -134,8 +136,8 @@ pub fn predictions_csv(
     }
     out.push('\n');
     let mut place = 0usize;
-    for (i, &t) in set.track_of.iter().enumerate() {
-        place = if i > 0 && set.track_of[i - 1] == t {
+    for (i, &t) in track_of.iter().enumerate() {
+        place = if i > 0 && track_of[i - 1] == t {
             place + 1
         } else {
             0
@@ -168,7 +170,7 @@ pub struct PredictionsSidecar {
     pub csv: String,
     /// Class names, in the CSV's column order (`p_`/`y_` pairs).
     pub classes: Vec<String>,
-    /// Seconds between the starts of consecutive windows of a track.
+    /// Seconds between the starts of consecutive rows of a track (windows, or segments).
     pub stride_s: f64,
     /// The CSV's probabilities are after this averaging of neighbouring windows.
     pub smoothing: Smoothing,
@@ -195,12 +197,13 @@ pub struct SidecarTrack {
     pub stems: Vec<StemInfo>,
 }
 
-/// The sidecar of [`predictions_csv`] for the same set: `folders` and `stems` per track of
-/// `set.tracks` (empty when unknown).
+/// The sidecar of [`predictions_csv`] for the same set and rows (`track_of`): `folders` and
+/// `stems` per track of `set.tracks` (empty when unknown).
 #[allow(clippy::too_many_arguments)]
 pub fn predictions_sidecar(
     csv: &str,
     set: &WindowSet,
+    track_of: &[u32],
     names: &[String],
     stride_s: f64,
     smoothing: Smoothing,
@@ -209,10 +212,10 @@ pub fn predictions_sidecar(
     folders: &[Option<String>],
     stems: &[Vec<StemInfo>],
 ) -> PredictionsSidecar {
-    let tracks = track_runs(&set.track_of)
+    let tracks = track_runs(track_of)
         .into_iter()
         .map(|run| {
-            let t = set.track_of[run.start] as usize;
+            let t = track_of[run.start] as usize;
             SidecarTrack {
                 name: set.tracks[t].clone(),
                 song: set.track_songs[t].clone(),
@@ -261,6 +264,7 @@ mod tests {
         let labels = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
         let csv = predictions_csv(
             &set,
+            &set.track_of,
             &probs,
             &labels,
             &["Synth Pad".into(), "Bass".into()],
@@ -297,6 +301,7 @@ mod tests {
         let s = predictions_sidecar(
             "p.csv",
             &set,
+            &set.track_of,
             &["Synth Pad".into()],
             1.024,
             "1:1".parse().unwrap(),
