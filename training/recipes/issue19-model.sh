@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|data23|train23|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (stored as FLAC, scripts/compact-data.sh: 14 GB at 16 kHz with stems;
 # 18 GB with `train8`'s and `corpus-val`'s, 10 GB more for `tests`, and 10 GB of cached windows once
@@ -185,7 +185,7 @@ calibrate_run() {
 # ARGS after the third go to `train`.
 run9_schedule() {
   local DATA resume=()
-  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val; do echo --data $D/$d; done)
+  DATA=$(for d in ${RUN3_ROOTS/family /} nm48 real48 corpus2 corpus-val ${EXTRA_ROOTS:-}; do echo --data $D/$d; done)
   [ -f $R/$1.ckpt.safetensors ] && resume=(--resume)
   $bin train --init $R/$1-init.safetensors $DATA --out $R/$1.safetensors \
       --epochs ${EPOCHS:-10} --steps-per-epoch 1500 --lr ${LR:-0.0003} --mix-probability 0.3 --patience 10 \
@@ -829,6 +829,29 @@ if [ "$WHAT" = train22 ]; then
       --weights $R/v23.safetensors --out $R/v24x.safetensors \
       --describe "issue 19: the mean of the thirteenth, the fourteenth and the best epochs of runs 20 and 21 (the fourteenth trained on with seeds 20 and 21)"
   calibrate_run v24x
+fi
+if [ "$WHAT" = data23 ] || [ "$WHAT" = train23 ]; then
+  # Songs with doubled parts: in people's General MIDI songs (the game-songs proxy's 109) 38 % of
+  # melodic stems share at least half of their notes (pitch class and onset) with a stem of
+  # another class and 21 % at least 80 %; in the composer's songs 13-18 % and 4-6 %, in the
+  # arranged corpus pieces 3 % and 2 % (training/tools/doubling_share.py). `synth --doubling`
+  # (new) gives a share of songs one to three parts copying another part's notes onto another
+  # class, in unison or octaves. 1 200 composer songs, people's roles and production effects as
+  # `data`'s, half of them with doublings: 1 000 at even priors, 200 at real priors (about 20
+  # minutes on 2 cores; `data23` makes only these).
+  for s in 1501 1502 1503 1504 1505; do
+    synth_batch $D/dbl/train $(( (s - 1501) * 200 + 1 )) 200 --seed $s --doubling 0.5
+  done
+  synth_batch $D/dbl/train 1001 200 --priors real --seed 1511 --doubling 0.5
+fi
+if [ "$WHAT" = train23 ]; then
+  # Run 22: the fourteenth trained on as runs 20 and 21 trained it (a warm restart at half run
+  # 9's learning rate, 6 epochs, every epoch kept; seed 22) with the doubled songs beside run
+  # 9's data, judged on the same validation: runs 20 and 21 are its controls (the same schedule
+  # without them). Needs what `train17` needs and `data23`.
+  [ -f $R/v25-init.safetensors ] || cp training/runs/issue19-v21/v21-calibrated.safetensors $R/v25-init.safetensors
+  EXTRA_ROOTS=dbl EPOCHS=6 LR=0.00015 run9_schedule v25 22 "issue 19 run 22: the fourteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 22) on run 9's data and 1 200 composer songs with doubled parts, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 1
 fi
 if [ "$WHAT" = recalibrate ]; then
   # The eighth model's network (run 2's best weights, in git) with its thresholds tuned again on

@@ -12,12 +12,14 @@
 //! Time inside the composer is counted in sixteenth notes ("steps"); the MIDI file has 480 ticks
 //! per quarter note (120 per step) and one tempo.
 
+mod doubling;
 mod form;
 mod orchestration;
 mod parts;
 mod song;
 mod theory;
 
+pub use doubling::add_doublings;
 pub use form::{Meter, Section, SectionKind, Style};
 pub use orchestration::{ClassPriors, REAL_SHARES, Roles, arrange, people_roles};
 pub use song::{Part, Role, Song, StepNote};
@@ -125,6 +127,16 @@ pub fn compose_with(seed: u64, priors: ClassPriors, roles: Roles) -> Song {
     // A part the plan left silent everywhere would label nothing: drop it.
     parts.retain(|p| !p.notes.is_empty());
     song.parts = parts;
+    song
+}
+
+/// [`compose_with`]'s song, then, with chance `doubling`, one to three parts doubling others
+/// ([`add_doublings`]). The doublings are drawn from a stream of their own: the song's other
+/// parts are those of the same seed without them (and with `doubling` 0 it is that song).
+pub fn compose_doubled(seed: u64, priors: ClassPriors, roles: Roles, doubling: f64) -> Song {
+    let mut song = compose_with(seed, priors, roles);
+    let mut rng = StdRng::seed_from_u64(song_seed(seed, 0xd0b1));
+    add_doublings(&mut song, priors, doubling, &mut rng);
     song
 }
 

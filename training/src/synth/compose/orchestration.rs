@@ -284,7 +284,7 @@ pub fn people_roles(class: InstrumentClass) -> &'static [(Role, f64)] {
 
 /// The programs people use for a class in a role: the family arranger's choice for its roles,
 /// the class's whole program range otherwise (a marimba riff, an ocarina pad, a lead bass).
-fn people_programs(class: InstrumentClass, role: Role) -> Vec<u32> {
+pub(super) fn people_programs(class: InstrumentClass, role: Role) -> Vec<u32> {
     use InstrumentClass as C;
     use Role as R;
     match (class, role) {
@@ -309,7 +309,7 @@ fn people_programs(class: InstrumentClass, role: Role) -> Vec<u32> {
     }
 }
 
-fn draw_weighted<T: Copy>(rng: &mut StdRng, options: &[(T, f64)]) -> T {
+pub(super) fn draw_weighted<T: Copy>(rng: &mut StdRng, options: &[(T, f64)]) -> T {
     let total: f64 = options.iter().map(|(_, w)| w).sum();
     let mut r = rng.random_range(0.0..total);
     for (o, w) in options {
@@ -322,7 +322,7 @@ fn draw_weighted<T: Copy>(rng: &mut StdRng, options: &[(T, f64)]) -> T {
 }
 
 /// How often a class is drawn under `priors` (even: every class alike).
-fn class_weight(class: InstrumentClass, priors: ClassPriors) -> f64 {
+pub(super) fn class_weight(class: InstrumentClass, priors: ClassPriors) -> f64 {
     match priors {
         ClassPriors::Even => 1.0,
         ClassPriors::Real => {
