@@ -66,8 +66,9 @@ pub(crate) struct SynthArgs {
     /// Share of composed songs (0-1) given one to three parts that double another part's notes on
     /// another class, in unison or an octave away (a flute over the violins, a riff on guitar and
     /// bass, organ and strings on one chord), as people's General MIDI songs do (21 % of their
-    /// melodic stems share 80 % of their notes with another class's, the composer's 4-6 %). Drawn from a stream of their own: the song's other parts are those of the
-    /// same seed without it. 0 (the default): no doubling, as every set before issue 19's run 22.
+    /// melodic stems share 80 % of their notes with another class's, the composer's 4-6 %).
+    /// Drawn from a stream of their own: the song's other parts are those of the same seed
+    /// without it. 0 (the default): no doubling, as every set before issue 19's run 22.
     #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability, conflicts_with = "midi_dir")]
     doubling: f64,
     /// Seed for the songs, the per-stem font choice and the timbre variation.

@@ -14,6 +14,7 @@ use super::orchestration::{
     ClassPriors, class_weight, draw_weighted, people_programs, people_roles, program_range,
 };
 use super::song::{Part, Song};
+use super::theory::fit;
 
 /// The most doubling parts one song gets.
 const MAX_DOUBLINGS: usize = 3;
@@ -72,7 +73,7 @@ fn doubling_of(
     let class = draw_weighted(rng, &options);
     let programs = people_programs(class, source.role);
     let program = programs[rng.random_range(0..programs.len())];
-    let (lo, hi) = program_range(program);
+    let range = program_range(program);
     let octave = draw_weighted(rng, &[(0i32, 0.5), (12, 0.3), (-12, 0.2)]);
     let velocity_scale = rng.random_range(0.6..1.0);
     // The whole part, or only some of its sections (a chorus doubled, a verse left alone);
@@ -105,15 +106,8 @@ fn doubling_of(
         .iter()
         .filter(|n| in_kept(&kept, n.start))
         .map(|n| {
-            let mut key = n.key as i32 + octave;
-            while key < lo && key + 12 <= 127 {
-                key += 12;
-            }
-            while key > hi && key - 12 >= 0 {
-                key -= 12;
-            }
             let mut doubled = *n;
-            doubled.key = key.clamp(0, 127) as u8;
+            doubled.key = fit(n.key as i32 + octave, range).clamp(0, 127) as u8;
             doubled.velocity = ((n.velocity as f64 * velocity_scale).round() as u8).clamp(1, 127);
             doubled
         })
