@@ -29,6 +29,9 @@ pub fn add_doublings(song: &mut Song, priors: ClassPriors, share: f64, rng: &mut
     if share <= 0.0 || !rng.random_bool(share.min(1.0)) {
         return;
     }
+    // Free channels, the lowest taken first (stems render in channel order, so a doubling part
+    // can come before the drum kit on 9 and change the kit's draws: the same seed without
+    // doubling keeps every melodic stem's font and settings, not always the kit's).
     let mut free: Vec<u8> = (0..16u8)
         .rev()
         .filter(|&c| c != 9 && song.parts.iter().all(|p| p.channel != c))
