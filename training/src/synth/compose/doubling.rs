@@ -31,7 +31,7 @@ pub fn add_doublings(song: &mut Song, priors: ClassPriors, share: f64, rng: &mut
     }
     // Free channels, the lowest taken first (stems render in channel order, so a doubling part
     // can come before the drum kit on 9 and change the kit's draws: the same seed without
-    // doubling keeps every melodic stem's font and settings, not always the kit's).
+    // doubling keeps every melodic stem's font and settings, not always the kit's or the mix's).
     let mut free: Vec<u8> = (0..16u8)
         .rev()
         .filter(|&c| c != 9 && song.parts.iter().all(|p| p.channel != c))
