@@ -860,9 +860,9 @@ fi
 if [ "$WHAT" = data23c ] || [ "$WHAT" = train23c ]; then
   # Run 22's control data: the same 1 200 songs (same seeds) without their doubling parts, so
   # that run 22's gain can be split into the doubling and the count of new songs. A song's
-  # stems keep their fonts and settings where the doubling parts came after them in channel
-  # order (they take the lowest free channels, so a drum kit's and the mix's draws can differ). About 20
-  # minutes on 2 cores; `data23c` makes only these.
+  # melodic stems keep their fonts and settings (the doubling parts come after them in channel
+  # order; a drum kit's and the mix's draws can differ). About 20 minutes on 2 cores; `data23c`
+  # makes only these.
   for s in 1501 1502 1503 1504 1505; do
     synth_batch $D/dbl0/train $(( (s - 1501) * 200 + 1 )) 200 --seed $s
   done
