@@ -76,6 +76,17 @@ def doubled_share(notes, other):
     return hit / len(notes)
 
 
+def best_doubling(stems):
+    """{stem: the largest share of its notes that one stem of another class doubles}."""
+    return {
+        name: max(
+            (doubled_share(notes, o) for n, (c, o) in stems.items() if n != name and c != cls),
+            default=0.0,
+        )
+        for name, (cls, notes) in stems.items()
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", nargs="+", type=pathlib.Path, help="Slakh-format folders")
@@ -96,11 +107,8 @@ def main():
             stems = track_stems(track)
         except (OSError, ValueError, yaml.YAMLError, EOFError) as e:
             sys.exit(f"error: {track}: {e}")
-        for name, (cls, notes) in stems.items():
-            best = max(
-                (doubled_share(notes, o) for n, (c, o) in stems.items() if n != name and c != cls),
-                default=0.0,
-            )
+        for name, best in best_doubling(stems).items():
+            cls = stems[name][0]
             total[cls] += 1
             half[cls] += best >= 0.5
             most[cls] += best >= 0.8

@@ -8,6 +8,10 @@ it. Reads the CSV and the JSON that `eval --predictions FILE.csv` writes beside 
 each track's rows and stems).
 
     python3 training/tools/program_auc.py --class Pipe predictions.csv
+
+With `--by doubling` the windows are grouped instead by whether the class's stems in the track
+are doubled by a stem of another class in at least half of their notes (doubling_share.py's
+measure, from each track's MIDI; needs mido and pyyaml): doubled, undoubled or partly doubled.
 """
 
 import argparse
@@ -22,10 +26,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ensemble_predictions import load, roc_auc  # noqa: E402
 
 
+def doubling_group(track, cls):
+    """Whether `cls`'s stems in a sidecar track are doubled (doubling_share.py's measure)."""
+    import pathlib
+
+    import doubling_share
+
+    if not track.get("folder"):
+        sys.exit(f"error: {track['name']}: the sidecar names no folder to read its MIDI from")
+    stems = doubling_share.track_stems(pathlib.Path(track["folder"]))
+    doubled = [best >= 0.5 for name, best in doubling_share.best_doubling(stems).items()
+               if stems[name][0] == cls]
+    if not doubled:
+        return "no stem of 8+ notes"
+    return "doubled" if all(doubled) else "undoubled" if not any(doubled) else "partly doubled"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--class", dest="cls", required=True, help="class name, e.g. Pipe")
     ap.add_argument("csv", help="an `instrunet eval --predictions` CSV (its .json beside it)")
+    ap.add_argument("--by", choices=["programs", "doubling"], default="programs",
+                    help="group the playing windows by the stems' programs (default) or doubling")
     args = ap.parse_args()
     try:
         names, tracks, probs, labels = load(args.csv)
@@ -41,7 +63,10 @@ def main():
     groups = collections.defaultdict(list)
     negatives = []
     for t in meta["tracks"]:
-        programs = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
+        if args.by == "doubling":
+            programs = (doubling_group(t, args.cls),)
+        else:
+            programs = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
         for row in range(t["first_row"], t["first_row"] + t["rows"]):
             if labels[row, c] > 0:
                 groups[programs].append((probs[row, c], t["name"]))
@@ -52,7 +77,7 @@ def main():
     auc = roc_auc(np.concatenate([positives, negatives]),
                   np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))]))
     print(f"{args.cls}: {len(positives)} windows playing, {len(negatives)} not; ROC-AUC {auc:.3f}")
-    print("| Programs | Windows | Tracks | Mean probability | ROC-AUC against all negatives |")
+    print(f"| {'Programs' if args.by == 'programs' else 'Stems'} | Windows | Tracks | Mean probability | ROC-AUC against all negatives |")
     print("|---|---:|---:|---:|---:|")
     for programs, rows in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         p = np.array([x for x, _ in rows])
