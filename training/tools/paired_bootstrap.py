@@ -14,7 +14,6 @@ tell the two apart on that metric.
 """
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -25,15 +24,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ensemble_predictions import load  # noqa: E402
 
 
-def thresholds_of(csv_path, names):
-    """The thresholds in the sidecar JSON `eval --predictions` writes beside the CSV."""
+def sidecar(csv_path, names):
+    """The thresholds and each row's song, from the JSON `eval --predictions` writes beside the
+    CSV."""
     meta_path = os.path.splitext(csv_path)[0] + ".json"
     with open(meta_path) as f:
         meta = json.load(f)
     # The CSV's column names write spaces as underscores.
     if [c.replace(" ", "_") for c in meta.get("classes", [])] != names:
         raise ValueError(f"{meta_path}: classes {meta.get('classes')} differ from the CSV's {names}")
-    return np.array(meta["thresholds"], dtype=np.float64)
+    songs = [t["song"] for t in meta["tracks"] for _ in range(t["rows"])]
+    return np.array(meta["thresholds"], dtype=np.float64), songs
 
 
 def weighted_ap(scores, positive, weights):
@@ -88,10 +89,10 @@ def main():
         names_new, tracks_new, new_p, labels_new = load(args.new)
         if names_new != names or tracks_new != tracks or not np.array_equal(labels, labels_new):
             raise ValueError(f"{args.base} and {args.new} are not the same set's rows")
-        base_t = thresholds_of(args.base, names)
-        new_t = thresholds_of(args.new, names)
-        with open(args.base, newline="") as f:
-            songs = [row[1] for row in list(csv.reader(f))[1:]]
+        base_t, songs = sidecar(args.base, names)
+        new_t, _ = sidecar(args.new, names)
+        if len(songs) != len(tracks):
+            raise ValueError(f"{args.base}: its sidecar's tracks hold {len(songs)} rows, the CSV {len(tracks)}")
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"error: {e}")
     if args.resamples < 1:

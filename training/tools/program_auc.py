@@ -64,12 +64,12 @@ def main():
     negatives = []
     for t in meta["tracks"]:
         if args.by == "doubling":
-            programs = (doubling_group(t, args.cls),)
+            group = (doubling_group(t, args.cls),)
         else:
-            programs = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
+            group = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
         for row in range(t["first_row"], t["first_row"] + t["rows"]):
             if labels[row, c] > 0:
-                groups[programs].append((probs[row, c], t["name"]))
+                groups[group].append((probs[row, c], t["name"]))
             else:
                 negatives.append(probs[row, c])
     negatives = np.array(negatives)
@@ -79,12 +79,12 @@ def main():
     print(f"{args.cls}: {len(positives)} windows playing, {len(negatives)} not; ROC-AUC {auc:.3f}")
     print(f"| {'Programs' if args.by == 'programs' else 'Stems'} | Windows | Tracks | Mean probability | ROC-AUC against all negatives |")
     print("|---|---:|---:|---:|---:|")
-    for programs, rows in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+    for group, rows in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         p = np.array([x for x, _ in rows])
         a = roc_auc(np.concatenate([p, negatives]),
                     np.concatenate([np.ones(len(p)), np.zeros(len(negatives))]))
         n_tracks = len({t for _, t in rows})
-        label = " + ".join(str(x) for x in programs) or "(none: label without a stem)"
+        label = " + ".join(str(x) for x in group) or "(none: label without a stem)"
         print(f"| {label} | {len(p)} | {n_tracks} | {p.mean():.2f} | {a:.3f} |")
 
 
