@@ -951,6 +951,16 @@ $T/corpus-family to export the test pieces again" >&2; exit 1; }
     corpus_test $T/corpus-real-timgm-played $T/excluded-real-played --priors real --seed 1302 \
         $TIM --performance 1
   fi
+  # The corpus proxy's pieces, arrangements and fonts again with doubled parts (`--doubling 0.5`:
+  # half the pieces get one to three stems doubling an arranged voice on another class), as
+  # people's songs double and score pieces rarely do: corpus-real-timgm's stems are these' first
+  # ones, note for note. 12 minutes on 2 cores beside other work.
+  if [ ! -d $T/corpus-real-timgm-dbl ]; then
+    [ -d $D/corpus-new-test ] || { echo "tests: $D/corpus-new-test is missing: delete \
+$T/corpus-family to export the test pieces again" >&2; exit 1; }
+    corpus_test $T/corpus-real-timgm-dbl $T/excluded-real-dbl --priors real --seed 1302 $TIM \
+        --doubling 0.5
+  fi
   # Non-music: the 60 tracks of the shipped model's measurement (48 kHz) and 40 more.
   synth $T/non-music-48k --non-music --tracks 60 --seed 7 --sample-rate 48000
   synth $T/non-music --non-music --tracks 40 --seed 943
@@ -1044,6 +1054,7 @@ if [ "$WHAT" = eval ] || [ "$WHAT" = all ]; then
     ev corpus-real-timgm-seg --data $T/corpus-real-timgm --segments 3
     ev real-timgm-played-seg --data $T/real-timgm-played --segments 3
     ev corpus-real-timgm-played-seg --data $T/corpus-real-timgm-played --segments 3
+    ev corpus-real-timgm-dbl-seg --data $T/corpus-real-timgm-dbl --segments 3
     ev solo-family --data $T/solo-family
     ev solo-real-timgm --data $T/solo-real-timgm
     ev non-music-48k --data $T/non-music-48k

@@ -63,13 +63,14 @@ pub(crate) struct SynthArgs {
     /// fonts' own sound, as every set before issue 19's run 15.
     #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability)]
     formant_shift: f64,
-    /// Share of composed songs (0-1) given one to three parts that double another part's notes on
-    /// another class, in unison or an octave away (a flute over the violins, a riff on guitar and
-    /// bass, organ and strings on one chord), as people's General MIDI songs do (21 % of their
-    /// melodic stems share 80 % of their notes with another class's, the composer's 4-6 %).
-    /// Drawn from a stream of their own: the song's other parts are those of the same seed
-    /// without it. 0 (the default): no doubling, as every set before issue 19's run 22.
-    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability, conflicts_with = "midi_dir")]
+    /// Share of composed songs (or --arrange'd pieces) (0-1) given one to three parts that double
+    /// another part's notes on another class, in unison or an octave away (a flute over the
+    /// violins, a riff on guitar and bass, organ and strings on one chord), as people's General
+    /// MIDI songs do (21 % of their melodic stems share 80 % of their notes with another class's,
+    /// the composer's 4-6 %, arranged corpus pieces 2 %). Drawn from a stream of their own: the
+    /// song's other parts are those of the same seed without it. 0 (the default): no doubling,
+    /// as every set before issue 19's run 22.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::common::probability)]
     doubling: f64,
     /// Seed for the songs, the per-stem font choice and the timbre variation.
     #[arg(long, default_value_t = 1)]
@@ -90,11 +91,15 @@ enum SynthJob {
 
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use instrunet_training::synth::compose::{
-        ClassPriors, Roles, arrange, compose_doubled, song_seed,
+        ClassPriors, Roles, arrange_doubled, compose_doubled, song_seed,
     };
     anyhow::ensure!(
         args.midi_dir.is_none() || args.arrange || args.priors == "even",
         "--priors applies to composed songs and to --arrange, not to MIDI files rendered as written"
+    );
+    anyhow::ensure!(
+        args.midi_dir.is_none() || args.arrange || args.doubling == 0.0,
+        "--doubling applies to composed songs and to --arrange, not to MIDI files rendered as written"
     );
     let priors = if args.priors == "real" {
         ClassPriors::Real
@@ -209,11 +214,12 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                     .map_err(|e| format!("{}: {e}", file.display()))
                     .and_then(|bytes| {
                         if args.arrange {
-                            Ok(stems_to_midi(&arrange(
+                            Ok(stems_to_midi(&arrange_doubled(
                                 &stems_from_midi_tracks(&bytes)?,
                                 render_seed,
                                 priors,
                                 roles,
+                                args.doubling,
                             )))
                         } else {
                             Ok(bytes)

@@ -8,13 +8,16 @@
 //! the same times and pitches: a model that never met that misses it.
 
 use instrunet_model::InstrumentClass;
-use rand::{Rng, rngs::StdRng};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::orchestration::{
-    ClassPriors, class_weight, draw_weighted, people_programs, people_roles, program_range,
+    ClassPriors, Roles, arrange_with_roles, class_weight, draw_weighted, people_programs,
+    people_roles, program_range,
 };
-use super::song::{Part, Song};
+use super::song::{Part, Role, Song};
+use super::song_seed;
 use super::theory::fit;
+use crate::synth::midi::{Note, StemNotes};
 
 /// The most doubling parts one song gets.
 const MAX_DOUBLINGS: usize = 3;
@@ -52,6 +55,69 @@ pub fn add_doublings(song: &mut Song, priors: ClassPriors, share: f64, rng: &mut
     song.parts.extend(added);
 }
 
+/// How a doubling part sounds: its class, program, octave move and velocity scale.
+struct DoublingVoice {
+    class: InstrumentClass,
+    program: u32,
+    octave: i32,
+    velocity_scale: f64,
+}
+
+impl DoublingVoice {
+    /// A class other than `source_class` that people give `role`, drawn by `priors` and by how
+    /// often they give it the role, on one of its programs for it, in unison or an octave up or
+    /// down, a little softer or as loud; `None` when no other class takes the role.
+    fn draw(
+        source_class: InstrumentClass,
+        role: Role,
+        priors: ClassPriors,
+        rng: &mut StdRng,
+    ) -> Option<Self> {
+        let options: Vec<(InstrumentClass, f64)> = InstrumentClass::ALL
+            .into_iter()
+            .filter(|&c| c != source_class && c != InstrumentClass::Drums)
+            .filter_map(|c| {
+                let fit = people_roles(c).iter().find(|(r, _)| *r == role)?;
+                Some((c, class_weight(c, priors) * fit.1))
+            })
+            .filter(|&(_, w)| w > 0.0)
+            .collect();
+        if options.is_empty() {
+            return None;
+        }
+        let class = draw_weighted(rng, &options);
+        let programs = people_programs(class, role);
+        let program = programs[rng.random_range(0..programs.len())];
+        let octave = draw_weighted(rng, &[(0i32, 0.5), (12, 0.3), (-12, 0.2)]);
+        let velocity_scale = rng.random_range(0.6..1.0);
+        Some(Self {
+            class,
+            program,
+            octave,
+            velocity_scale,
+        })
+    }
+
+    /// `key` moved by the octave, then by octaves into the program's range.
+    fn key(&self, key: u8) -> u8 {
+        fit(key as i32 + self.octave, program_range(self.program)).clamp(0, 127) as u8
+    }
+
+    fn velocity(&self, velocity: u8) -> u8 {
+        ((velocity as f64 * self.velocity_scale).round() as u8).clamp(1, 127)
+    }
+}
+
+/// Which of `spans` a doubling plays in: all of them, or (half the time) each with chance a half
+/// (a chorus doubled, a verse left alone).
+fn draw_kept_spans(spans: usize, rng: &mut StdRng) -> Vec<bool> {
+    if rng.random_bool(0.5) {
+        vec![true; spans]
+    } else {
+        (0..spans).map(|_| rng.random_bool(0.5)).collect()
+    }
+}
+
 /// A part doubling `source` on `channel`, or `None` when no other class takes its role or
 /// too few notes are left.
 fn doubling_of(
@@ -61,33 +127,10 @@ fn doubling_of(
     channel: u8,
     rng: &mut StdRng,
 ) -> Option<Part> {
-    let options: Vec<(InstrumentClass, f64)> = InstrumentClass::ALL
-        .into_iter()
-        .filter(|&c| c != source.class && c != InstrumentClass::Drums)
-        .filter_map(|c| {
-            let role = people_roles(c).iter().find(|(r, _)| *r == source.role)?;
-            Some((c, class_weight(c, priors) * role.1))
-        })
-        .filter(|&(_, w)| w > 0.0)
-        .collect();
-    if options.is_empty() {
-        return None;
-    }
-    let class = draw_weighted(rng, &options);
-    let programs = people_programs(class, source.role);
-    let program = programs[rng.random_range(0..programs.len())];
-    let range = program_range(program);
-    let octave = draw_weighted(rng, &[(0i32, 0.5), (12, 0.3), (-12, 0.2)]);
-    let velocity_scale = rng.random_range(0.6..1.0);
-    // The whole part, or only some of its sections (a chorus doubled, a verse left alone);
-    // the whole part where the sections drawn hold too few of its notes.
-    let mut kept: Vec<bool> = if rng.random_bool(0.5) {
-        vec![true; song.sections.len()]
-    } else {
-        (0..song.sections.len())
-            .map(|_| rng.random_bool(0.5))
-            .collect()
-    };
+    let voice = DoublingVoice::draw(source.class, source.role, priors, rng)?;
+    // The whole part, or only some of its sections; the whole part where the sections drawn
+    // hold too few of its notes.
+    let mut kept = draw_kept_spans(song.sections.len(), rng);
     let section_of = |step: f64| {
         song.sections
             .iter()
@@ -110,8 +153,8 @@ fn doubling_of(
         .filter(|n| in_kept(&kept, n.start))
         .map(|n| {
             let mut doubled = *n;
-            doubled.key = fit(n.key as i32 + octave, range).clamp(0, 127) as u8;
-            doubled.velocity = ((n.velocity as f64 * velocity_scale).round() as u8).clamp(1, 127);
+            doubled.key = voice.key(n.key);
+            doubled.velocity = voice.velocity(n.velocity);
             doubled
         })
         .collect();
@@ -125,8 +168,8 @@ fn doubling_of(
         .map(|(&a, &k)| a && k)
         .collect();
     Some(Part {
-        class,
-        program,
+        class: voice.class,
+        program: voice.program,
         role: source.role,
         channel,
         active,
@@ -134,6 +177,87 @@ fn doubling_of(
         register: source.register,
         density: source.density,
     })
+}
+
+/// How many stretches of equal length an arranged piece is cut into for doubling some of them
+/// (a score piece has no sections; a quarter of a chorale is about a phrase or two).
+const PIECE_SPANS: usize = 4;
+
+/// [`arrange`]'s arrangement of a piece's stems, then, with chance `share`, one to three stems
+/// doubling arranged melodic stems as [`add_doublings`] doubles a song's parts: another class
+/// that people give the stem's role, in unison or octaves, softer or as loud, all of the piece
+/// or some quarters of it, each on a channel no stem uses (none left: no more doubling). The
+/// doublings draw from a stream of their own: the other stems are `arrange`'s exactly (and with
+/// `share` 0 it is that arrangement). Score pieces double one another's voices rarely (3 % of
+/// arranged corpus stems share half their notes with another class's, people's songs 38 %).
+pub fn arrange_doubled(
+    stems: &[StemNotes],
+    seed: u64,
+    priors: ClassPriors,
+    roles: Roles,
+    share: f64,
+) -> Vec<StemNotes> {
+    let arranged = arrange_with_roles(stems, seed, priors, roles);
+    let mut rng = StdRng::seed_from_u64(song_seed(seed, 0xd0b1));
+    let mut out: Vec<StemNotes> = arranged.iter().map(|(s, _)| s.clone()).collect();
+    if share <= 0.0 || !rng.random_bool(share.min(1.0)) {
+        return out;
+    }
+    let end = stems
+        .iter()
+        .flat_map(|s| s.notes.iter().map(|n| n.end))
+        .fold(0.0f64, f64::max);
+    let span_of =
+        |start: f64| ((start / end.max(1e-9) * PIECE_SPANS as f64) as usize).min(PIECE_SPANS - 1);
+    let mut free: Vec<u8> = (0..16u8)
+        .rev()
+        .filter(|&c| c != 9 && out.iter().all(|s| s.channel != c))
+        .collect();
+    let mut sources: Vec<usize> = (0..arranged.len())
+        .filter(|&i| arranged[i].1.is_some() && arranged[i].0.notes.len() >= 4)
+        .collect();
+    let wanted = 1 + rng.random_bool(0.5) as usize + rng.random_bool(0.25) as usize;
+    let mut added = Vec::new();
+    while added.len() < wanted.min(MAX_DOUBLINGS) && !sources.is_empty() {
+        let (source, role) = &arranged[sources.swap_remove(rng.random_range(0..sources.len()))];
+        let Some(&channel) = free.last() else { break };
+        let Some(role) = *role else { continue };
+        let Ok(source_class) = InstrumentClass::from_stem(source.program, false) else {
+            continue;
+        };
+        let Some(voice) = DoublingVoice::draw(source_class, role, priors, &mut rng) else {
+            continue;
+        };
+        let mut kept = draw_kept_spans(PIECE_SPANS, &mut rng);
+        if source
+            .notes
+            .iter()
+            .filter(|n| kept[span_of(n.start)])
+            .count()
+            < 4
+        {
+            kept = vec![true; PIECE_SPANS];
+        }
+        let notes: Vec<Note> = source
+            .notes
+            .iter()
+            .filter(|n| kept[span_of(n.start)])
+            .map(|n| Note {
+                key: voice.key(n.key),
+                velocity: voice.velocity(n.velocity),
+                ..*n
+            })
+            .collect();
+        free.pop();
+        added.push(StemNotes {
+            channel,
+            program: voice.program,
+            is_drum: false,
+            notes,
+        });
+    }
+    out.extend(added);
+    out
 }
 
 #[cfg(test)]
@@ -264,5 +388,111 @@ mod tests {
             })
             .count();
         assert!((70..130).contains(&half), "{half} of 200 at a share of 0.5");
+    }
+
+    /// A four-voice piece as a score export gives it: one line per channel, all on program 0,
+    /// 32 notes over 16 seconds.
+    fn piece() -> Vec<StemNotes> {
+        [(36u8, 48u8), (52, 62), (60, 70), (67, 79)]
+            .into_iter()
+            .enumerate()
+            .map(|(channel, (lo, hi))| StemNotes {
+                channel: channel as u8,
+                program: 0,
+                is_drum: false,
+                notes: (0..32)
+                    .map(|i| Note {
+                        start: i as f64 * 0.5,
+                        end: i as f64 * 0.5 + 0.45,
+                        key: lo + (i as u8 * 5 % (hi - lo + 1)),
+                        velocity: 70 + (i as u8 % 5) * 10,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn arranged_pieces_double_voices_onto_other_classes() {
+        use super::super::arrange;
+        use crate::synth::midi::stems_to_midi;
+        let piece = piece();
+        let (mut doubled, mut doublings, mut partial) = (0, 0, 0);
+        let mut classes = std::collections::BTreeSet::new();
+        for seed in 0..100 {
+            let plain = arrange(&piece, seed, ClassPriors::Real, Roles::People);
+            // No doubling: exactly the arrangement.
+            assert_eq!(
+                arrange_doubled(&piece, seed, ClassPriors::Real, Roles::People, 0.0),
+                plain
+            );
+            let out = arrange_doubled(&piece, seed, ClassPriors::Real, Roles::People, 1.0);
+            // The arranged stems come first, untouched.
+            assert_eq!(&out[..plain.len()], &plain[..]);
+            let added = &out[plain.len()..];
+            assert!(added.len() <= MAX_DOUBLINGS, "seed {seed}");
+            doubled += !added.is_empty() as usize;
+            let mut channels: Vec<u8> = out.iter().map(|s| s.channel).collect();
+            channels.sort();
+            channels.dedup();
+            assert_eq!(channels.len(), out.len(), "seed {seed}: a channel twice");
+            for d in added {
+                doublings += 1;
+                assert!(!d.is_drum && d.channel != 9);
+                let class = InstrumentClass::from_stem(d.program, false).unwrap();
+                assert_ne!(class, InstrumentClass::Drums);
+                classes.insert(class);
+                // An arranged stem of another class plays each of its notes at the same time, in
+                // the same pitch class, at least as loud.
+                plain
+                    .iter()
+                    .find(|s| {
+                        InstrumentClass::from_stem(s.program, false) != Ok(class)
+                            && d.notes.iter().all(|n| {
+                                s.notes.iter().any(|m| {
+                                    m.start == n.start
+                                        && m.end == n.end
+                                        && m.key % 12 == n.key % 12
+                                        && m.velocity >= n.velocity
+                                })
+                            })
+                    })
+                    .unwrap_or_else(|| panic!("seed {seed}: {} doubles nothing", d.program));
+                assert!(d.notes.len() >= 4 && d.notes.len() <= 32);
+                partial += (d.notes.len() < 32) as usize;
+            }
+            // One stem per part when written and read back, as the renderer reads it.
+            assert_eq!(
+                stems_from_midi(&stems_to_midi(&out)).unwrap().len(),
+                out.len()
+            );
+        }
+        assert!(doubled >= 95, "{doubled} of 100 pieces doubled");
+        assert!(doublings > doubled * 3 / 2, "{doublings} doublings");
+        assert!(classes.len() >= 8, "{classes:?}");
+        // Some doublings play only part of the piece.
+        assert!(partial * 5 > doublings, "{partial} of {doublings} partial");
+        // At a share of a half, about half the pieces.
+        let half = (0..200)
+            .filter(|&seed| {
+                arrange_doubled(&piece, seed, ClassPriors::Real, Roles::People, 0.5).len() > 4
+            })
+            .count();
+        assert!((70..130).contains(&half), "{half} of 200 at a share of 0.5");
+    }
+
+    #[test]
+    fn a_piece_with_every_channel_taken_is_left_alone() {
+        // 15 melodic voices fill every channel but the drums': no channel is left to double on.
+        let piece: Vec<StemNotes> = (0..15u8)
+            .map(|i| StemNotes {
+                channel: if i >= 9 { i + 1 } else { i },
+                ..piece()[0].clone()
+            })
+            .collect();
+        for seed in 0..10 {
+            let out = arrange_doubled(&piece, seed, ClassPriors::Even, Roles::People, 1.0);
+            assert_eq!(out.len(), 15);
+        }
     }
 }

@@ -19,7 +19,7 @@ mod parts;
 mod song;
 mod theory;
 
-pub use doubling::add_doublings;
+pub use doubling::{add_doublings, arrange_doubled};
 pub use form::{Meter, Section, SectionKind, Style};
 pub use orchestration::{ClassPriors, REAL_SHARES, Roles, arrange, people_roles};
 pub use song::{Part, Role, Song, StepNote};

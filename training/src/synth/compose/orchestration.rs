@@ -580,6 +580,19 @@ pub fn arrange(
     priors: ClassPriors,
     roles: Roles,
 ) -> Vec<StemNotes> {
+    arrange_with_roles(stems, seed, priors, roles)
+        .into_iter()
+        .map(|(stem, _)| stem)
+        .collect()
+}
+
+/// [`arrange`]'s stems, each with the role it was given (`None` for drum stems).
+pub(super) fn arrange_with_roles(
+    stems: &[StemNotes],
+    seed: u64,
+    priors: ClassPriors,
+    roles: Roles,
+) -> Vec<(StemNotes, Option<Role>)> {
     let mut rng = StdRng::seed_from_u64(seed);
     let median = |s: &StemNotes| {
         let mut keys: Vec<u8> = s.notes.iter().map(|n| n.key).collect();
@@ -589,7 +602,11 @@ pub fn arrange(
     let mut order: Vec<usize> = (0..stems.len()).filter(|&i| !stems[i].is_drum).collect();
     order.sort_by_key(|&i| median(&stems[i]));
     let mut pool = colour_classes();
-    let mut out: Vec<StemNotes> = stems.iter().filter(|s| s.is_drum).cloned().collect();
+    let mut out: Vec<(StemNotes, Option<Role>)> = stems
+        .iter()
+        .filter(|s| s.is_drum)
+        .map(|s| (s.clone(), None))
+        .collect();
     for (rank, &i) in order.iter().enumerate() {
         let top = rank + 1 == order.len();
         let (class, role) = match roles {
@@ -660,8 +677,8 @@ pub fn arrange(
         for n in &mut stem.notes {
             n.key = (n.key as i32 + shift).clamp(0, 127) as u8;
         }
-        out.push(stem);
+        out.push((stem, Some(role)));
     }
-    out.sort_by_key(|s| s.channel);
+    out.sort_by_key(|(s, _)| s.channel);
     out
 }
