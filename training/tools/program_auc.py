@@ -12,6 +12,9 @@ each track's rows and stems).
 With `--by doubling` the windows are grouped instead by whether the class's stems in the track
 are doubled by a stem of another class in at least half of their notes (doubling_share.py's
 measure, from each track's MIDI; needs mido and pyyaml): doubled, undoubled or partly doubled.
+
+The last column says what the model hears instead: in each group's windows, the classes lit at
+the sidecar's thresholds that do not play there, and how often (the three most often).
 """
 
 import argparse
@@ -60,6 +63,11 @@ def main():
     if key not in names:
         sys.exit(f"error: no class {args.cls!r} in {args.csv} (classes: {', '.join(names)})")
     c = names.index(key)
+    thresholds = np.array(meta["thresholds"], dtype=np.float64)
+    if thresholds.shape != (len(names),):
+        sys.exit(f"error: {meta_path}: {thresholds.size} thresholds for {len(names)} classes")
+    # Per row: the classes lit that do not play there.
+    lit_instead = (probs >= thresholds) & (labels == 0)
     groups = collections.defaultdict(list)
     negatives = []
     for t in meta["tracks"]:
@@ -69,23 +77,26 @@ def main():
             group = tuple(sorted(s["program"] for s in t["stems"] if s["class"] == args.cls))
         for row in range(t["first_row"], t["first_row"] + t["rows"]):
             if labels[row, c] > 0:
-                groups[group].append((probs[row, c], t["name"]))
+                groups[group].append((probs[row, c], t["name"], row))
             else:
                 negatives.append(probs[row, c])
     negatives = np.array(negatives)
-    positives = np.array([p for g in groups.values() for p, _ in g])
+    positives = np.array([p for g in groups.values() for p, _, _ in g])
     auc = roc_auc(np.concatenate([positives, negatives]),
                   np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))]))
     print(f"{args.cls}: {len(positives)} windows playing, {len(negatives)} not; ROC-AUC {auc:.3f}")
-    print(f"| {'Programs' if args.by == 'programs' else 'Stems'} | Windows | Tracks | Mean probability | ROC-AUC against all negatives |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"| {'Programs' if args.by == 'programs' else 'Stems'} | Windows | Tracks | Mean probability | ROC-AUC against all negatives | Lit instead |")
+    print("|---|---:|---:|---:|---:|---|")
     for group, rows in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        p = np.array([x for x, _ in rows])
+        p = np.array([x for x, _, _ in rows])
         a = roc_auc(np.concatenate([p, negatives]),
                     np.concatenate([np.ones(len(p)), np.zeros(len(negatives))]))
-        n_tracks = len({t for _, t in rows})
+        n_tracks = len({t for _, t, _ in rows})
         label = " + ".join(str(x) for x in group) or "(none: label without a stem)"
-        print(f"| {label} | {len(p)} | {n_tracks} | {p.mean():.2f} | {a:.3f} |")
+        share = lit_instead[[r for _, _, r in rows]].mean(axis=0)
+        instead = ", ".join(f"{names[k].replace('_', ' ')} {share[k]:.0%}"
+                            for k in np.argsort(-share, kind="stable")[:3] if share[k] > 0)
+        print(f"| {label} | {len(p)} | {n_tracks} | {p.mean():.2f} | {a:.3f} | {instead or '-'} |")
 
 
 if __name__ == "__main__":
