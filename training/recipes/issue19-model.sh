@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|data23|train23|data23c|train23c|cal25|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|data23|train23|data23c|train23c|data24|train24|cal25|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (stored as FLAC, scripts/compact-data.sh: 14 GB at 16 kHz with stems;
 # 18 GB with `train8`'s and `corpus-val`'s, 10 GB more for `tests`, and 10 GB of cached windows once
@@ -875,6 +875,37 @@ if [ "$WHAT" = train23c ]; then
   # in place of the doubled ones. Needs what `train17` needs and `data23c`.
   [ -f $R/v26-init.safetensors ] || cp training/runs/issue19-v21/v21-calibrated.safetensors $R/v26-init.safetensors
   EXTRA_ROOTS=dbl0 EPOCHS=6 LR=0.00015 run9_schedule v26 22 "issue 19 run 22c: run 22's control, the fourteenth model trained on as run 22 (seed 22) with the same 1 200 composer songs without their doubled parts" \
+      --keep-epochs-from 1
+fi
+if [ "$WHAT" = data24 ] || [ "$WHAT" = train24 ]; then
+  # Score pieces with doubled parts: the corpus pieces the runs train on double almost nothing
+  # (3 % of melodic stems in half their notes, people's songs 38 %), and the corpus proxy with
+  # doubled parts (`tests`: corpus-real-timgm-dbl) is where the fifteenth's lead shrinks. Run 7's
+  # 541 training pieces (`data17`'s halves) arranged again with people's roles, new seeds and
+  # `--doubling 0.5`, half at real priors; and 1 200 new composer songs with doubled parts as
+  # `data23`'s (seeds 1701-1705, 1711). Needs `data17`.
+  needs_exports data24 "\`data17\`" corpus2-even corpus2-real
+  if [ ! -d $D/corpus2-dbl/train ]; then
+    rm -rf $D/corpus2-dbl/train.part
+    $bin synth --out $D/corpus2-dbl/train.part --midi-dir $D/corpus2-even --arrange --seed 1721 \
+        --doubling 0.5
+    $bin synth --out $D/corpus2-dbl/train.part --midi-dir $D/corpus2-real --arrange --priors real \
+        --seed 1722 --doubling 0.5
+    bash scripts/compact-data.sh $D/corpus2-dbl/train.part > /dev/null
+    mv $D/corpus2-dbl/train.part $D/corpus2-dbl/train
+  fi
+  for s in 1701 1702 1703 1704 1705; do
+    synth_batch $D/dbl2/train $(( (s - 1701) * 200 + 1 )) 200 --seed $s --doubling 0.5
+  done
+  synth_batch $D/dbl2/train 1001 200 --priors real --seed 1711 --doubling 0.5
+fi
+if [ "$WHAT" = train24 ]; then
+  # Run 23: the fifteenth trained on as run 22 trained the fourteenth (a warm restart at half run
+  # 9's learning rate, 6 epochs, every epoch kept; seed 23) with run 22's doubled songs, the new
+  # ones and the doubled corpus pieces beside run 9's data. Needs what `train23` needs and
+  # `data24`; about 55 minutes on 2 cores, 7 to calibrate.
+  [ -f $R/v27-init.safetensors ] || cp training/runs/issue19-v25/v25-calibrated.safetensors $R/v27-init.safetensors
+  EXTRA_ROOTS="dbl dbl2 corpus2-dbl" EPOCHS=6 LR=0.00015 run9_schedule v27 23 "issue 19 run 23: the fifteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 23) on run 9's data, 2 400 composer songs with doubled parts and run 7's corpus pieces arranged again with doubled parts, epochs judged with held-out corpus pieces in validation" \
       --keep-epochs-from 1
 fi
 if [ "$WHAT" = cal25 ]; then
