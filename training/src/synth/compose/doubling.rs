@@ -213,15 +213,17 @@ pub fn arrange_doubled(
         .rev()
         .filter(|&c| c != 9 && out.iter().all(|s| s.channel != c))
         .collect();
-    let mut sources: Vec<usize> = (0..arranged.len())
-        .filter(|&i| arranged[i].1.is_some() && arranged[i].0.notes.len() >= 4)
+    // Melodic stems (drum stems have no role) with notes enough to double.
+    let mut sources: Vec<(&StemNotes, Role)> = arranged
+        .iter()
+        .filter_map(|(stem, role)| Some((stem, (*role)?)))
+        .filter(|(stem, _)| stem.notes.len() >= 4)
         .collect();
     let wanted = 1 + rng.random_bool(0.5) as usize + rng.random_bool(0.25) as usize;
     let mut added = Vec::new();
     while added.len() < wanted.min(MAX_DOUBLINGS) && !sources.is_empty() {
-        let (source, role) = &arranged[sources.swap_remove(rng.random_range(0..sources.len()))];
+        let (source, role) = sources.swap_remove(rng.random_range(0..sources.len()));
         let Some(&channel) = free.last() else { break };
-        let Some(role) = *role else { continue };
         let Ok(source_class) = InstrumentClass::from_stem(source.program, false) else {
             continue;
         };
