@@ -29,30 +29,50 @@ const MAX_DOUBLINGS: usize = 3;
 /// range), at a lower or equal velocity, on a MIDI channel of its own (none left: no doubling).
 /// The song's other parts are left exactly as they were.
 pub fn add_doublings(song: &mut Song, priors: ClassPriors, share: f64, rng: &mut StdRng) {
+    let sources: Vec<&Part> = song
+        .parts
+        .iter()
+        .filter(|p| !p.is_drum() && p.notes.len() >= 4)
+        .collect();
+    let taken: Vec<u8> = song.parts.iter().map(|p| p.channel).collect();
+    let added = draw_doublings(rng, share, &taken, sources, |source, channel, rng| {
+        doubling_of(song, source, priors, channel, rng)
+    });
+    song.parts.extend(added);
+}
+
+/// The doubling parts of a song or piece: with chance `share`, one to three (at most
+/// [`MAX_DOUBLINGS`]), each made by `double` from a source drawn at random (each source once)
+/// on the lowest channel not `taken` and not the drums' (`None` from `double`: that source is
+/// passed over; no channel left: no more).
+fn draw_doublings<S, T>(
+    rng: &mut StdRng,
+    share: f64,
+    taken: &[u8],
+    mut sources: Vec<S>,
+    mut double: impl FnMut(S, u8, &mut StdRng) -> Option<T>,
+) -> Vec<T> {
     if share <= 0.0 || !rng.random_bool(share.min(1.0)) {
-        return;
+        return Vec::new();
     }
     // Free channels, the lowest taken first (stems render in channel order, so a doubling part
     // can come before the drum kit on 9 and change the kit's draws: the same seed without
     // doubling keeps every melodic stem's font and settings, not always the kit's or the mix's).
     let mut free: Vec<u8> = (0..16u8)
         .rev()
-        .filter(|&c| c != 9 && song.parts.iter().all(|p| p.channel != c))
-        .collect();
-    let mut sources: Vec<usize> = (0..song.parts.len())
-        .filter(|&i| !song.parts[i].is_drum() && song.parts[i].notes.len() >= 4)
+        .filter(|c| *c != 9 && !taken.contains(c))
         .collect();
     let wanted = 1 + rng.random_bool(0.5) as usize + rng.random_bool(0.25) as usize;
     let mut added = Vec::new();
     while added.len() < wanted.min(MAX_DOUBLINGS) && !sources.is_empty() {
-        let source = &song.parts[sources.swap_remove(rng.random_range(0..sources.len()))];
+        let source = sources.swap_remove(rng.random_range(0..sources.len()));
         let Some(&channel) = free.last() else { break };
-        if let Some(part) = doubling_of(song, source, priors, channel, rng) {
+        if let Some(part) = double(source, channel, rng) {
             free.pop();
             added.push(part);
         }
     }
-    song.parts.extend(added);
+    added
 }
 
 /// How a doubling part sounds: its class, program, octave move and velocity scale.
@@ -199,67 +219,60 @@ pub fn arrange_doubled(
 ) -> Vec<StemNotes> {
     let arranged = arrange_with_roles(stems, seed, priors, roles);
     let mut rng = StdRng::seed_from_u64(song_seed(seed, 0xd0b1));
-    let mut out: Vec<StemNotes> = arranged.iter().map(|(s, _)| s.clone()).collect();
-    if share <= 0.0 || !rng.random_bool(share.min(1.0)) {
-        return out;
-    }
     let end = stems
         .iter()
         .flat_map(|s| s.notes.iter().map(|n| n.end))
         .fold(0.0f64, f64::max);
     let span_of =
         |start: f64| ((start / end.max(1e-9) * PIECE_SPANS as f64) as usize).min(PIECE_SPANS - 1);
-    let mut free: Vec<u8> = (0..16u8)
-        .rev()
-        .filter(|&c| c != 9 && out.iter().all(|s| s.channel != c))
-        .collect();
     // Melodic stems (drum stems have no role) with notes enough to double.
-    let mut sources: Vec<(&StemNotes, Role)> = arranged
+    let sources: Vec<(&StemNotes, Role)> = arranged
         .iter()
         .filter_map(|(stem, role)| Some((stem, (*role)?)))
         .filter(|(stem, _)| stem.notes.len() >= 4)
         .collect();
-    let wanted = 1 + rng.random_bool(0.5) as usize + rng.random_bool(0.25) as usize;
-    let mut added = Vec::new();
-    while added.len() < wanted.min(MAX_DOUBLINGS) && !sources.is_empty() {
-        let (source, role) = sources.swap_remove(rng.random_range(0..sources.len()));
-        let Some(&channel) = free.last() else { break };
-        let Ok(source_class) = InstrumentClass::from_stem(source.program, false) else {
-            continue;
-        };
-        let Some(voice) = DoublingVoice::draw(source_class, role, priors, &mut rng) else {
-            continue;
-        };
-        let mut kept = draw_kept_spans(PIECE_SPANS, &mut rng);
-        if source
-            .notes
-            .iter()
-            .filter(|n| kept[span_of(n.start)])
-            .count()
-            < 4
-        {
-            kept = vec![true; PIECE_SPANS];
-        }
-        let notes: Vec<Note> = source
-            .notes
-            .iter()
-            .filter(|n| kept[span_of(n.start)])
-            .map(|n| Note {
-                key: voice.key(n.key),
-                velocity: voice.velocity(n.velocity),
-                ..*n
+    let taken: Vec<u8> = arranged.iter().map(|(s, _)| s.channel).collect();
+    let added = draw_doublings(
+        &mut rng,
+        share,
+        &taken,
+        sources,
+        |(source, role), channel, rng| {
+            let source_class = InstrumentClass::from_stem(source.program, false).ok()?;
+            let voice = DoublingVoice::draw(source_class, role, priors, rng)?;
+            let mut kept = draw_kept_spans(PIECE_SPANS, rng);
+            if source
+                .notes
+                .iter()
+                .filter(|n| kept[span_of(n.start)])
+                .count()
+                < 4
+            {
+                kept = vec![true; PIECE_SPANS];
+            }
+            let notes = source
+                .notes
+                .iter()
+                .filter(|n| kept[span_of(n.start)])
+                .map(|n| Note {
+                    key: voice.key(n.key),
+                    velocity: voice.velocity(n.velocity),
+                    ..*n
+                })
+                .collect();
+            Some(StemNotes {
+                channel,
+                program: voice.program,
+                is_drum: false,
+                notes,
             })
-            .collect();
-        free.pop();
-        added.push(StemNotes {
-            channel,
-            program: voice.program,
-            is_drum: false,
-            notes,
-        });
-    }
-    out.extend(added);
-    out
+        },
+    );
+    arranged
+        .into_iter()
+        .map(|(stem, _)| stem)
+        .chain(added)
+        .collect()
 }
 
 #[cfg(test)]
