@@ -4,7 +4,6 @@ songs because of the sound or because of the songs? Writes the MIDI files (`midi
 `instrunet eval --predictions` files of their renders and prints the Pipe probability, the share
 of analyses that light Pipe, and the class most lit instead (`table CSV...`, one per font, named
 pred-FONT.csv). pipe-alone.sh runs it all. Needs mido and numpy."""
-import csv
 import json
 import os
 import sys
@@ -35,18 +34,21 @@ def write_midi(out):
 
 
 def table(paths):
+    # The predictions' reader the other tools share (training/tools/ensemble_predictions.py).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "../../../../tools"))
+    from ensemble_predictions import load
+
     cells = {}
     fonts = [os.path.basename(p)[len("pred-"):-len(".csv")] for p in paths]
     for font, path in zip(fonts, paths):
+        classes, _, probs, _ = load(path)
         meta = json.load(open(os.path.splitext(path)[0] + ".json"))
-        rows = list(csv.DictReader(open(path)))
-        classes = [c.replace(" ", "_") for c in meta["classes"]]
         thresholds = np.array(meta["thresholds"])
         pipe = classes.index("Pipe")
         for t in meta["tracks"]:
             prog = t["stems"][0]["program"]
-            p = np.array([[float(r["p_" + c]) for c in classes]
-                          for r in rows[t["first_row"]:t["first_row"] + t["rows"]]])
+            p = probs[t["first_row"]:t["first_row"] + t["rows"]]
             lit = (p >= thresholds).mean(axis=0)
             lit[pipe] = -1
             other = int(np.argmax(lit))
