@@ -14,6 +14,7 @@
 
 mod doubling;
 mod form;
+mod more_parts;
 mod orchestration;
 mod parts;
 mod song;
@@ -21,6 +22,7 @@ mod theory;
 
 pub use doubling::{add_doublings, arrange_doubled};
 pub use form::{Meter, Section, SectionKind, Style};
+pub use more_parts::{add_more_parts, people_more_parts_share};
 pub use orchestration::{ClassPriors, REAL_SHARES, Roles, arrange, people_roles};
 pub use song::{Part, Role, Song, StepNote};
 pub use theory::{Chord, Key};
@@ -134,7 +136,22 @@ pub fn compose_with(seed: u64, priors: ClassPriors, roles: Roles) -> Song {
 /// ([`add_doublings`]). The doublings are drawn from a stream of their own: the song's other
 /// parts are those of the same seed without them (and with `doubling` 0 it is that song).
 pub fn compose_doubled(seed: u64, priors: ClassPriors, roles: Roles, doubling: f64) -> Song {
+    compose_extended(seed, priors, roles, 0.0, doubling)
+}
+
+/// [`compose_with`]'s song with more parts of its classes ([`add_more_parts`], chance scaled
+/// by `more_parts`), then doublings as [`compose_doubled`]'s. Each is drawn from a stream of its
+/// own: with `more_parts` 0 it is [`compose_doubled`]'s song.
+pub fn compose_extended(
+    seed: u64,
+    priors: ClassPriors,
+    roles: Roles,
+    more_parts: f64,
+    doubling: f64,
+) -> Song {
     let mut song = compose_with(seed, priors, roles);
+    let mut rng = StdRng::seed_from_u64(song_seed(seed, 0x3a27));
+    add_more_parts(&mut song, more_parts, &mut rng);
     let mut rng = StdRng::seed_from_u64(song_seed(seed, 0xd0b1));
     add_doublings(&mut song, priors, doubling, &mut rng);
     song

@@ -396,32 +396,43 @@ fn people_parts(rng: &mut StdRng, song: &Song, priors: ClassPriors) -> Vec<Part>
                 role = draw_weighted(rng, &leads);
             }
         }
-        let programs = people_programs(class, role);
-        let program = programs[rng.random_range(0..programs.len())];
         let ch = next_channel(&mut channel, role);
-        let register = match role {
-            Role::Drums => None,
-            Role::Bass => Some(rng.random_range(0.0..0.25)),
-            Role::Melody | Role::Fills => Some(rng.random_range(0.3..0.85)),
-            _ => Some(rng.random_range(0.1..0.8)),
-        };
-        let density = if role != Role::Drums && rng.random_bool(0.12) {
-            rng.random_range(0.3..0.7)
-        } else {
-            1.0
-        };
-        parts.push(Part {
-            class,
-            program,
-            role,
-            channel: ch.min(15),
-            active: Vec::new(),
-            notes: Vec::new(),
-            register,
-            density,
-        });
+        parts.push(people_part(rng, class, role, ch.min(15)));
     }
     parts
+}
+
+/// A part of the people arranger, not yet played: a program of `class` for `role`, a register
+/// drawn for the role and, one part in eight, thinned.
+pub(super) fn people_part(
+    rng: &mut StdRng,
+    class: InstrumentClass,
+    role: Role,
+    channel: u8,
+) -> Part {
+    let programs = people_programs(class, role);
+    let program = programs[rng.random_range(0..programs.len())];
+    let register = match role {
+        Role::Drums => None,
+        Role::Bass => Some(rng.random_range(0.0..0.25)),
+        Role::Melody | Role::Fills => Some(rng.random_range(0.3..0.85)),
+        _ => Some(rng.random_range(0.1..0.8)),
+    };
+    let density = if role != Role::Drums && rng.random_bool(0.12) {
+        rng.random_range(0.3..0.7)
+    } else {
+        1.0
+    };
+    Part {
+        class,
+        program,
+        role,
+        channel,
+        active: Vec::new(),
+        notes: Vec::new(),
+        register,
+        density,
+    }
 }
 
 /// Share of a song's sections a part of this role plays in, roughly (see [`plan_activity`]).
