@@ -5,7 +5,7 @@
 # the data folders that exist (each is written as NAME.part and renamed when complete, so one cut
 # short is made again) and resumes the training from its checkpoint.
 #
-#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|data23|train23|data23c|train23c|data24|train24|cal25|cal26|recalibrate|tests|eval|all]
+#   bash training/recipes/issue19-model.sh DATA_DIR RUNS_DIR [data|validation|train|train2|train3|train4|train5|train6|train7|train8|corpus-val|train9|train10|train11|train12|train13|train14|train15|ab|formant|train16|timemax|data17|train17|train18|train19|train20|train21|train22|data23|train23|data23c|train23c|data24|train24|data25|train25|cal25|cal26|recalibrate|tests|eval|all]
 #
 # Data: about 4 000 tracks (stored as FLAC, scripts/compact-data.sh: 14 GB at 16 kHz with stems;
 # 18 GB with `train8`'s and `corpus-val`'s, 10 GB more for `tests`, and 10 GB of cached windows once
@@ -906,6 +906,23 @@ if [ "$WHAT" = train24 ]; then
   # `data24`; about 55 minutes on 2 cores, 7 to calibrate.
   [ -f $R/v27-init.safetensors ] || cp training/runs/issue19-v25/v25-calibrated.safetensors $R/v27-init.safetensors
   EXTRA_ROOTS="dbl dbl2 corpus2-dbl" EPOCHS=6 LR=0.00015 run9_schedule v27 23 "issue 19 run 23: the fifteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 23) on run 9's data, 2 400 composer songs with doubled parts and run 7's corpus pieces arranged again with doubled parts, epochs judged with held-out corpus pieces in validation" \
+      --keep-epochs-from 1
+fi
+if [ "$WHAT" = data25 ] || [ "$WHAT" = train25 ]; then
+  # Songs as dense as people's: 1 200 composer songs with `--more-parts 1` (a class in two or
+  # three parts at people's rates per class) and `--doubling 0.5`, 1 000 at even priors and 200 at
+  # real priors (seeds 1901-1905, 1911), beside `data24`'s. About 25 minutes on 2 cores.
+  for s in 1901 1902 1903 1904 1905; do
+    synth_batch $D/mp/train $(( (s - 1901) * 200 + 1 )) 200 --seed $s --more-parts 1 --doubling 0.5
+  done
+  synth_batch $D/mp/train 1001 200 --priors real --seed 1911 --more-parts 1 --doubling 0.5
+fi
+if [ "$WHAT" = train25 ]; then
+  # Run 24: run 23 again (the fifteenth trained on, a warm restart at half run 9's learning rate,
+  # 6 epochs, every epoch kept; seed 23) with the dense songs beside run 23's data, so that run 23
+  # is its control. Needs what `train24` needs and `data25`; about an hour on 2 cores.
+  [ -f $R/v28-init.safetensors ] || cp training/runs/issue19-v25/v25-calibrated.safetensors $R/v28-init.safetensors
+  EXTRA_ROOTS="dbl dbl2 corpus2-dbl mp" EPOCHS=6 LR=0.00015 run9_schedule v28 23 "issue 19 run 24: the fifteenth model trained on (a warm restart at half the learning rate of run 9's schedule, seed 23) on run 23's data and 1 200 composer songs as dense as people's (more parts per class, doubled parts), epochs judged with held-out corpus pieces in validation" \
       --keep-epochs-from 1
 fi
 if [ "$WHAT" = cal25 ]; then
