@@ -25,7 +25,7 @@ except ImportError:
     sys.exit("error: pyyaml is missing: pip install pyyaml")
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from doubling_share import program_class  # noqa: E402  (one class table for the tools)
+from doubling_share import folder_tracks, program_class  # noqa: E402  (one class table for the tools)
 
 
 def melodic_classes(track):
@@ -50,12 +50,7 @@ def main():
     stems, classes = [], []
     having, several = collections.Counter(), collections.Counter()
     for folder in args.folders:
-        tracks = sorted(t for t in folder.glob("Track*") if (t / "metadata.yaml").is_file())
-        if args.max_tracks:
-            tracks = tracks[: args.max_tracks]
-        if not tracks:
-            sys.exit(f"error: {folder} has no Track*/metadata.yaml")
-        for t in tracks:
+        for t in folder_tracks(folder, args.max_tracks):
             per_class = collections.Counter(melodic_classes(t))
             stems.append(sum(per_class.values()))
             classes.append(len(per_class))

@@ -34,6 +34,17 @@ def program_class(program):
     return next((name for top, name in bounds if program <= top), "Sound Effects")
 
 
+def folder_tracks(folder, max_tracks=0):
+    """A Slakh-format folder's Track* folders with a metadata.yaml, sorted (the first
+    `max_tracks`; 0: all); exits naming the folder when it has none."""
+    tracks = sorted(t for t in folder.glob("Track*") if (t / "metadata.yaml").is_file())
+    if max_tracks:
+        tracks = tracks[:max_tracks]
+    if not tracks:
+        sys.exit(f"error: {folder} has no Track*/metadata.yaml")
+    return tracks
+
+
 # Onsets are compared in bins of this many seconds, a bin either side allowed.
 BIN_S = 0.04
 

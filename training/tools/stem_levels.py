@@ -25,7 +25,7 @@ except ImportError as e:
     sys.exit(f"error: {e.name} is missing: pip install numpy soundfile==0.14.0 pyyaml")
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from doubling_share import program_class  # noqa: E402  (one class table for the tools)
+from doubling_share import folder_tracks, program_class  # noqa: E402  (one class table for the tools)
 
 FRAME_S = 0.1
 SOUNDING_DBFS = -50.0
@@ -81,12 +81,7 @@ def main():
     args = ap.parse_args()
     levels = collections.defaultdict(list)
     for folder in args.folders:
-        tracks = sorted(t for t in folder.glob("Track*") if (t / "metadata.yaml").is_file())
-        if args.max_tracks:
-            tracks = tracks[: args.max_tracks]
-        if not tracks:
-            sys.exit(f"error: {folder} has no Track*/metadata.yaml")
-        for t in tracks:
+        for t in folder_tracks(folder, args.max_tracks):
             try:
                 for cls, level in track_levels(t):
                     levels[cls].append(level)
